@@ -1,0 +1,1 @@
+//! The back office: ingests probe reports, serves filters, recommendations and exports.

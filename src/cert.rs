@@ -1,0 +1,488 @@
+//! Certificate facts: what a server presented, and which CA family it belongs to.
+//!
+//! The migration is about *who issued* the gateway's certificate: the new
+//! STCA2 authority, the old STCA one, or somebody else (a TLS-intercepting
+//! middlebox on the merchant's network). That is a question of identity, not
+//! of signature validity: the old STCA hierarchy is signed with SHA-1, which
+//! modern stacks rightly refuse to verify, and a refusal must not turn an STCA
+//! chain into "unknown". So a chain's family is decided by matching the top
+//! certificate's issuer name and authority key identifier (and, for a root
+//! presented in the chain, its SPKI) against each family's anchors. Signature
+//! verification is reported as a separate fact.
+//!
+//! Everything here is pure: DER in, facts out.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use ::time::OffsetDateTime;
+use x509_parser::prelude::*;
+
+/// The certificate authority family a chain belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaFamily {
+    /// PayCert's new STCA2 authority: the migration's goal.
+    #[serde(rename = "STCA2")]
+    Stca2,
+    /// The old STCA authority: the gateway (or the path to it) is not migrated.
+    #[serde(rename = "STCA")]
+    Stca,
+    /// Matches no anchor: on a gateway address, a suspected interception.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl fmt::Display for CaFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CaFamily::Stca2 => "STCA2",
+            CaFamily::Stca => "STCA",
+            CaFamily::Unknown => "unknown",
+        })
+    }
+}
+
+/// Whether the chain's signatures verified, as a fact separate from its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureVerified {
+    /// Every link verified up to a family anchor.
+    True,
+    /// A link failed to verify, or the chain does not reach an anchor.
+    False,
+    /// A signature uses an algorithm this probe does not verify.
+    UnsupportedAlgorithm,
+}
+
+/// A certificate that identifies a CA family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The subject, DER-encoded, for exact comparison with issuers.
+    pub subject_der: Vec<u8>,
+    /// The subject in RFC 4514 form, for messages.
+    pub subject: String,
+    /// The subject key identifier, when present.
+    pub ski: Option<Vec<u8>>,
+    /// SHA-256 of the SubjectPublicKeyInfo.
+    pub spki_sha256: [u8; 32],
+    /// The certificate itself, for signature checks.
+    pub der: Vec<u8>,
+}
+
+/// A PEM or DER input that is not a usable certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    /// No `BEGIN CERTIFICATE` block in the PEM text.
+    #[error("no certificate found: expected PEM blocks starting with -----BEGIN CERTIFICATE-----")]
+    NoCertificate,
+    /// The PEM framing is broken.
+    #[error("bad PEM: {0}")]
+    Pem(String),
+    /// The DER inside is not an X.509 certificate.
+    #[error("not an X.509 certificate: {0}")]
+    Der(String),
+}
+
+impl Anchor {
+    /// Reads every certificate of a PEM file as anchors.
+    pub fn from_pem(pem: &[u8]) -> Result<Vec<Anchor>, CertError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let mut out = Vec::new();
+        for item in CertificateDer::pem_slice_iter(pem) {
+            let der = item.map_err(|e| CertError::Pem(e.to_string()))?;
+            out.push(Anchor::from_der(der.as_ref())?);
+        }
+        if out.is_empty() {
+            return Err(CertError::NoCertificate);
+        }
+        Ok(out)
+    }
+
+    /// Reads one DER certificate as an anchor.
+    pub fn from_der(der: &[u8]) -> Result<Anchor, CertError> {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
+        Ok(Anchor {
+            subject_der: cert.subject().as_raw().to_vec(),
+            subject: cert.subject().to_string(),
+            ski: subject_key_id(&cert),
+            spki_sha256: sha256(cert.public_key().raw),
+            der: der.to_vec(),
+        })
+    }
+}
+
+/// What the report says about one certificate of a presented chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertInfo {
+    /// Subject, RFC 4514.
+    pub subject: String,
+    /// Issuer, RFC 4514.
+    pub issuer: String,
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    /// SHA-256 of the DER certificate, lowercase hex.
+    pub sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo, lowercase hex.
+    pub spki_sha256: String,
+    /// Start of validity, RFC 3339 UTC.
+    #[serde(with = "::time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity, RFC 3339 UTC.
+    #[serde(with = "::time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Whole days from the check to `not_after`; negative once expired.
+    pub days_to_expiry: i64,
+    /// Subject alternative names (DNS names and IP addresses).
+    pub san: Vec<String>,
+    /// Signature algorithm, by name when known (e.g. `sha256WithRSAEncryption`), else its OID.
+    pub signature_algorithm: String,
+    /// Subject key identifier, lowercase hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ski: Option<String>,
+    /// Authority key identifier, lowercase hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aki: Option<String>,
+    /// Public key type: `RSA`, `EC`, `Ed25519`, or the OID.
+    pub key_type: String,
+    /// Public key size in bits, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_bits: Option<u32>,
+    /// Basic constraints: is this a CA certificate.
+    pub is_ca: bool,
+    /// Basic constraints: path length limit, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_len: Option<u32>,
+    /// Key usage bits by name (`digitalSignature`, `keyCertSign`…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_usage: Vec<String>,
+    /// Extended key usages by name (`serverAuth`, `clientAuth`…) or OID.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_key_usage: Vec<String>,
+    /// The certificate as PEM, only with `--with-pem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem: Option<String>,
+}
+
+impl CertInfo {
+    /// Describes one DER certificate, with days to expiry counted from `now`.
+    pub fn from_der(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, CertError> {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
+        let not_before = cert.validity().not_before.to_datetime();
+        let not_after = cert.validity().not_after.to_datetime();
+        let mut san = Vec::new();
+        let mut key_usage = Vec::new();
+        let mut ext_key_usage = Vec::new();
+        let mut is_ca = false;
+        let mut path_len = None;
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::SubjectAlternativeName(s) => {
+                    for name in &s.general_names {
+                        match name {
+                            GeneralName::DNSName(d) => san.push((*d).to_string()),
+                            GeneralName::IPAddress(b) => san.push(ip_bytes(b)),
+                            GeneralName::RFC822Name(m) => san.push(format!("email:{m}")),
+                            GeneralName::URI(u) => san.push(format!("uri:{u}")),
+                            _ => {}
+                        }
+                    }
+                }
+                ParsedExtension::BasicConstraints(bc) => {
+                    is_ca = bc.ca;
+                    path_len = bc.path_len_constraint;
+                }
+                ParsedExtension::KeyUsage(ku) => {
+                    key_usage = key_usage_names(ku);
+                }
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    ext_key_usage = eku_names(eku);
+                }
+                _ => {}
+            }
+        }
+        let (key_type, key_bits) = key_facts(&cert);
+        Ok(CertInfo {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            serial: hex(cert.raw_serial()),
+            sha256: hex(&sha256(der)),
+            spki_sha256: hex(&sha256(cert.public_key().raw)),
+            not_before,
+            not_after,
+            days_to_expiry: days_between(now, not_after),
+            san,
+            signature_algorithm: sig_alg_name(&cert),
+            ski: subject_key_id(&cert).map(|k| hex(&k)),
+            aki: authority_key_id(&cert).map(|k| hex(&k)),
+            key_type,
+            key_bits,
+            is_ca,
+            path_len,
+            key_usage,
+            ext_key_usage,
+            pem: None,
+        })
+    }
+}
+
+/// Describes a whole chain; certificates that do not parse are skipped and
+/// counted in the returned error list, so one bad certificate hides nothing else.
+pub fn describe_chain(chain: &[Vec<u8>], now: OffsetDateTime, with_pem: bool) -> (Vec<CertInfo>, Vec<String>) {
+    let mut infos = Vec::new();
+    let mut errors = Vec::new();
+    for (i, der) in chain.iter().enumerate() {
+        match CertInfo::from_der(der, now) {
+            Ok(mut info) => {
+                if with_pem {
+                    info.pem = Some(to_pem(der));
+                }
+                infos.push(info);
+            }
+            Err(e) => errors.push(format!("certificate {i}: {e}")),
+        }
+    }
+    (infos, errors)
+}
+
+/// A chain's family and whether its signatures verify, decided against the anchors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    /// The family whose anchor the chain's top certificate names (or is).
+    pub family: CaFamily,
+    /// The signature check, separate from the family.
+    pub signature_verified: SignatureVerified,
+}
+
+/// Decides the family of a presented chain (leaf first) by identity.
+///
+/// The top certificate is the last one that parses. It belongs to a family
+/// when it *is* one of the family's anchors (same SPKI), or when its issuer
+/// name equals an anchor's subject and, if both carry key identifiers, its
+/// AKI equals that anchor's SKI.
+pub fn classify(chain: &[Vec<u8>], families: &[(CaFamily, &[Anchor])]) -> Classification {
+    let parsed: Vec<X509Certificate<'_>> = chain
+        .iter()
+        .filter_map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+        .collect();
+    let Some(top) = parsed.last() else {
+        return Classification {
+            family: CaFamily::Unknown,
+            signature_verified: SignatureVerified::False,
+        };
+    };
+    let top_spki = sha256(top.public_key().raw);
+    let top_aki = authority_key_id(top);
+    let mut found: Option<(CaFamily, &Anchor)> = None;
+    'families: for (family, anchors) in families {
+        for anchor in anchors.iter() {
+            let is_anchor = anchor.spki_sha256 == top_spki;
+            let issued_by = top.issuer().as_raw() == anchor.subject_der.as_slice()
+                && match (&top_aki, &anchor.ski) {
+                    (Some(aki), Some(ski)) => aki == ski,
+                    _ => true,
+                };
+            if is_anchor || issued_by {
+                found = Some((*family, anchor));
+                break 'families;
+            }
+        }
+    }
+    match found {
+        None => Classification {
+            family: CaFamily::Unknown,
+            signature_verified: verify_links(&parsed, None),
+        },
+        Some((family, anchor)) => Classification {
+            family,
+            signature_verified: verify_links(&parsed, Some(anchor)),
+        },
+    }
+}
+
+/// Verifies each link of the chain, then the top against the anchor.
+fn verify_links(parsed: &[X509Certificate<'_>], anchor: Option<&Anchor>) -> SignatureVerified {
+    let mut worst = SignatureVerified::True;
+    let mut note = |r: Result<(), X509Error>| match r {
+        Ok(()) => {}
+        Err(X509Error::SignatureUnsupportedAlgorithm) => {
+            if worst == SignatureVerified::True {
+                worst = SignatureVerified::UnsupportedAlgorithm;
+            }
+        }
+        Err(_) => worst = SignatureVerified::False,
+    };
+    for pair in parsed.windows(2) {
+        note(pair[0].verify_signature(Some(pair[1].public_key())));
+    }
+    let Some(top) = parsed.last() else {
+        return SignatureVerified::False;
+    };
+    match anchor.map(|a| X509Certificate::from_der(&a.der)) {
+        Some(Ok((_, a))) => {
+            if a.public_key().raw == top.public_key().raw {
+                // The chain presents the anchor itself: check its self-signature.
+                note(top.verify_signature(None));
+            } else {
+                note(top.verify_signature(Some(a.public_key())));
+            }
+        }
+        _ => return SignatureVerified::False,
+    }
+    worst
+}
+
+/// SHA-256 of some bytes.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Lowercase hex of some bytes.
+pub fn hex(data: &[u8]) -> String {
+    use std::fmt::Write;
+    data.iter().fold(String::with_capacity(data.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Wraps DER in a PEM `CERTIFICATE` block.
+pub fn to_pem(der: &[u8]) -> String {
+    let b64 = base64_encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Whole days from `now` to `then`, rounded towards negative infinity.
+pub fn days_between(now: OffsetDateTime, then: OffsetDateTime) -> i64 {
+    let secs = (then - now).whole_seconds();
+    secs.div_euclid(86_400)
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+        _ => None,
+    })
+}
+
+fn authority_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::AuthorityKeyIdentifier(k) => k.key_identifier.as_ref().map(|k| k.0.to_vec()),
+        _ => None,
+    })
+}
+
+fn ip_bytes(b: &[u8]) -> String {
+    match b.len() {
+        4 => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => format!("ip:{}", hex(b)),
+    }
+}
+
+fn sig_alg_name(cert: &X509Certificate<'_>) -> String {
+    let oid = &cert.signature_algorithm.algorithm;
+    oid_registry::OidRegistry::default()
+        .with_crypto()
+        .with_x509()
+        .with_pkcs1()
+        .get(oid)
+        .map(|e| e.sn().to_string())
+        .unwrap_or_else(|| oid.to_id_string())
+}
+
+fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
+    match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => ("RSA".into(), Some(rsa.key_size() as u32)),
+        Ok(x509_parser::public_key::PublicKey::EC(ec)) => ("EC".into(), Some(ec.key_size() as u32)),
+        Ok(x509_parser::public_key::PublicKey::DSA(_)) => ("DSA".into(), None),
+        _ => {
+            let oid = cert.public_key().algorithm.algorithm.to_id_string();
+            match oid.as_str() {
+                "1.3.101.112" => ("Ed25519".into(), Some(256)),
+                "1.3.101.113" => ("Ed448".into(), Some(456)),
+                _ => (oid, None),
+            }
+        }
+    }
+}
+
+fn key_usage_names(ku: &KeyUsage) -> Vec<String> {
+    let names = [
+        (ku.digital_signature(), "digitalSignature"),
+        (ku.non_repudiation(), "nonRepudiation"),
+        (ku.key_encipherment(), "keyEncipherment"),
+        (ku.data_encipherment(), "dataEncipherment"),
+        (ku.key_agreement(), "keyAgreement"),
+        (ku.key_cert_sign(), "keyCertSign"),
+        (ku.crl_sign(), "cRLSign"),
+        (ku.encipher_only(), "encipherOnly"),
+        (ku.decipher_only(), "decipherOnly"),
+    ];
+    names.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect()
+}
+
+fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let flags = [
+        (eku.any, "anyExtendedKeyUsage"),
+        (eku.server_auth, "serverAuth"),
+        (eku.client_auth, "clientAuth"),
+        (eku.code_signing, "codeSigning"),
+        (eku.email_protection, "emailProtection"),
+        (eku.time_stamping, "timeStamping"),
+        (eku.ocsp_signing, "OCSPSigning"),
+    ];
+    out.extend(flags.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
+    out.extend(eku.other.iter().map(|o| o.to_id_string()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_known_vectors() {
+        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64_encode(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn days_round_down() {
+        let now = ::time::macros::datetime!(2026-01-01 12:00 UTC);
+        assert_eq!(days_between(now, ::time::macros::datetime!(2026-01-03 11:00 UTC)), 1);
+        assert_eq!(days_between(now, ::time::macros::datetime!(2026-01-01 11:00 UTC)), -1);
+    }
+}

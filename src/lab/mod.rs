@@ -1,0 +1,1 @@
+//! The lab: simulated gateways on loopback with a generated PKI.

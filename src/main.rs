@@ -1,0 +1,2 @@
+//! The `stca2-probe` command line.
+fn main() {}

@@ -1,0 +1,5 @@
+//! One check: every site x port of a target set, probed concurrently.
+//!
+//! `probe` measures and never prints.
+
+pub mod result;
