@@ -34,9 +34,9 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, CidrError> {
     if let Ok(net) = IpNet::from_str(t) {
         return Ok(net.trunc());
     }
-    IpAddr::from_str(t)
-        .map(IpNet::from)
-        .map_err(|_| CidrError { text: text.to_string() })
+    IpAddr::from_str(t).map(IpNet::from).map_err(|_| CidrError {
+        text: text.to_string(),
+    })
 }
 
 /// Parses a comma-separated list of CIDRs, ignoring empty items.
@@ -51,7 +51,9 @@ pub fn parse_cidr_list(text: &str) -> Result<Vec<IpNet>, CidrError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Outside the allow-list given by flags, target file or the default.
-    #[error("{addr} is outside the allow-list ({list}); pass --allow with a network that contains it")]
+    #[error(
+        "{addr} is outside the allow-list ({list}); pass --allow with a network that contains it"
+    )]
     NotAllowed {
         /// The refused destination.
         addr: IpAddr,
@@ -59,7 +61,9 @@ pub enum Refusal {
         list: String,
     },
     /// Outside the `STCA2_PROBE_ALLOW` ceiling, which no flag can lift.
-    #[error("{addr} is outside STCA2_PROBE_ALLOW ({list}); no flag can lift that ceiling: change the environment if this destination is really wanted")]
+    #[error(
+        "{addr} is outside STCA2_PROBE_ALLOW ({list}); no flag can lift that ceiling: change the environment if this destination is really wanted"
+    )]
     AboveCeiling {
         /// The refused destination.
         addr: IpAddr,
@@ -162,8 +166,18 @@ mod tests {
         let cases: &[(&str, Option<&str>, &str, bool)] = &[
             ("127.0.0.0/8", None, "127.0.38.45", true),
             ("127.0.0.0/8", None, "194.50.38.45", false),
-            ("0.0.0.0/0", Some("127.0.0.0/8,10.0.0.0/8"), "194.50.38.45", false),
-            ("0.0.0.0/0", Some("127.0.0.0/8,10.0.0.0/8"), "10.1.2.3", true),
+            (
+                "0.0.0.0/0",
+                Some("127.0.0.0/8,10.0.0.0/8"),
+                "194.50.38.45",
+                false,
+            ),
+            (
+                "0.0.0.0/0",
+                Some("127.0.0.0/8,10.0.0.0/8"),
+                "10.1.2.3",
+                true,
+            ),
             ("127.0.38.45", None, "127.0.38.45", true),
             ("127.0.38.45", None, "127.0.38.173", false),
             ("::1", None, "::1", true),
@@ -173,7 +187,11 @@ mod tests {
         for (allowed, ceiling, addr, ok) in cases {
             let list = AllowList::new(nets(allowed), ceiling.map(nets));
             let addr: IpAddr = addr.parse().unwrap();
-            assert_eq!(list.check(addr).is_ok(), *ok, "{allowed} / {ceiling:?} / {addr}");
+            assert_eq!(
+                list.check(addr).is_ok(),
+                *ok,
+                "{allowed} / {ceiling:?} / {addr}"
+            );
         }
     }
 

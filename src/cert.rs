@@ -14,8 +14,8 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use ::time::OffsetDateTime;
+use serde::{Deserialize, Serialize};
 use x509_parser::prelude::*;
 
 /// The certificate authority family a chain belongs to.
@@ -101,7 +101,8 @@ impl Anchor {
 
     /// Reads one DER certificate as an anchor.
     pub fn from_der(der: &[u8]) -> Result<Anchor, CertError> {
-        let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
+        let (_, cert) =
+            X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
         Ok(Anchor {
             subject_der: cert.subject().as_raw().to_vec(),
             subject: cert.subject().to_string(),
@@ -167,7 +168,8 @@ pub struct CertInfo {
 impl CertInfo {
     /// Describes one DER certificate, with days to expiry counted from `now`.
     pub fn from_der(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, CertError> {
-        let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
+        let (_, cert) =
+            X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
         let not_before = cert.validity().not_before.to_datetime();
         let not_after = cert.validity().not_after.to_datetime();
         let mut san = Vec::new();
@@ -228,7 +230,11 @@ impl CertInfo {
 
 /// Describes a whole chain; certificates that do not parse are skipped and
 /// counted in the returned error list, so one bad certificate hides nothing else.
-pub fn describe_chain(chain: &[Vec<u8>], now: OffsetDateTime, with_pem: bool) -> (Vec<CertInfo>, Vec<String>) {
+pub fn describe_chain(
+    chain: &[Vec<u8>],
+    now: OffsetDateTime,
+    with_pem: bool,
+) -> (Vec<CertInfo>, Vec<String>) {
     let mut infos = Vec::new();
     let mut errors = Vec::new();
     for (i, der) in chain.iter().enumerate() {
@@ -343,10 +349,11 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// Lowercase hex of some bytes.
 pub fn hex(data: &[u8]) -> String {
     use std::fmt::Write;
-    data.iter().fold(String::with_capacity(data.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    data.iter()
+        .fold(String::with_capacity(data.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Wraps DER in a PEM `CERTIFICATE` block.
@@ -385,17 +392,23 @@ fn base64_encode(data: &[u8]) -> String {
 }
 
 fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
-    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-        ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-        _ => None,
-    })
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
 }
 
 fn authority_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
-    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-        ParsedExtension::AuthorityKeyIdentifier(k) => k.key_identifier.as_ref().map(|k| k.0.to_vec()),
-        _ => None,
-    })
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(k) => {
+                k.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        })
 }
 
 fn ip_bytes(b: &[u8]) -> String {
@@ -423,7 +436,9 @@ fn sig_alg_name(cert: &X509Certificate<'_>) -> String {
 
 fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
     match cert.public_key().parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => ("RSA".into(), Some(rsa.key_size() as u32)),
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            ("RSA".into(), Some(rsa.key_size() as u32))
+        }
         Ok(x509_parser::public_key::PublicKey::EC(ec)) => ("EC".into(), Some(ec.key_size() as u32)),
         Ok(x509_parser::public_key::PublicKey::DSA(_)) => ("DSA".into(), None),
         _ => {
@@ -449,7 +464,11 @@ fn key_usage_names(ku: &KeyUsage) -> Vec<String> {
         (ku.encipher_only(), "encipherOnly"),
         (ku.decipher_only(), "decipherOnly"),
     ];
-    names.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect()
+    names
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect()
 }
 
 fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
@@ -463,7 +482,12 @@ fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
         (eku.time_stamping, "timeStamping"),
         (eku.ocsp_signing, "OCSPSigning"),
     ];
-    out.extend(flags.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
+    out.extend(
+        flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n.to_string()),
+    );
     out.extend(eku.other.iter().map(|o| o.to_id_string()));
     out
 }
@@ -474,7 +498,13 @@ mod tests {
 
     #[test]
     fn base64_matches_known_vectors() {
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64_encode(input.as_bytes()), want);
         }
     }
@@ -482,7 +512,13 @@ mod tests {
     #[test]
     fn days_round_down() {
         let now = ::time::macros::datetime!(2026-01-01 12:00 UTC);
-        assert_eq!(days_between(now, ::time::macros::datetime!(2026-01-03 11:00 UTC)), 1);
-        assert_eq!(days_between(now, ::time::macros::datetime!(2026-01-01 11:00 UTC)), -1);
+        assert_eq!(
+            days_between(now, ::time::macros::datetime!(2026-01-03 11:00 UTC)),
+            1
+        );
+        assert_eq!(
+            days_between(now, ::time::macros::datetime!(2026-01-01 11:00 UTC)),
+            -1
+        );
     }
 }

@@ -172,18 +172,28 @@ impl TargetSet {
                 message,
             }
         };
-        let raw: RawSet = toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
+        let raw: RawSet =
+            toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
 
         if raw.site.is_empty() {
-            return Err(at(Some(0..0), "no [[site]]: a target set needs at least one site".into()));
+            return Err(at(
+                Some(0..0),
+                "no [[site]]: a target set needs at least one site".into(),
+            ));
         }
         if raw.port.is_empty() {
-            return Err(at(Some(0..0), "no [[port]]: a target set needs at least one port".into()));
+            return Err(at(
+                Some(0..0),
+                "no [[port]]: a target set needs at least one port".into(),
+            ));
         }
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {
-            return Err(at(Some(raw.name.span()), "`name` is empty: give the target set a name".into()));
+            return Err(at(
+                Some(raw.name.span()),
+                "`name` is empty: give the target set a name".into(),
+            ));
         }
 
         let mut sites = Vec::new();
@@ -224,12 +234,17 @@ impl TargetSet {
         let mut ports = Vec::new();
         for p in raw.port {
             let n = *p.number.get_ref();
-            let number = u16::try_from(n)
-                .ok()
-                .filter(|&n| n != 0)
-                .ok_or_else(|| at(Some(p.number.span()), format!("port {n} is not a TCP port: use 1 to 65535")))?;
+            let number = u16::try_from(n).ok().filter(|&n| n != 0).ok_or_else(|| {
+                at(
+                    Some(p.number.span()),
+                    format!("port {n} is not a TCP port: use 1 to 65535"),
+                )
+            })?;
             if ports.iter().any(|x: &Port| x.number == number) {
-                return Err(at(Some(p.number.span()), format!("duplicate port {number}")));
+                return Err(at(
+                    Some(p.number.span()),
+                    format!("duplicate port {number}"),
+                ));
             }
             ports.push(Port {
                 number,
@@ -378,7 +393,9 @@ fn parse_address(text: &str) -> Option<Address> {
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     // An all-numeric dotted name is a mistyped IP address, not a hostname.
-    let numeric = host.split('.').all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = host
+        .split('.')
+        .all(|l| l.bytes().all(|b| b.is_ascii_digit()));
     (labels_ok && !numeric).then(|| Address::Host(host.to_ascii_lowercase()))
 }
 
@@ -386,7 +403,10 @@ fn parse_address(text: &str) -> Option<Address> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, column)
 }
 
@@ -431,7 +451,10 @@ service = "stca2"
         let t = TargetSet::parse(GOOD, Path::new("t.toml")).unwrap();
         assert_eq!(t.sites.len(), 2);
         assert_eq!(t.sites[1].address, Address::Host("gw2.example.net".into()));
-        assert_eq!(t.literal_addresses(), vec!["127.0.38.45".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            t.literal_addresses(),
+            vec!["127.0.38.45".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]
@@ -453,7 +476,15 @@ service = "stca2"
             };
             let text = GOOD.replacen(needle, replacement, 1);
             let (l, c, m) = err(&text);
-            assert_eq!(l, if *what == "unknown key" { line + 1 } else { *line }, "{what}: {m}");
+            assert_eq!(
+                l,
+                if *what == "unknown key" {
+                    line + 1
+                } else {
+                    *line
+                },
+                "{what}: {m}"
+            );
             assert!(c >= 1, "{what}");
             assert!(m.contains(msg), "{what}: {m}");
         }

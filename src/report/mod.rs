@@ -56,3 +56,5 @@ pub struct ProbeIdentity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
 }
+
+pub mod csv;
