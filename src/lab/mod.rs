@@ -15,7 +15,7 @@
 //! [`Lab::shutdown`] stops every listener and every connection.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), stca2_probe::lab::LabError> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use stca2_probe::lab::{Lab, LabConfig, Scenario};
 //! let lab = Lab::start(LabConfig::new(Scenario::named("mixed")?)).await?;
 //! for e in lab.endpoints() {
