@@ -970,7 +970,9 @@ fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok:
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
+    //! Small constructors for results as the lab would produce them, shared by
+    //! the verdict and report tests.
     use super::*;
     use crate::cert::CertInfo;
     use crate::probe::result::{
@@ -980,7 +982,7 @@ mod tests {
 
     /// What a lab behaviour would produce at one site x port.
     #[derive(Debug, Clone, Copy)]
-    enum O {
+    pub(crate) enum O {
         Stca2,
         Stca,
         Unknown,
@@ -991,7 +993,7 @@ mod tests {
         DnsFail,
     }
 
-    fn cert(subject: &str, issuer: &str, days: i64) -> CertInfo {
+    pub(crate) fn cert(subject: &str, issuer: &str, days: i64) -> CertInfo {
         CertInfo {
             subject: subject.into(),
             issuer: issuer.into(),
@@ -1015,7 +1017,7 @@ mod tests {
         }
     }
 
-    fn stats() -> Option<LatencyStats> {
+    pub(crate) fn stats() -> Option<LatencyStats> {
         Some(LatencyStats {
             min: 1.0,
             p50: 2.0,
@@ -1025,7 +1027,12 @@ mod tests {
         })
     }
 
-    fn tls(status: TlsStatus, family: Option<CaFamily>, issuer: &str, days: i64) -> TlsResult {
+    pub(crate) fn tls(
+        status: TlsStatus,
+        family: Option<CaFamily>,
+        issuer: &str,
+        days: i64,
+    ) -> TlsResult {
         let chain = if family.is_some() {
             vec![
                 cert("CN=gateway", "CN=Issuing CA", days),
@@ -1054,7 +1061,7 @@ mod tests {
         }
     }
 
-    fn target(role: Role, port: u16, o: O) -> TargetResult {
+    pub(crate) fn target(role: Role, port: u16, o: O) -> TargetResult {
         let (site, address) = match role {
             Role::Primary => ("toulouse", "127.0.38.45"),
             Role::Secondary => ("bordeaux", "127.0.38.173"),
@@ -1158,7 +1165,7 @@ mod tests {
     }
 
     /// Primary 1146, primary 7212, secondary 1146, secondary 7212.
-    fn set(p1: O, p2: O, s1: O, s2: O) -> Vec<TargetResult> {
+    pub(crate) fn set(p1: O, p2: O, s1: O, s2: O) -> Vec<TargetResult> {
         vec![
             target(Role::Primary, 1146, p1),
             target(Role::Primary, 7212, p2),
@@ -1167,15 +1174,21 @@ mod tests {
         ]
     }
 
-    fn primary_only(p1: O, p2: O) -> Vec<TargetResult> {
+    pub(crate) fn primary_only(p1: O, p2: O) -> Vec<TargetResult> {
         vec![
             target(Role::Primary, 1146, p1),
             target(Role::Primary, 7212, p2),
         ]
     }
 
-    const TIMEOUT: O = O::Closed(TcpStatus::Timeout);
-    const REFUSED: O = O::Closed(TcpStatus::Refused);
+    pub(crate) const TIMEOUT: O = O::Closed(TcpStatus::Timeout);
+    pub(crate) const REFUSED: O = O::Closed(TcpStatus::Refused);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
 
     fn judge_default(results: &[TargetResult]) -> Summary {
         judge(results, &Context::default())
