@@ -9,8 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::result::TargetResult;
-use crate::targets::Role;
+use crate::cert::CaFamily;
+use crate::probe::result::{TargetResult, TcpStatus, TlsStatus};
+use crate::targets::{Role, Service};
 
 /// The verdict over one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +114,1619 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Judges one check's results.
-pub fn judge(results: &[TargetResult]) -> Summary {
-    let _ = results;
-    todo!("verdict: implemented with the probe core")
+/// What the verdict needs to know besides the results.
+///
+/// Kept explicit (rather than read from the environment) so that `judge`
+/// stays pure and every case is a line in a test table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// Whether the target set's CA anchors were loaded. Without them no chain
+    /// can be matched to a family, so "unknown" means "cannot tell", not
+    /// "intercepted".
+    pub anchors_available: bool,
+    /// Warn when an STCA2 chain expires within this many days.
+    pub expiry_warning_days: i64,
+}
+
+/// The default expiry warning window, in days.
+pub const DEFAULT_EXPIRY_WARNING_DAYS: i64 = 30;
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            anchors_available: true,
+            expiry_warning_days: DEFAULT_EXPIRY_WARNING_DAYS,
+        }
+    }
+}
+
+/// Stable finding codes, so scripts and the back office can match on them.
+pub mod codes {
+    /// TCP did not open (refused, timeout, unreachable, error).
+    pub const PORT_CLOSED: &str = "port_closed";
+    /// TCP opened but the TLS handshake did not complete.
+    pub const TLS_FAILED: &str = "tls_failed";
+    /// The old STCA chain is still presented.
+    pub const OLD_CA: &str = "old_ca";
+    /// A chain that matches no family: suspected TLS interception.
+    pub const INTERCEPTION: &str = "interception";
+    /// No CA anchors: the family of a chain cannot be told.
+    pub const ANCHORS_MISSING: &str = "anchors_missing";
+    /// The STCA2 chain expires soon.
+    pub const EXPIRING: &str = "expiring";
+    /// A presented certificate has expired.
+    pub const EXPIRED: &str = "expired";
+    /// The declaration port asked for a client certificate (expected).
+    pub const CLIENT_AUTH: &str = "client_auth";
+    /// A hostname did not resolve.
+    pub const DNS_FAILED: &str = "dns_failed";
+}
+
+/// `address:port`, with brackets around IPv6 literals.
+pub fn endpoint(address: &str, port: u16) -> String {
+    if address.contains(':') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
+    }
+}
+
+/// A target "answers" when TCP opened and TLS completed, or when the
+/// declaration port asked for a client certificate (what a real gateway does).
+pub fn answers(r: &TargetResult) -> bool {
+    if r.tcp.status != TcpStatus::Open {
+        return false;
+    }
+    match r.tls.as_ref().map(|t| t.status) {
+        Some(TlsStatus::Ok) => true,
+        Some(TlsStatus::ClientAuthRequired) => r.service == Service::Declaration,
+        _ => false,
+    }
+}
+
+/// A target is "ready" when it answers with an STCA2 chain that has not expired.
+pub fn ready(r: &TargetResult) -> bool {
+    answers(r)
+        && r.tls.as_ref().and_then(|t| t.ca_family) == Some(CaFamily::Stca2)
+        && chain_days(r).is_none_or(|(d, _)| d >= 0)
+}
+
+/// Judges one check's results: readiness, "Port STCA2 non ouvert", the
+/// failover recommendation, findings (most severe first) and a headline.
+pub fn judge(results: &[TargetResult], ctx: &Context) -> Summary {
+    let sites = group(results);
+    let findings = findings(results, ctx);
+    let ok = !results.is_empty() && results.iter().all(ready);
+    let stca2_port_closed = results.iter().any(primary_stca2_closed);
+    let site_summaries = sites
+        .iter()
+        .map(|s| SiteSummary {
+            site: s.name.to_string(),
+            role: s.role,
+            address: s.address.to_string(),
+            ready: s.results.iter().all(|r| ready(r)),
+            reachable: s.results.iter().all(|r| tcp_open(r)),
+            closed_ports: s
+                .results
+                .iter()
+                .filter(|r| !tcp_open(r))
+                .map(|r| r.port)
+                .collect(),
+        })
+        .collect();
+    let failover = failover(&sites, ctx);
+    let headline = headline(results, &sites, ctx, ok);
+    Summary {
+        ok,
+        headline,
+        stca2_port_closed,
+        sites: site_summaries,
+        failover,
+        findings,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Facts about one result.
+
+fn tcp_open(r: &TargetResult) -> bool {
+    r.tcp.status == TcpStatus::Open
+}
+
+fn family(r: &TargetResult) -> Option<CaFamily> {
+    r.tls.as_ref().and_then(|t| t.ca_family)
+}
+
+fn intercepted(r: &TargetResult, ctx: &Context) -> bool {
+    ctx.anchors_available && tcp_open(r) && family(r) == Some(CaFamily::Unknown)
+}
+
+fn dns_failed(r: &TargetResult) -> bool {
+    r.dns
+        .as_ref()
+        .is_some_and(|d| d.status != crate::probe::result::DnsStatus::Ok)
+}
+
+fn primary_stca2_closed(r: &TargetResult) -> bool {
+    r.role == Role::Primary && r.service == Service::Stca2 && !tcp_open(r)
+}
+
+/// The issuer of the top certificate of the presented chain.
+fn top_issuer(r: &TargetResult) -> Option<&str> {
+    r.tls
+        .as_ref()
+        .and_then(|t| t.chain.last())
+        .map(|c| c.issuer.as_str())
+}
+
+/// The fewest days to expiry over the chain (and the leaf's summary value),
+/// with the subject of the certificate concerned.
+fn chain_days(r: &TargetResult) -> Option<(i64, &str)> {
+    let tls = r.tls.as_ref()?;
+    let mut best: Option<(i64, &str)> = tls.days_to_expiry.map(|d| {
+        (
+            d,
+            tls.chain
+                .first()
+                .map(|c| c.subject.as_str())
+                .unwrap_or("the leaf certificate"),
+        )
+    });
+    for c in &tls.chain {
+        if best.is_none_or(|(d, _)| c.days_to_expiry < d) {
+            best = Some((c.days_to_expiry, c.subject.as_str()));
+        }
+    }
+    best
+}
+
+fn ep(r: &TargetResult) -> String {
+    endpoint(&r.address, r.port)
+}
+
+/// "a", "a and b", "a, b and c".
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => {
+            let head: Vec<&str> = init.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", head.join(", "), last.as_ref())
+        }
+    }
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|s| seen.insert(s.clone()));
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Sites.
+
+/// The results of one site, numbered in the order sites appear (site 1 is the
+/// first, normally the primary).
+struct SiteView<'a> {
+    number: usize,
+    name: &'a str,
+    role: Role,
+    address: &'a str,
+    results: Vec<&'a TargetResult>,
+}
+
+/// Where a site stands for failover purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SiteState {
+    /// Its STCA2 port(s) open at TCP and answer TLS from the gateway itself.
+    Usable,
+    /// At least one STCA2 port does not open at TCP: the router must open it.
+    Blocked,
+    /// TCP opens, but TLS fails or is intercepted: not a port problem.
+    Broken,
+}
+
+fn group(results: &[TargetResult]) -> Vec<SiteView<'_>> {
+    let mut sites: Vec<SiteView<'_>> = Vec::new();
+    for r in results {
+        match sites.iter_mut().find(|s| s.name == r.site) {
+            Some(s) => s.results.push(r),
+            None => sites.push(SiteView {
+                number: sites.len() + 1,
+                name: &r.site,
+                role: r.role,
+                address: &r.address,
+                results: vec![r],
+            }),
+        }
+    }
+    sites
+}
+
+impl SiteView<'_> {
+    /// "site 2 (bordeaux)".
+    fn label(&self) -> String {
+        format!("site {} ({})", self.number, self.name)
+    }
+
+    /// The results that decide failover: the STCA2-service ports, or every
+    /// port when the set has none.
+    fn key(&self) -> Vec<&TargetResult> {
+        let stca2: Vec<&TargetResult> = self
+            .results
+            .iter()
+            .copied()
+            .filter(|r| r.service == Service::Stca2)
+            .collect();
+        if stca2.is_empty() {
+            self.results.clone()
+        } else {
+            stca2
+        }
+    }
+
+    fn state(&self, ctx: &Context) -> SiteState {
+        let key = self.key();
+        if key.iter().any(|r| !tcp_open(r)) {
+            SiteState::Blocked
+        } else if key.iter().all(|r| answers(r) && !intercepted(r, ctx)) {
+            SiteState::Usable
+        } else {
+            SiteState::Broken
+        }
+    }
+
+    /// Every endpoint of this site that does not open at TCP.
+    fn closed(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .filter(|r| !tcp_open(r))
+            .map(|r| ep(r))
+            .collect()
+    }
+
+    /// "site 2 (bordeaux, 127.0.38.173 port 1146)".
+    fn as_failover(&self) -> String {
+        let ports: Vec<String> = self.key().iter().map(|r| r.port.to_string()).collect();
+        let word = if ports.len() == 1 { "port" } else { "ports" };
+        format!(
+            "site {} ({}, {} {word} {})",
+            self.number,
+            self.name,
+            self.address,
+            list(&ports)
+        )
+    }
+}
+
+/// The combined state of every site with a role: blocked if any is blocked,
+/// usable if all are usable, broken otherwise.
+fn role_state(sites: &[&SiteView<'_>], ctx: &Context) -> SiteState {
+    let states: Vec<SiteState> = sites.iter().map(|s| s.state(ctx)).collect();
+    if states.contains(&SiteState::Blocked) {
+        SiteState::Blocked
+    } else if states.iter().all(|s| *s == SiteState::Usable) {
+        SiteState::Usable
+    } else {
+        SiteState::Broken
+    }
+}
+
+fn labels(sites: &[&SiteView<'_>]) -> String {
+    list(&sites.iter().map(|s| s.label()).collect::<Vec<_>>())
+}
+
+fn closed_of(sites: &[&SiteView<'_>]) -> String {
+    list(&sites.iter().flat_map(|s| s.closed()).collect::<Vec<_>>())
+}
+
+fn failover_targets(sites: &[&SiteView<'_>]) -> String {
+    list(&sites.iter().map(|s| s.as_failover()).collect::<Vec<_>>())
+}
+
+/// Why the broken sites among `sites` are broken, in words: interception
+/// first (with the issuers), then the TLS failures with their class.
+fn why_broken_all(sites: &[&SiteView<'_>], ctx: &Context) -> String {
+    let key: Vec<&TargetResult> = sites
+        .iter()
+        .filter(|s| s.state(ctx) == SiteState::Broken)
+        .flat_map(|s| s.key())
+        .collect();
+    let mut parts = Vec::new();
+    let intercepted: Vec<&TargetResult> = key
+        .iter()
+        .copied()
+        .filter(|r| intercepted(r, ctx))
+        .collect();
+    if !intercepted.is_empty() {
+        let issuers = dedup(
+            intercepted
+                .iter()
+                .map(|r| top_issuer(r).unwrap_or("an unknown issuer").to_string())
+                .collect(),
+        );
+        parts.push(format!(
+            "a middlebox on the merchant's network intercepts TLS to {} (certificate issued by {})",
+            list(&intercepted.iter().map(|r| ep(r)).collect::<Vec<_>>()),
+            list(&issuers)
+        ));
+    }
+    let failing: Vec<String> = key
+        .iter()
+        .filter(|r| !answers(r))
+        .map(|r| {
+            let class = r
+                .tls
+                .as_ref()
+                .map(|t| t.status.as_str())
+                .unwrap_or("no TLS result");
+            format!("{} ({class})", ep(r))
+        })
+        .collect();
+    if !failing.is_empty() {
+        parts.push(format!(
+            "the TLS handshake does not complete on {}",
+            list(&failing)
+        ));
+    }
+    parts.join("; ")
+}
+
+// ---------------------------------------------------------------------------
+// Failover.
+
+fn failover(sites: &[SiteView<'_>], ctx: &Context) -> Failover {
+    use Recommendation as R;
+    use SiteState::{Blocked, Broken, Usable};
+    let primaries: Vec<&SiteView<'_>> = sites.iter().filter(|s| s.role == Role::Primary).collect();
+    let secondaries: Vec<&SiteView<'_>> =
+        sites.iter().filter(|s| s.role == Role::Secondary).collect();
+    let none = |message: String| Failover {
+        recommendation: R::None,
+        message,
+    };
+    if secondaries.is_empty() {
+        return none(
+            "The target set has no secondary site: there is no failover gateway to configure."
+                .into(),
+        );
+    }
+    if primaries.is_empty() {
+        return none("The target set has no primary site: failover cannot be judged.".into());
+    }
+    let (p, s) = (role_state(&primaries, ctx), role_state(&secondaries, ctx));
+    let (pl, sl) = (labels(&primaries), labels(&secondaries));
+    let target = failover_targets(&secondaries);
+    let configure = format!("configure {target} as the terminal's failover gateway");
+    let all_sites = if sites.len() == 2 {
+        "both sites".to_string()
+    } else {
+        format!("all {} sites", sites.len())
+    };
+    let (recommendation, message) = match (p, s) {
+        (Usable, Usable) => (
+            R::ConfigureSecondary,
+            format!(
+                "{}: {configure}.",
+                capitalise(&format!("{all_sites} answer"))
+            ),
+        ),
+        (Broken, Usable) => (
+            R::ConfigureSecondary,
+            format!(
+                "{} answers, but on {pl} {}: {configure}, and fix {pl} as the findings say.",
+                capitalise(&sl),
+                why_broken_all(&primaries, ctx)
+            ),
+        ),
+        (Usable, Blocked) => (
+            R::OpenSecondary,
+            format!(
+                "{} answers, but the merchant's router blocks {sl}: open outbound TCP to {} on the router, then {configure}.",
+                capitalise(&pl),
+                closed_of(&secondaries)
+            ),
+        ),
+        (Blocked, Usable) => (
+            R::OpenPrimary,
+            format!(
+                "The merchant's router blocks {pl}: open outbound TCP to {} on the router. Meanwhile {sl} answers: {configure}.",
+                closed_of(&primaries)
+            ),
+        ),
+        (Blocked, Broken) => (
+            R::OpenPrimary,
+            format!(
+                "The merchant's router blocks {pl}: open outbound TCP to {} on the router. {} is no failover yet: {}.",
+                closed_of(&primaries),
+                capitalise(&sl),
+                why_broken_all(&secondaries, ctx)
+            ),
+        ),
+        (Blocked, Blocked) => (
+            R::OpenBoth,
+            format!(
+                "The merchant's router blocks {all_sites}: open outbound TCP to {} on the router, then {configure}.",
+                list(
+                    &sites
+                        .iter()
+                        .filter(|s| s.state(ctx) == Blocked)
+                        .flat_map(|s| s.closed())
+                        .collect::<Vec<_>>()
+                )
+            ),
+        ),
+        (Usable, Broken) => (
+            R::None,
+            format!(
+                "{} answers. Do not configure {sl} as failover yet: {}. Opening ports will not help; fix that first.",
+                capitalise(&pl),
+                why_broken_all(&secondaries, ctx)
+            ),
+        ),
+        (Broken, Blocked) => (
+            R::None,
+            format!(
+                "Failover does not help yet: on {pl}, {}, which is not a blocked port. Fix that first; the router also blocks {} at {}.",
+                why_broken_all(&primaries, ctx),
+                sl,
+                closed_of(&secondaries)
+            ),
+        ),
+        (Broken, Broken) => {
+            let intercepted_anywhere = sites
+                .iter()
+                .flat_map(|s| s.results.iter())
+                .any(|r| intercepted(r, ctx));
+            let message = if intercepted_anywhere {
+                format!(
+                    "Failover does not help: {all_sites} accept TCP but {}. Fix the interception (exempt {} from TLS inspection) rather than opening ports or configuring site 2.",
+                    why_broken_all(&sites.iter().collect::<Vec<_>>(), ctx),
+                    list(&sites.iter().map(|s| s.address).collect::<Vec<_>>())
+                )
+            } else {
+                format!(
+                    "Failover does not help: {all_sites} accept TCP but {}. This is not a blocked port; see the findings.",
+                    why_broken_all(&sites.iter().collect::<Vec<_>>(), ctx)
+                )
+            };
+            (R::None, message)
+        }
+    };
+    Failover {
+        recommendation,
+        message,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Findings.
+
+fn where_(r: &TargetResult, number: usize) -> String {
+    format!(
+        "{} (site {number}, {}, {} port)",
+        ep(r),
+        r.site,
+        r.service.as_str()
+    )
+}
+
+fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
+    let sites = group(results);
+    let number = |r: &TargetResult| {
+        sites
+            .iter()
+            .find(|s| s.name == r.site)
+            .map(|s| s.number)
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    let mut push = |severity, code: &str, r: Option<&TargetResult>, message: String| {
+        out.push(Finding {
+            severity,
+            code: code.to_string(),
+            site: r.map(|r| r.site.clone()),
+            port: r.map(|r| r.port),
+            message,
+        })
+    };
+    if !ctx.anchors_available {
+        push(
+            Severity::Warning,
+            codes::ANCHORS_MISSING,
+            None,
+            "The STCA2 and STCA anchor files of the target set are missing, so the CA family of a \
+             certificate cannot be told (this is not a sign of interception). Reachability is \
+             still checked; add the anchor files and run the check again."
+                .to_string(),
+        );
+    }
+    for r in results {
+        let at = where_(r, number(r));
+        if dns_failed(r) {
+            let d = r.dns.as_ref();
+            push(
+                Severity::Error,
+                codes::DNS_FAILED,
+                Some(r),
+                format!(
+                    "{} could not be resolved ({}{}): check the shop's DNS settings, or use the gateway's IP address.",
+                    r.address,
+                    d.map(|d| format!("{:?}", d.status).to_lowercase())
+                        .unwrap_or_default(),
+                    d.and_then(|d| d.detail.as_deref())
+                        .map(|x| format!(": {x}"))
+                        .unwrap_or_default()
+                ),
+            );
+            continue;
+        }
+        if !tcp_open(r) {
+            let detail = r
+                .tcp
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            let why = match r.tcp.status {
+                TcpStatus::Timeout => format!(
+                    "no answer to the connection request{detail}: a router or firewall on the way silently drops it, typically the merchant's box blocking the port"
+                ),
+                TcpStatus::Refused => format!(
+                    "the connection was refused with a TCP reset{detail}: a router or firewall rejects it, or nothing listens at that address and port"
+                ),
+                TcpStatus::Unreachable => format!(
+                    "an ICMP unreachable message came back{detail}: a router on the way refuses the destination (administratively prohibited) or has no route to it"
+                ),
+                TcpStatus::Error | TcpStatus::Open => {
+                    format!("the connection could not be made{detail}")
+                }
+            };
+            push(
+                Severity::Error,
+                codes::PORT_CLOSED,
+                Some(r),
+                format!(
+                    "{at} does not open at TCP: {why}. Open outbound TCP to {} on the merchant's router.",
+                    ep(r)
+                ),
+            );
+            continue;
+        }
+        let Some(tls) = r.tls.as_ref() else {
+            push(
+                Severity::Error,
+                codes::TLS_FAILED,
+                Some(r),
+                format!("{at} opens at TCP but no TLS result was recorded."),
+            );
+            continue;
+        };
+        let detail = tls
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        let failure = match tls.status {
+            TlsStatus::Ok => None,
+            TlsStatus::ClientAuthRequired if r.service == Service::Declaration => None,
+            TlsStatus::ClientAuthRequired => Some(format!(
+                "the server asked for a client certificate{detail}, which the gateway does only on the declaration port"
+            )),
+            TlsStatus::Alert => Some(format!(
+                "the server or a middlebox sent the TLS alert {}{detail}",
+                tls.alert.as_deref().unwrap_or("(unnamed)")
+            )),
+            TlsStatus::Reset => Some(format!(
+                "the connection was reset during the handshake{detail}; a reset right after the ClientHello often means a filtering middlebox on the merchant's network"
+            )),
+            TlsStatus::Eof => Some(format!(
+                "the connection was closed during the handshake{detail}: something accepts TCP there but does not speak TLS to the probe (a proxy or a filter)"
+            )),
+            TlsStatus::Timeout => Some(format!(
+                "TCP opens but the TLS handshake never got an answer{detail}: a silent middlebox, or a service that is not running"
+            )),
+            TlsStatus::Error => Some(format!("the TLS handshake failed{detail}")),
+        };
+        if let Some(why) = failure {
+            push(
+                Severity::Error,
+                codes::TLS_FAILED,
+                Some(r),
+                format!("{at}: {why}."),
+            );
+        }
+        if tls.status == TlsStatus::ClientAuthRequired && r.service == Service::Declaration {
+            let names = tls
+                .client_auth
+                .as_ref()
+                .map(|c| c.ca_names.clone())
+                .unwrap_or_default();
+            let accepted = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" Accepted CAs: {}.", names.join("; "))
+            };
+            push(
+                Severity::Info,
+                codes::CLIENT_AUTH,
+                Some(r),
+                format!(
+                    "{at} asked for a client certificate, as a real gateway does on the declaration port; the terminal presents its own.{accepted}"
+                ),
+            );
+        }
+        let fam = tls.ca_family;
+        if fam == Some(CaFamily::Stca) {
+            push(
+                Severity::Error,
+                codes::OLD_CA,
+                Some(r),
+                format!(
+                    "{at} presents the old STCA chain (issued by {}): the gateway, or a proxy in front of it, is not on STCA2 yet. Terminals migrated to STCA2 will refuse it.",
+                    top_issuer(r).unwrap_or("the STCA authority")
+                ),
+            );
+        }
+        let intercepted = intercepted(r, ctx);
+        if intercepted {
+            push(
+                Severity::Error,
+                codes::INTERCEPTION,
+                Some(r),
+                format!(
+                    "{at}: suspected TLS interception by a middlebox on the merchant's network; the certificate was issued by {}. Ask the merchant or the ISP to exempt the gateway addresses from TLS inspection.",
+                    top_issuer(r).unwrap_or("an unknown issuer")
+                ),
+            );
+        }
+        if let Some((days, subject)) = chain_days(r) {
+            if days < 0 && !intercepted {
+                push(
+                    Severity::Error,
+                    codes::EXPIRED,
+                    Some(r),
+                    format!(
+                        "{at} presents an expired certificate ({subject}, expired {} days ago): terminals will refuse it; tell the gateway operator.",
+                        -days
+                    ),
+                );
+            } else if days >= 0 && fam == Some(CaFamily::Stca2) && days <= ctx.expiry_warning_days {
+                push(
+                    Severity::Warning,
+                    codes::EXPIRING,
+                    Some(r),
+                    format!(
+                        "The STCA2 chain on {at} expires in {days} days ({subject}): tell the gateway operator before it does."
+                    ),
+                );
+            }
+        }
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Headline.
+
+fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok: bool) -> String {
+    if results.is_empty() {
+        return "Nothing was checked: the target set has no site or no port.".to_string();
+    }
+    let number = |r: &TargetResult| {
+        sites
+            .iter()
+            .find(|s| s.name == r.site)
+            .map(|s| s.number)
+            .unwrap_or(0)
+    };
+    let eps = |pred: &dyn Fn(&TargetResult) -> bool| {
+        dedup(results.iter().filter(|r| pred(r)).map(ep).collect())
+    };
+    if ok {
+        let who = match sites {
+            [one] => one.label(),
+            [_, _] => "both sites".to_string(),
+            _ => format!("all {} sites", sites.len()),
+        };
+        let verb = if sites.len() == 1 {
+            "answers"
+        } else {
+            "answer"
+        };
+        let ports = dedup(results.iter().map(|r| r.port.to_string()).collect());
+        let mut h = format!(
+            "Ready for STCA2: {who} {verb} on {} with an STCA2 certificate.",
+            list(&ports)
+        );
+        if let Some((days, r)) = results
+            .iter()
+            .filter_map(|r| chain_days(r).map(|(d, _)| (d, r)))
+            .min_by_key(|(d, _)| *d)
+            .filter(|(d, _)| *d <= ctx.expiry_warning_days)
+        {
+            h.push_str(&format!(
+                " Its certificate on {} expires in {days} days: tell the gateway operator.",
+                ep(r)
+            ));
+        }
+        return h;
+    }
+    let primary_closed: Vec<&TargetResult> =
+        results.iter().filter(|r| primary_stca2_closed(r)).collect();
+    if let Some(first) = primary_closed.first() {
+        let label = format!("site {}, {}", number(first), first.site);
+        if dns_failed(first) {
+            return format!(
+                "Port STCA2 non ouvert: {} ({label}) could not be resolved. Check the shop's DNS settings, or use the gateway's IP address.",
+                first.address
+            );
+        }
+        let closed = list(&primary_closed.iter().map(|r| ep(r)).collect::<Vec<_>>());
+        let to_open = dedup(
+            results
+                .iter()
+                .filter(|r| r.role == Role::Primary && !tcp_open(r))
+                .map(ep)
+                .collect(),
+        );
+        let router = primary_closed
+            .iter()
+            .all(|r| r.tcp.status != TcpStatus::Error);
+        let what = if router {
+            format!("the router blocks {closed} ({label})")
+        } else {
+            format!("{closed} ({label}) could not be reached")
+        };
+        return format!(
+            "Port STCA2 non ouvert: {what}. Open outbound TCP to {} on the merchant's router.",
+            list(&to_open)
+        );
+    }
+    let intercepted = eps(&|r| intercepted(r, ctx));
+    if !intercepted.is_empty() {
+        let issuers = dedup(
+            results
+                .iter()
+                .filter(|r| self::intercepted(r, ctx))
+                .filter_map(|r| top_issuer(r).map(str::to_string))
+                .collect(),
+        );
+        return format!(
+            "Suspected TLS interception: a middlebox on the merchant's network answers for {} with a certificate issued by {}. Ask the merchant or the ISP to exempt the gateway addresses from TLS inspection.",
+            list(&intercepted),
+            if issuers.is_empty() {
+                "an unknown issuer".to_string()
+            } else {
+                list(&issuers)
+            }
+        );
+    }
+    let unresolved = dedup(
+        results
+            .iter()
+            .filter(|r| dns_failed(r))
+            .map(|r| r.address.clone())
+            .collect(),
+    );
+    if !unresolved.is_empty() {
+        return format!(
+            "Not ready: {} could not be resolved. Check the shop's DNS settings, or use the gateway's IP address.",
+            list(&unresolved)
+        );
+    }
+    let closed = eps(&|r| !tcp_open(r));
+    if !closed.is_empty() {
+        return format!(
+            "Not ready: the router blocks {}. Open outbound TCP to {} on the merchant's router.",
+            list(&closed),
+            if closed.len() == 1 { "it" } else { "them" }
+        );
+    }
+    let old = eps(&|r| family(r) == Some(CaFamily::Stca));
+    if !old.is_empty() {
+        return format!(
+            "Not ready for STCA2: {} still {} the old STCA chain.",
+            list(&old),
+            if old.len() == 1 {
+                "presents"
+            } else {
+                "present"
+            }
+        );
+    }
+    let failing = eps(&|r| !answers(r));
+    if !failing.is_empty() {
+        return format!(
+            "Not ready: TCP opens but TLS does not complete on {} (see the findings).",
+            list(&failing)
+        );
+    }
+    let expired = eps(&|r| chain_days(r).is_some_and(|(d, _)| d < 0));
+    if !expired.is_empty() {
+        return format!(
+            "Not ready: the certificate presented on {} has expired; tell the gateway operator.",
+            list(&expired)
+        );
+    }
+    if !ctx.anchors_available {
+        return "Every site answers TLS, but the CA family cannot be told: the target set's STCA2 and STCA anchor files are missing. Add them and check again.".to_string();
+    }
+    let not_ready = eps(&|r| !ready(r));
+    format!(
+        "Not ready for STCA2: {} {} not answer with an STCA2 certificate (see the findings).",
+        list(&not_ready),
+        if not_ready.len() == 1 { "does" } else { "do" }
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Small constructors for results as the lab would produce them, shared by
+    //! the verdict and report tests.
+    use super::*;
+    use crate::cert::CertInfo;
+    use crate::probe::result::{
+        ClientAuthRequest, DnsResult, DnsStatus, LatencyStats, TcpResult, TlsResult, TlsStack,
+    };
+    use time::macros::datetime;
+
+    /// What a lab behaviour would produce at one site x port.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum O {
+        Stca2,
+        Stca,
+        Unknown,
+        Closed(TcpStatus),
+        Tls(TlsStatus),
+        ClientAuth,
+        Days(i64),
+        DnsFail,
+    }
+
+    pub(crate) fn cert(subject: &str, issuer: &str, days: i64) -> CertInfo {
+        CertInfo {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            serial: "01".into(),
+            sha256: "00".repeat(32),
+            spki_sha256: "11".repeat(32),
+            not_before: datetime!(2025-01-01 0:00 UTC),
+            not_after: datetime!(2027-01-01 0:00 UTC),
+            days_to_expiry: days,
+            san: vec![],
+            signature_algorithm: "sha256WithRSAEncryption".into(),
+            ski: None,
+            aki: None,
+            key_type: "RSA".into(),
+            key_bits: Some(2048),
+            is_ca: false,
+            path_len: None,
+            key_usage: vec![],
+            ext_key_usage: vec![],
+            pem: None,
+        }
+    }
+
+    pub(crate) fn stats() -> Option<LatencyStats> {
+        Some(LatencyStats {
+            min: 1.0,
+            p50: 2.0,
+            p90: 3.0,
+            p99: 4.0,
+            max: 5.0,
+        })
+    }
+
+    pub(crate) fn tls(
+        status: TlsStatus,
+        family: Option<CaFamily>,
+        issuer: &str,
+        days: i64,
+    ) -> TlsResult {
+        let chain = if family.is_some() {
+            vec![
+                cert("CN=gateway", "CN=Issuing CA", days),
+                cert("CN=Issuing CA", issuer, 900),
+            ]
+        } else {
+            vec![]
+        };
+        TlsResult {
+            status,
+            detail: None,
+            alert: (status == TlsStatus::Alert).then(|| "handshake_failure".into()),
+            stack: TlsStack::Rustls,
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
+            kx_group: None,
+            alpn: None,
+            attempts: 3,
+            successes: if status == TlsStatus::Ok { 3 } else { 0 },
+            handshake_ms: stats(),
+            chain,
+            ca_family: family,
+            signature_verified: None,
+            days_to_expiry: family.map(|_| days),
+            client_auth: None,
+        }
+    }
+
+    pub(crate) fn target(role: Role, port: u16, o: O) -> TargetResult {
+        let (site, address) = match role {
+            Role::Primary => ("toulouse", "127.0.38.45"),
+            Role::Secondary => ("bordeaux", "127.0.38.173"),
+        };
+        let service = match port {
+            1146 => Service::Stca2,
+            7212 => Service::Declaration,
+            _ => Service::Other,
+        };
+        let open = TcpResult {
+            status: TcpStatus::Open,
+            detail: None,
+            attempts: 3,
+            successes: 3,
+            connect_ms: stats(),
+        };
+        let stca2_root = "CN=STCA2 Root";
+        let (tcp, tls, dns) = match o {
+            O::Stca2 => (
+                open,
+                Some(tls(TlsStatus::Ok, Some(CaFamily::Stca2), stca2_root, 400)),
+                None,
+            ),
+            O::Stca => (
+                open,
+                Some(tls(
+                    TlsStatus::Ok,
+                    Some(CaFamily::Stca),
+                    "CN=STCA Root",
+                    400,
+                )),
+                None,
+            ),
+            O::Unknown => (
+                open,
+                Some(tls(
+                    TlsStatus::Ok,
+                    Some(CaFamily::Unknown),
+                    "CN=Interceptor Root",
+                    400,
+                )),
+                None,
+            ),
+            O::Days(d) => (
+                open,
+                Some(tls(TlsStatus::Ok, Some(CaFamily::Stca2), stca2_root, d)),
+                None,
+            ),
+            O::ClientAuth => {
+                let mut t = tls(
+                    TlsStatus::ClientAuthRequired,
+                    Some(CaFamily::Stca2),
+                    stca2_root,
+                    400,
+                );
+                t.client_auth = Some(ClientAuthRequest {
+                    ca_names: vec!["CN=Terminal CA".into()],
+                });
+                (open, Some(t), None)
+            }
+            O::Tls(s) => (open, Some(tls(s, None, "", 0)), None),
+            O::Closed(s) => (
+                TcpResult {
+                    status: s,
+                    detail: None,
+                    attempts: 3,
+                    successes: 0,
+                    connect_ms: None,
+                },
+                None,
+                None,
+            ),
+            O::DnsFail => (
+                TcpResult {
+                    status: TcpStatus::Error,
+                    detail: Some("not resolved".into()),
+                    attempts: 0,
+                    successes: 0,
+                    connect_ms: None,
+                },
+                None,
+                Some(DnsResult {
+                    status: DnsStatus::Nxdomain,
+                    detail: None,
+                    addresses: vec![],
+                    ms: 3.0,
+                }),
+            ),
+        };
+        TargetResult {
+            site: site.into(),
+            role,
+            address: address.into(),
+            ip: None,
+            port,
+            service,
+            dns,
+            tcp,
+            tls,
+        }
+    }
+
+    /// Primary 1146, primary 7212, secondary 1146, secondary 7212.
+    pub(crate) fn set(p1: O, p2: O, s1: O, s2: O) -> Vec<TargetResult> {
+        vec![
+            target(Role::Primary, 1146, p1),
+            target(Role::Primary, 7212, p2),
+            target(Role::Secondary, 1146, s1),
+            target(Role::Secondary, 7212, s2),
+        ]
+    }
+
+    pub(crate) fn primary_only(p1: O, p2: O) -> Vec<TargetResult> {
+        vec![
+            target(Role::Primary, 1146, p1),
+            target(Role::Primary, 7212, p2),
+        ]
+    }
+
+    pub(crate) const TIMEOUT: O = O::Closed(TcpStatus::Timeout);
+    pub(crate) const REFUSED: O = O::Closed(TcpStatus::Refused);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    fn judge_default(results: &[TargetResult]) -> Summary {
+        judge(results, &Context::default())
+    }
+
+    #[test]
+    fn every_recommendation() {
+        use Recommendation as R;
+        let cases: Vec<(&str, Vec<TargetResult>, R, &[&str])> = vec![
+            (
+                "healthy",
+                set(O::Stca2, O::ClientAuth, O::Stca2, O::ClientAuth),
+                R::ConfigureSecondary,
+                &[
+                    "Both sites answer: configure site 2 (bordeaux, 127.0.38.173 port 1146) as the terminal's failover gateway.",
+                ],
+            ),
+            (
+                "secondary blocked",
+                set(O::Stca2, O::Stca2, TIMEOUT, TIMEOUT),
+                R::OpenSecondary,
+                &[
+                    "127.0.38.173:1146 and 127.0.38.173:7212",
+                    "outbound TCP",
+                    "site 2 (bordeaux)",
+                ],
+            ),
+            (
+                "primary blocked",
+                set(TIMEOUT, O::Stca2, O::Stca2, O::Stca2),
+                R::OpenPrimary,
+                &[
+                    "127.0.38.45:1146",
+                    "Meanwhile site 2 (bordeaux) answers",
+                    "127.0.38.173 port 1146",
+                ],
+            ),
+            (
+                "both blocked",
+                set(TIMEOUT, TIMEOUT, REFUSED, REFUSED),
+                R::OpenBoth,
+                &["127.0.38.45:1146, 127.0.38.45:7212, 127.0.38.173:1146 and 127.0.38.173:7212"],
+            ),
+            (
+                "intercepted on both sites",
+                set(O::Unknown, O::Unknown, O::Unknown, O::Unknown),
+                R::None,
+                &[
+                    "Failover does not help",
+                    "interception",
+                    "127.0.38.45 and 127.0.38.173",
+                ],
+            ),
+            (
+                "TLS reset on both sites",
+                set(
+                    O::Tls(TlsStatus::Reset),
+                    O::Stca2,
+                    O::Tls(TlsStatus::Reset),
+                    O::Stca2,
+                ),
+                R::None,
+                &["Failover does not help", "reset", "not a blocked port"],
+            ),
+            (
+                "no secondary in the set",
+                primary_only(O::Stca2, O::Stca2),
+                R::None,
+                &["no secondary site"],
+            ),
+            (
+                "primary TLS fails, secondary answers",
+                set(O::Tls(TlsStatus::Timeout), O::Stca2, O::Stca2, O::Stca2),
+                R::ConfigureSecondary,
+                &["Site 2 (bordeaux) answers", "127.0.38.45:1146 (timeout)"],
+            ),
+            (
+                "primary blocked, secondary intercepted",
+                set(TIMEOUT, TIMEOUT, O::Unknown, O::Stca2),
+                R::OpenPrimary,
+                &[
+                    "127.0.38.45:1146 and 127.0.38.45:7212",
+                    "no failover yet",
+                    "CN=Interceptor Root",
+                ],
+            ),
+            (
+                "primary answers, secondary TLS fails",
+                set(O::Stca2, O::Stca2, O::Tls(TlsStatus::Eof), O::Stca2),
+                R::None,
+                &["Do not configure site 2 (bordeaux)", "127.0.38.173:1146"],
+            ),
+            (
+                "primary TLS fails, secondary blocked",
+                set(O::Tls(TlsStatus::Alert), O::Stca2, TIMEOUT, TIMEOUT),
+                R::None,
+                &[
+                    "Failover does not help yet",
+                    "127.0.38.173:1146 and 127.0.38.173:7212",
+                ],
+            ),
+            (
+                "old CA on both: reachable, failover still configurable",
+                set(O::Stca, O::Stca, O::Stca, O::Stca),
+                R::ConfigureSecondary,
+                &["Both sites answer"],
+            ),
+            (
+                "only the declaration port blocked on site 2",
+                set(O::Stca2, O::Stca2, O::Stca2, TIMEOUT),
+                R::ConfigureSecondary,
+                &["127.0.38.173 port 1146"],
+            ),
+        ];
+        for (name, results, want, needles) in cases {
+            let f = judge_default(&results).failover;
+            assert_eq!(f.recommendation, want, "{name}: {}", f.message);
+            for n in needles {
+                assert!(f.message.contains(n), "{name}: {:?} lacks {n:?}", f.message);
+            }
+        }
+    }
+
+    fn codes_of(s: &Summary) -> Vec<(&str, Severity)> {
+        s.findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect()
+    }
+
+    /// Name, results, context, expected code, its severity, words its message must hold.
+    type FindingCase = (
+        &'static str,
+        Vec<TargetResult>,
+        Context,
+        &'static str,
+        Severity,
+        &'static [&'static str],
+    );
+
+    #[test]
+    fn every_finding_code() {
+        let ctx = Context::default();
+        let no_anchors = Context {
+            anchors_available: false,
+            ..Context::default()
+        };
+        let cases: Vec<FindingCase> = vec![
+            (
+                "timeout",
+                primary_only(TIMEOUT, O::Stca2),
+                ctx,
+                codes::PORT_CLOSED,
+                Severity::Error,
+                &["127.0.38.45:1146", "silently drops"],
+            ),
+            (
+                "refused",
+                primary_only(REFUSED, O::Stca2),
+                ctx,
+                codes::PORT_CLOSED,
+                Severity::Error,
+                &["TCP reset", "nothing listens"],
+            ),
+            (
+                "unreachable",
+                primary_only(O::Closed(TcpStatus::Unreachable), O::Stca2),
+                ctx,
+                codes::PORT_CLOSED,
+                Severity::Error,
+                &["ICMP"],
+            ),
+            (
+                "reset",
+                primary_only(O::Tls(TlsStatus::Reset), O::Stca2),
+                ctx,
+                codes::TLS_FAILED,
+                Severity::Error,
+                &["right after the ClientHello", "filtering middlebox"],
+            ),
+            (
+                "alert",
+                primary_only(O::Tls(TlsStatus::Alert), O::Stca2),
+                ctx,
+                codes::TLS_FAILED,
+                Severity::Error,
+                &["handshake_failure"],
+            ),
+            (
+                "eof",
+                primary_only(O::Tls(TlsStatus::Eof), O::Stca2),
+                ctx,
+                codes::TLS_FAILED,
+                Severity::Error,
+                &["closed during the handshake"],
+            ),
+            (
+                "tls timeout",
+                primary_only(O::Tls(TlsStatus::Timeout), O::Stca2),
+                ctx,
+                codes::TLS_FAILED,
+                Severity::Error,
+                &["never got an answer"],
+            ),
+            (
+                "client auth on the stca2 port",
+                primary_only(O::ClientAuth, O::Stca2),
+                ctx,
+                codes::TLS_FAILED,
+                Severity::Error,
+                &["client certificate"],
+            ),
+            (
+                "old CA",
+                primary_only(O::Stca, O::Stca2),
+                ctx,
+                codes::OLD_CA,
+                Severity::Error,
+                &["old STCA chain", "CN=STCA Root"],
+            ),
+            (
+                "interception",
+                primary_only(O::Unknown, O::Stca2),
+                ctx,
+                codes::INTERCEPTION,
+                Severity::Error,
+                &[
+                    "suspected TLS interception by a middlebox on the merchant's network; the certificate was issued by CN=Interceptor Root",
+                ],
+            ),
+            (
+                "anchors missing",
+                primary_only(O::Unknown, O::Stca2),
+                no_anchors,
+                codes::ANCHORS_MISSING,
+                Severity::Warning,
+                &["not a sign of interception"],
+            ),
+            (
+                "expiring",
+                primary_only(O::Days(12), O::Stca2),
+                ctx,
+                codes::EXPIRING,
+                Severity::Warning,
+                &["expires in 12 days"],
+            ),
+            (
+                "expiring on the boundary",
+                primary_only(O::Days(30), O::Stca2),
+                ctx,
+                codes::EXPIRING,
+                Severity::Warning,
+                &["expires in 30 days"],
+            ),
+            (
+                "expired",
+                primary_only(O::Days(-3), O::Stca2),
+                ctx,
+                codes::EXPIRED,
+                Severity::Error,
+                &["expired 3 days ago"],
+            ),
+            (
+                "client auth on the declaration port",
+                primary_only(O::Stca2, O::ClientAuth),
+                ctx,
+                codes::CLIENT_AUTH,
+                Severity::Info,
+                &["127.0.38.45:7212", "CN=Terminal CA"],
+            ),
+            (
+                "dns",
+                primary_only(O::DnsFail, O::Stca2),
+                ctx,
+                codes::DNS_FAILED,
+                Severity::Error,
+                &["could not be resolved"],
+            ),
+        ];
+        for (name, results, ctx, code, severity, needles) in cases {
+            let s = judge(&results, &ctx);
+            let f = s
+                .findings
+                .iter()
+                .find(|f| f.code == code)
+                .unwrap_or_else(|| panic!("{name}: no {code} in {:?}", codes_of(&s)));
+            assert_eq!(f.severity, severity, "{name}");
+            for n in needles {
+                assert!(f.message.contains(n), "{name}: {:?} lacks {n:?}", f.message);
+            }
+        }
+    }
+
+    #[test]
+    fn no_spurious_findings() {
+        let s = judge_default(&set(O::Stca2, O::Stca2, O::Stca2, O::Stca2));
+        assert!(s.findings.is_empty(), "{:?}", s.findings);
+        // 31 days is outside the default window.
+        let s = judge_default(&primary_only(O::Days(31), O::Stca2));
+        assert!(s.findings.is_empty(), "{:?}", s.findings);
+        // A wider window catches it.
+        let wide = Context {
+            expiry_warning_days: 60,
+            ..Context::default()
+        };
+        let s = judge(&primary_only(O::Days(31), O::Stca2), &wide);
+        assert_eq!(codes_of(&s), [(codes::EXPIRING, Severity::Warning)]);
+        // An expiring STCA chain is old_ca, not an STCA2 expiry warning.
+        let s = judge_default(&primary_only(O::Stca, O::Stca2));
+        assert!(s.findings.iter().all(|f| f.code != codes::EXPIRING));
+    }
+
+    #[test]
+    fn missing_anchors_never_claim_interception() {
+        let ctx = Context {
+            anchors_available: false,
+            ..Context::default()
+        };
+        let s = judge(&set(O::Unknown, O::Unknown, O::Unknown, O::Unknown), &ctx);
+        assert!(!s.ok);
+        assert!(s.findings.iter().all(|f| f.code != codes::INTERCEPTION));
+        assert!(s.findings.iter().all(|f| f.severity != Severity::Error));
+        assert!(!s.headline.contains("interception"), "{}", s.headline);
+        assert!(s.headline.contains("anchor"), "{}", s.headline);
+        // Reachability still judged: both sites answer, so failover is configurable.
+        assert_eq!(
+            s.failover.recommendation,
+            Recommendation::ConfigureSecondary
+        );
+    }
+
+    #[test]
+    fn stca2_port_closed_table() {
+        let cases: Vec<(&str, Vec<TargetResult>, bool)> = vec![
+            (
+                "healthy",
+                set(O::Stca2, O::Stca2, O::Stca2, O::Stca2),
+                false,
+            ),
+            (
+                "primary 1146 timeout",
+                set(TIMEOUT, O::Stca2, O::Stca2, O::Stca2),
+                true,
+            ),
+            (
+                "primary 1146 refused",
+                set(REFUSED, O::Stca2, O::Stca2, O::Stca2),
+                true,
+            ),
+            (
+                "primary 1146 dns",
+                set(O::DnsFail, O::Stca2, O::Stca2, O::Stca2),
+                true,
+            ),
+            (
+                "only primary 7212 closed",
+                set(O::Stca2, TIMEOUT, O::Stca2, O::Stca2),
+                false,
+            ),
+            (
+                "only secondary 1146 closed",
+                set(O::Stca2, O::Stca2, TIMEOUT, O::Stca2),
+                false,
+            ),
+            (
+                "TLS fails but TCP open",
+                set(O::Tls(TlsStatus::Reset), O::Stca2, O::Stca2, O::Stca2),
+                false,
+            ),
+            (
+                "no primary",
+                vec![target(Role::Secondary, 1146, TIMEOUT)],
+                false,
+            ),
+            (
+                "no stca2 port",
+                vec![target(Role::Primary, 7212, TIMEOUT)],
+                false,
+            ),
+            ("empty", vec![], false),
+        ];
+        for (name, results, want) in cases {
+            assert_eq!(judge_default(&results).stca2_port_closed, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn ok_table() {
+        let no_anchors = Context {
+            anchors_available: false,
+            ..Context::default()
+        };
+        let cases: Vec<(&str, Vec<TargetResult>, Context, bool)> = vec![
+            (
+                "healthy",
+                set(O::Stca2, O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                true,
+            ),
+            (
+                "client auth on 7212",
+                set(O::Stca2, O::ClientAuth, O::Stca2, O::ClientAuth),
+                Context::default(),
+                true,
+            ),
+            (
+                "expiring is still ok",
+                set(O::Days(5), O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                true,
+            ),
+            (
+                "client auth on 1146",
+                set(O::ClientAuth, O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                false,
+            ),
+            (
+                "expired",
+                set(O::Days(-1), O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                false,
+            ),
+            (
+                "old CA",
+                set(O::Stca2, O::Stca2, O::Stca, O::Stca2),
+                Context::default(),
+                false,
+            ),
+            (
+                "intercepted",
+                set(O::Unknown, O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                false,
+            ),
+            (
+                "secondary closed",
+                set(O::Stca2, O::Stca2, O::Stca2, TIMEOUT),
+                Context::default(),
+                false,
+            ),
+            (
+                "anchors missing",
+                set(O::Unknown, O::Unknown, O::Unknown, O::Unknown),
+                no_anchors,
+                false,
+            ),
+            ("empty", vec![], Context::default(), false),
+        ];
+        for (name, results, ctx, want) in cases {
+            let s = judge(&results, &ctx);
+            assert_eq!(s.ok, want, "{name}: {}", s.headline);
+        }
+    }
+
+    #[test]
+    fn sites_are_summarised() {
+        let s = judge_default(&set(O::Stca2, O::ClientAuth, TIMEOUT, REFUSED));
+        assert_eq!(s.sites.len(), 2);
+        let (p, q) = (&s.sites[0], &s.sites[1]);
+        assert_eq!(
+            (p.site.as_str(), p.role, p.address.as_str()),
+            ("toulouse", Role::Primary, "127.0.38.45")
+        );
+        assert!(p.ready && p.reachable && p.closed_ports.is_empty());
+        assert_eq!((q.site.as_str(), q.role), ("bordeaux", Role::Secondary));
+        assert!(!q.ready && !q.reachable);
+        assert_eq!(q.closed_ports, [1146, 7212]);
+        // Reachable but on the old CA: reachable, not ready.
+        let s = judge_default(&set(O::Stca, O::Stca2, O::Stca2, O::Stca2));
+        assert!(s.sites[0].reachable && !s.sites[0].ready && s.sites[1].ready);
+    }
+
+    #[test]
+    fn findings_are_sorted_most_severe_first() {
+        let ctx = Context {
+            anchors_available: false,
+            ..Context::default()
+        };
+        let s = judge(&set(O::Stca2, O::ClientAuth, TIMEOUT, O::Stca2), &ctx);
+        let sev: Vec<Severity> = s.findings.iter().map(|f| f.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort();
+        assert_eq!(sev, sorted);
+        assert_eq!(sev.first(), Some(&Severity::Error));
+        assert_eq!(sev.last(), Some(&Severity::Info));
+    }
+
+    #[test]
+    fn headlines() {
+        let cases: Vec<(&str, Vec<TargetResult>, &str)> = vec![
+            (
+                "healthy",
+                set(O::Stca2, O::ClientAuth, O::Stca2, O::ClientAuth),
+                "Ready for STCA2: both sites answer on 1146 and 7212 with an STCA2 certificate.",
+            ),
+            (
+                "primary blocked",
+                set(TIMEOUT, TIMEOUT, O::Stca2, O::Stca2),
+                "Port STCA2 non ouvert: the router blocks 127.0.38.45:1146 (site 1, toulouse). Open outbound TCP to 127.0.38.45:1146 and 127.0.38.45:7212 on the merchant's router.",
+            ),
+            (
+                "secondary blocked",
+                set(O::Stca2, O::Stca2, TIMEOUT, O::Stca2),
+                "Not ready: the router blocks 127.0.38.173:1146. Open outbound TCP to it on the merchant's router.",
+            ),
+            (
+                "old CA",
+                set(O::Stca, O::Stca, O::Stca2, O::Stca2),
+                "Not ready for STCA2: 127.0.38.45:1146 and 127.0.38.45:7212 still present the old STCA chain.",
+            ),
+        ];
+        for (name, results, want) in cases {
+            assert_eq!(judge_default(&results).headline, want, "{name}");
+        }
+        let s = judge_default(&set(O::Unknown, O::Stca2, O::Stca2, O::Stca2));
+        assert!(
+            s.headline.starts_with("Suspected TLS interception"),
+            "{}",
+            s.headline
+        );
+        assert!(s.headline.contains("CN=Interceptor Root"));
+        let s = judge_default(&set(O::Days(9), O::Stca2, O::Stca2, O::Stca2));
+        assert!(s.headline.starts_with("Ready for STCA2"));
+        assert!(s.headline.contains("expires in 9 days"), "{}", s.headline);
+        let s = judge_default(&set(O::Tls(TlsStatus::Reset), O::Stca2, O::Stca2, O::Stca2));
+        assert!(
+            s.headline
+                .contains("TLS does not complete on 127.0.38.45:1146"),
+            "{}",
+            s.headline
+        );
+    }
+
+    #[test]
+    fn ipv6_endpoints_are_bracketed() {
+        assert_eq!(endpoint("::1", 1146), "[::1]:1146");
+        assert_eq!(endpoint("127.0.38.45", 7212), "127.0.38.45:7212");
+        assert_eq!(endpoint("gw.example", 7212), "gw.example:7212");
+    }
 }

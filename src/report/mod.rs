@@ -3,12 +3,17 @@
 //! A [`Report`] is the probe's results plus the verdict's summary plus who
 //! ran it and when. It is rendered three ways — JSON (the v1 contract), CSV
 //! (ISP tickets) and human text — and never opens a socket.
+//!
+//! Build one with [`Report::judged`] (results in, verdict computed) or
+//! [`Report::new`] (verdict already at hand); either gives the report a fresh
+//! `report_id`, which then stays the same across upload retries because it is
+//! stored with the report, never regenerated.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::probe::result::TargetResult;
-use crate::verdict::Summary;
+use crate::verdict::{self, Context, Summary};
 
 /// The schema identifier of this report format.
 pub const SCHEMA: &str = "stca2-probe/report/v1";
@@ -57,4 +62,77 @@ pub struct ProbeIdentity {
     pub interface: Option<String>,
 }
 
+impl Report {
+    /// Assembles a report around an existing verdict, with a fresh
+    /// `report_id` (UUID v4) and `schema` set to [`SCHEMA`].
+    pub fn new(
+        probe: ProbeIdentity,
+        target_set: impl Into<String>,
+        started_at: OffsetDateTime,
+        finished_at: OffsetDateTime,
+        results: Vec<TargetResult>,
+        summary: Summary,
+    ) -> Report {
+        Report {
+            schema: SCHEMA.to_string(),
+            report_id: new_report_id(),
+            probe,
+            started_at: started_at.to_offset(time::UtcOffset::UTC),
+            finished_at: finished_at.to_offset(time::UtcOffset::UTC),
+            target_set: target_set.into(),
+            results,
+            summary,
+        }
+    }
+
+    /// Assembles a report and judges its results with [`verdict::judge`].
+    pub fn judged(
+        probe: ProbeIdentity,
+        target_set: impl Into<String>,
+        started_at: OffsetDateTime,
+        finished_at: OffsetDateTime,
+        results: Vec<TargetResult>,
+        ctx: &Context,
+    ) -> Report {
+        let summary = verdict::judge(&results, ctx);
+        Report::new(probe, target_set, started_at, finished_at, results, summary)
+    }
+
+    /// The v1 JSON document, indented for people and files.
+    pub fn to_json_pretty(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+
+    /// Reads a v1 JSON document.
+    pub fn from_json(text: &str) -> Result<Report, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The contract's exit code for a check that ran: 0 when every site x
+    /// port is ready for STCA2, 1 when the check found a problem.
+    pub fn exit_code(&self) -> u8 {
+        if self.summary.ok { 0 } else { 1 }
+    }
+}
+
+impl ProbeIdentity {
+    /// An identity with this build's version and nothing optional set.
+    pub fn new(id: impl Into<String>) -> ProbeIdentity {
+        ProbeIdentity {
+            id: id.into(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            hostname: None,
+            merchant: None,
+            source: None,
+            interface: None,
+        }
+    }
+}
+
+/// A fresh report identifier: a random UUID v4, hyphenated lowercase.
+pub fn new_report_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 pub mod csv;
+pub mod human;
