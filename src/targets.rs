@@ -152,6 +152,12 @@ impl TargetSet {
         self.families.iter().any(|f| !f.anchors.is_empty())
     }
 
+    /// True when every family has its anchors: only then does a chain that
+    /// matches none of them mean something (a suspected interception).
+    pub fn all_anchors_loaded(&self) -> bool {
+        !self.families.is_empty() && self.families.iter().all(|f| !f.anchors.is_empty())
+    }
+
     /// Loads and validates a target file.
     pub fn load(path: &Path) -> Result<TargetSet, TargetError> {
         let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
