@@ -1,1 +1,2 @@
 //! The lab: simulated gateways on loopback with a generated PKI.
+pub mod legacy;
