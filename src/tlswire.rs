@@ -856,19 +856,19 @@ impl ClientHelloReader {
 
     /// Consumes bytes from the client; `Some` once the ClientHello is complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<ClientHello>, WireError> {
-        for msg in self.reader.feed(bytes)? {
-            return match msg {
-                Message::Handshake {
-                    typ: HS_CLIENT_HELLO,
-                    body,
-                } => parse_client_hello(&body).map(Some),
-                other => Err(WireError::Malformed(format!(
-                    "expected a ClientHello, got {}",
-                    describe_message(&other)
-                ))),
-            };
+        // Only the first message matters: a client sends nothing else
+        // before the server answers.
+        match self.reader.feed(bytes)?.into_iter().next() {
+            None => Ok(None),
+            Some(Message::Handshake {
+                typ: HS_CLIENT_HELLO,
+                body,
+            }) => parse_client_hello(&body).map(Some),
+            Some(other) => Err(WireError::Malformed(format!(
+                "expected a ClientHello, got {}",
+                describe_message(&other)
+            ))),
         }
-        Ok(None)
     }
 }
 
