@@ -14,4 +14,5 @@ pub mod lab;
 pub mod probe;
 pub mod report;
 pub mod targets;
+pub mod tlswire;
 pub mod verdict;

@@ -27,6 +27,7 @@
 //! ```
 
 mod behaviour;
+pub mod legacy;
 mod pki;
 mod scenario;
 mod server;

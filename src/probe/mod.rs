@@ -2,4 +2,5 @@
 //!
 //! `probe` measures and never prints.
 
+pub mod legacy;
 pub mod result;
