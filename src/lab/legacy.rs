@@ -123,8 +123,13 @@ pub fn sha1_stca_chain() -> Vec<Vec<u8>> {
     ]
 }
 
-/// The SHA-1 "STCA Root CA (lab)" certificate, PEM: the old-STCA anchor
+/// The SHA-1 "STCA Root CA (lab)" certificate, DER: the old-STCA anchor
 /// for classifying [`sha1_stca_chain`].
+pub fn sha1_stca_root_der() -> &'static [u8] {
+    include_bytes!("../../tests/fixtures/sha1/root.der")
+}
+
+/// The root of the committed SHA-1 STCA fixture chain, PEM.
 pub fn sha1_stca_root_pem() -> &'static str {
     include_str!("../../tests/fixtures/sha1/root.pem")
 }

@@ -211,7 +211,12 @@ impl Lab {
     /// listener and starts serving. Nothing is served unless everything binds.
     pub async fn start(config: LabConfig) -> Result<Lab, LabError> {
         config.validate()?;
-        let pki = LabPki::generate(config.primary, config.secondary)?;
+        let mut pki = LabPki::generate(config.primary, config.secondary)?;
+        // The legacy responder serves the committed SHA-1 STCA chain: its root
+        // belongs to the STCA family's anchors too.
+        pki.add_stca_anchor(rustls_pki_types::CertificateDer::from(
+            legacy::sha1_stca_root_der().to_vec(),
+        ));
         pki.write(&config.ca_dir)
             .map_err(|source| LabError::WritePki {
                 dir: config.ca_dir.clone(),

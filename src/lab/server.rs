@@ -77,7 +77,7 @@ pub(super) fn tls_config(
     };
     let config = match b {
         Behaviour::Stca2 | Behaviour::Slow => single(pki.stca2_server())?,
-        Behaviour::Stca | Behaviour::LegacyStca => single(pki.stca_server())?,
+        Behaviour::Stca => single(pki.stca_server())?,
         Behaviour::Interceptor => single(pki.interceptor_server())?,
         Behaviour::Expired => single(pki.stca2_expired())?,
         Behaviour::Tls12Only => {
@@ -101,7 +101,11 @@ pub(super) fn tls_config(
                 .with_single_cert(id.chain().to_vec(), id.key())
                 .map_err(tls_err)?
         }
-        Behaviour::Closed | Behaviour::Silent | Behaviour::ResetAfterHello | Behaviour::Garbage => {
+        Behaviour::Closed
+        | Behaviour::Silent
+        | Behaviour::ResetAfterHello
+        | Behaviour::Garbage
+        | Behaviour::LegacyStca => {
             return Ok(None);
         }
     };
@@ -178,8 +182,15 @@ async fn handle(stream: TcpStream, served: Arc<Served>) {
             tokio::time::sleep(served.slow_delay).await;
             tls(stream, &served).await;
         }
-        // wired by legacy helper: serves like `stca` until the TLS 1.2 legacy responder lands.
-        Behaviour::LegacyStca => tls(stream, &served).await,
+        Behaviour::LegacyStca => {
+            super::legacy::serve_legacy(
+                stream,
+                super::legacy::sha1_stca_chain(),
+                false,
+                CONNECTION_LIMIT,
+            )
+            .await
+        }
         Behaviour::Stca2
         | Behaviour::Stca
         | Behaviour::ClientAuth
