@@ -191,8 +191,14 @@ impl ResolvesClientCert for RecordingResolver {
 /// (with its outer SEQUENCE). Some stacks omit the SEQUENCE; we retry with it
 /// added, and fall back to hex so nothing is silently lost.
 pub fn dn_to_string(der: &[u8]) -> String {
-    if let Ok((_, name)) = X509Name::from_der(der) {
-        return name.to_string();
+    let parse = |bytes: &[u8]| match X509Name::from_der(bytes) {
+        Ok((rest, name)) if rest.is_empty() && name.iter().next().is_some() => {
+            Some(name.to_string())
+        }
+        _ => None,
+    };
+    if let Some(name) = parse(der) {
+        return name;
     }
     if der.len() < 0x1_0000 {
         let mut wrapped = vec![0x30];
@@ -205,8 +211,8 @@ pub fn dn_to_string(der: &[u8]) -> String {
             wrapped.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
         }
         wrapped.extend_from_slice(der);
-        if let Ok((_, name)) = X509Name::from_der(&wrapped) {
-            return name.to_string();
+        if let Some(name) = parse(&wrapped) {
+            return name;
         }
     }
     format!("hex:{}", crate::cert::hex(der))
@@ -445,17 +451,25 @@ pub fn alert_name(desc: AlertDescription) -> String {
     }
 }
 
+/// `HandshakeFailure` -> `handshake_failure`, `UnknownCA` -> `unknown_ca`,
+/// `UnknownPSKIdentity` -> `unknown_psk_identity`.
 fn snake_case(camel: &str) -> String {
+    if camel == "UnrecognisedName" {
+        // rustls spells it the British way; the RFC name is American.
+        return "unrecognized_name".into();
+    }
+    let chars: Vec<char> = camel.chars().collect();
     let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev_lower = chars[i - 1].is_ascii_lowercase();
+            let acronym_end = chars[i - 1].is_ascii_uppercase()
+                && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if prev_lower || acronym_end {
                 out.push('_');
             }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
         }
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
@@ -645,6 +659,7 @@ mod tests {
         assert_eq!(dn_to_string(raw), want);
         // Without the outer SEQUENCE (tag + short length).
         assert_eq!(dn_to_string(&raw[2..]), want);
-        assert!(dn_to_string(&[1, 2, 3]).starts_with("hex:"));
+        let junk = dn_to_string(&[0xff, 0x01]);
+        assert!(junk.starts_with("hex:"), "{junk}");
     }
 }
