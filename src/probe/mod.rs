@@ -254,14 +254,11 @@ struct Shared {
 }
 
 async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
-    let (ip, dns_result, name) = match &site.address {
-        Address::Ip(ip) => (Some(*ip), None, ServerName::IpAddress((*ip).into())),
+    let (ip, dns_result) = match &site.address {
+        Address::Ip(ip) => (Some(*ip), None),
         Address::Host(host) => {
             let (r, ip) = shared.dns.resolve(host, &shared.allow).await;
-            let name = ServerName::try_from(host.clone()).unwrap_or_else(|_| {
-                ServerName::IpAddress(ip.unwrap_or(IpAddr::from([0, 0, 0, 0])).into())
-            });
-            (ip, Some(r), name)
+            (ip, Some(r))
         }
     };
     let Some(ip) = ip else {
@@ -290,6 +287,13 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
             .map(|p| not_probed(site, p, Some(ip), dns_result.clone(), refusal.to_string()))
             .collect();
     }
+    // SNI: the hostname when the site has one, else the IP (rustls sends no SNI for IPs).
+    let name = match &site.address {
+        Address::Host(host) => {
+            ServerName::try_from(host.clone()).unwrap_or_else(|_| ServerName::IpAddress(ip.into()))
+        }
+        Address::Ip(_) => ServerName::IpAddress(ip.into()),
+    };
     let ports = shared.ports.iter().map(|port| {
         let name = name.clone();
         let dns_result = dns_result.clone();

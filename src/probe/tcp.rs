@@ -161,9 +161,14 @@ pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<TcpStrea
                 Ok(Some(e)) => Err(failure_from_io(&e, icmp)),
                 Err(e) => Err(failure_from_io(&e, icmp)),
                 Ok(None) => match stream.peer_addr() {
-                    Ok(_) => Ok(stream),
-                    // Writable without SO_ERROR but not connected: ask the
-                    // kernel why with a zero-byte read of the error.
+                    Ok(_) => {
+                        // Connected: from here on an ICMP error must not
+                        // abort the established connection, as IP_RECVERR
+                        // would make it do.
+                        set_recv_err(stream.as_raw_fd(), addr.is_ipv6(), false);
+                        Ok(stream)
+                    }
+                    // Writable without SO_ERROR yet not connected (ENOTCONN).
                     Err(e) => Err(failure_from_io(&e, icmp)),
                 },
             }
@@ -179,7 +184,7 @@ fn prepare(addr: SocketAddr, opts: &ConnectOptions) -> Result<Socket, ConnectFai
         .set_nonblocking(true)
         .map_err(|e| local_error("make the socket non-blocking", &e))?;
     // Best effort: without it the errno alone is reported.
-    enable_recv_err(socket.as_raw_fd(), addr.is_ipv6());
+    set_recv_err(socket.as_raw_fd(), addr.is_ipv6(), true);
     if let Some(iface) = &opts.interface {
         socket.bind_device(Some(iface.as_bytes())).map_err(|e| {
             let hint = match e.raw_os_error() {
@@ -359,9 +364,9 @@ fn fmt_duration(d: Duration) -> String {
     }
 }
 
-/// Asks the kernel to queue ICMP errors on the socket (`IP_RECVERR`). Best effort.
-fn enable_recv_err(fd: RawFd, v6: bool) {
-    let on: libc::c_int = 1;
+/// Asks the kernel to queue ICMP errors on the socket (`IP_RECVERR`), or stops it. Best effort.
+fn set_recv_err(fd: RawFd, v6: bool, enable: bool) {
+    let on: libc::c_int = libc::c_int::from(enable);
     let (level, name) = if v6 {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
     } else {
@@ -572,13 +577,22 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let mut opts = ConnectOptions {
             source: Some("127.39.201.2".parse().unwrap()),
-            interface: Some("lo".into()),
+            interface: None,
             timeout: Duration::from_secs(2),
         };
         let s = connect(addr, &opts).await.unwrap();
         assert_eq!(s.local_addr().unwrap().ip(), opts.source.unwrap());
         let (_, peer) = listener.accept().unwrap();
         assert_eq!(peer.ip(), opts.source.unwrap());
+
+        // SO_BINDTODEVICE needs root or CAP_NET_RAW: checked when we have it.
+        opts.interface = Some("lo".into());
+        match connect(addr, &opts).await {
+            Ok(_) => {
+                listener.accept().unwrap();
+            }
+            Err(f) => assert!(f.detail.contains("CAP_NET_RAW"), "{}", f.detail),
+        }
 
         opts.interface = Some("no-such-if0".into());
         let f = connect(addr, &opts).await.unwrap_err();
