@@ -69,6 +69,15 @@ pub struct ProbeConfig {
 }
 
 impl ProbeConfig {
+    /// The connect options every connection of this check uses (also for the legacy capture).
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            source: self.source,
+            interface: self.interface.clone(),
+            timeout: self.timeout,
+        }
+    }
+
     /// The defaults (5 s steps, 3 attempts 200 ms apart) with the given allow-list.
     pub fn new(allow: AllowList) -> Self {
         ProbeConfig {
@@ -183,11 +192,7 @@ pub async fn check_with_dns(
     let shared = Arc::new(Shared {
         attempts: config.attempts.max(1),
         spacing: config.spacing,
-        connect: ConnectOptions {
-            source: config.source,
-            interface: config.interface.clone(),
-            timeout: config.timeout,
-        },
+        connect: config.connect_options(),
         allow: config.allow.clone(),
         identity,
         timeout: config.timeout,
@@ -387,6 +392,12 @@ async fn probe_target(
     }
     let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
     let tls = (!handshakes.is_empty()).then(|| summarise_tls(shared, handshakes));
+    // Seam for the legacy capture (issue 3): when
+    // `tls::wants_legacy_capture(&tls)`, open one more connection with
+    // `tcp::connect(addr, &shared.connect)`, read the chain with the
+    // hand-built ClientHello, describe it with `chain_facts`, and return a
+    // result with `stack: legacy-capture` that keeps the rustls failure in
+    // `detail`.
     (tcp, tls)
 }
 
@@ -480,32 +491,17 @@ fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
         // Unreachable in practice: `handshakes` is never empty here.
         return unusable_tls(attempts);
     };
-    let now = time::OffsetDateTime::now_utc();
-    let (chain, errors) = crate::cert::describe_chain(&h.chain, now, shared.with_pem);
-    let mut detail = h.detail;
-    if !errors.is_empty() {
-        let e = format!("unreadable certificates: {}", errors.join("; "));
-        detail = Some(match detail {
-            Some(d) => format!("{d}; {e}"),
-            None => e,
-        });
-    }
-    let (ca_family, signature_verified) = if h.chain.is_empty() {
-        (None, None)
-    } else {
-        let families: Vec<(CaFamily, &[Anchor])> = shared
-            .families
-            .iter()
-            .map(|(f, a)| (*f, a.as_slice()))
-            .collect();
-        let c = crate::cert::classify(&h.chain, &families);
-        (Some(c.family), Some(c.signature_verified))
+    let families: Vec<(CaFamily, &[Anchor])> = shared
+        .families
+        .iter()
+        .map(|(f, a)| (*f, a.as_slice()))
+        .collect();
+    let facts = chain_facts(&h.chain, &families, shared.with_pem);
+    let detail = match (h.detail, facts.unreadable) {
+        (d, None) => d,
+        (None, Some(e)) => Some(e),
+        (Some(d), Some(e)) => Some(format!("{d}; {e}")),
     };
-    let days_to_expiry = h
-        .chain
-        .first()
-        .and_then(|leaf| CertInfo::from_der(leaf, now).ok())
-        .map(|i| i.days_to_expiry);
     TlsResult {
         status: h.status,
         detail,
@@ -518,11 +514,56 @@ fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
         attempts,
         successes,
         handshake_ms: lat.summary(),
+        chain: facts.chain,
+        ca_family: facts.ca_family,
+        signature_verified: facts.signature_verified,
+        days_to_expiry: facts.days_to_expiry,
+        client_auth: h.client_auth,
+    }
+}
+
+/// What a presented chain says, ready for a [`TlsResult`]: shared by the
+/// rustls path and the legacy capture, so both describe chains the same way.
+#[derive(Debug, Clone)]
+pub struct ChainFacts {
+    /// Every certificate that parses, leaf first.
+    pub chain: Vec<CertInfo>,
+    /// `None` when no chain was presented.
+    pub ca_family: Option<CaFamily>,
+    /// `None` when no chain was presented.
+    pub signature_verified: Option<crate::cert::SignatureVerified>,
+    /// Days until the leaf expires; negative once expired.
+    pub days_to_expiry: Option<i64>,
+    /// Certificates that did not parse, in words, for `tls.detail`.
+    pub unreadable: Option<String>,
+}
+
+/// Describes and classifies a presented chain (DER, leaf first) against the target set's families.
+pub fn chain_facts(
+    chain_der: &[Vec<u8>],
+    families: &[(CaFamily, &[Anchor])],
+    with_pem: bool,
+) -> ChainFacts {
+    let now = time::OffsetDateTime::now_utc();
+    let (chain, errors) = crate::cert::describe_chain(chain_der, now, with_pem);
+    let unreadable =
+        (!errors.is_empty()).then(|| format!("unreadable certificates: {}", errors.join("; ")));
+    let (ca_family, signature_verified) = if chain_der.is_empty() {
+        (None, None)
+    } else {
+        let c = crate::cert::classify(chain_der, families);
+        (Some(c.family), Some(c.signature_verified))
+    };
+    let days_to_expiry = chain_der
+        .first()
+        .and_then(|leaf| CertInfo::from_der(leaf, now).ok())
+        .map(|i| i.days_to_expiry);
+    ChainFacts {
         chain,
         ca_family,
         signature_verified,
         days_to_expiry,
-        client_auth: h.client_auth,
+        unreadable,
     }
 }
 

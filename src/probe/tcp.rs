@@ -604,4 +604,93 @@ mod tests {
         let f = connect(addr, &opts).await.unwrap_err();
         assert!(f.detail.contains("same IP version"), "{}", f.detail);
     }
+
+    /// Runs `cmd`, true on success.
+    fn run(cmd: &[&str]) -> bool {
+        std::process::Command::new(cmd[0])
+            .args(&cmd[1..])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A real router's ICMP errors, read from the error queue.
+    ///
+    /// The test thread moves into a network namespace of its own (network
+    /// namespaces are per thread) and builds a second one as a router whose
+    /// routing table `prohibit`s 10.78.0.0/24 and marks 10.79.0.0/24
+    /// `unreachable`: forwarding a SYN there makes the router answer ICMP
+    /// type 3 code 13 and code 1. Nothing leaves the two namespaces. Needs
+    /// root and iproute2; skipped (with a note) without them.
+    #[test]
+    fn icmp_from_a_router_in_a_private_namespace() {
+        let router = format!("stca2probe-r{}", std::process::id());
+        let outcome = std::thread::spawn({
+            let router = router.clone();
+            move || {
+                // SAFETY: unshare only changes this thread's network namespace.
+                if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                    return None;
+                }
+                let ns = |args: &[&str]| {
+                    let mut full = vec!["ip", "netns", "exec", router.as_str()];
+                    full.extend_from_slice(args);
+                    run(&full)
+                };
+                let ok = run(&["ip", "link", "set", "lo", "up"])
+                    && run(&["ip", "netns", "add", &router])
+                    && run(&[
+                        "ip", "link", "add", "vc", "type", "veth", "peer", "name", "vr", "netns",
+                        &router,
+                    ])
+                    && run(&["ip", "addr", "add", "10.77.0.2/24", "dev", "vc"])
+                    && run(&["ip", "link", "set", "vc", "up"])
+                    && run(&["ip", "route", "add", "default", "via", "10.77.0.1"])
+                    && ns(&["ip", "addr", "add", "10.77.0.1/24", "dev", "vr"])
+                    && ns(&["ip", "link", "set", "vr", "up"])
+                    && ns(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])
+                    && ns(&["ip", "route", "add", "prohibit", "10.78.0.0/24"])
+                    && ns(&["ip", "route", "add", "unreachable", "10.79.0.0/24"]);
+                if !ok {
+                    return None;
+                }
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                let opts = ConnectOptions {
+                    source: None,
+                    interface: None,
+                    timeout: Duration::from_secs(3),
+                };
+                let prohibited = rt.block_on(connect("10.78.0.5:1146".parse().unwrap(), &opts));
+                let unreachable = rt.block_on(connect("10.79.0.5:1146".parse().unwrap(), &opts));
+                Some((prohibited.err(), unreachable.err()))
+            }
+        })
+        .join();
+        run(&["ip", "netns", "del", &router]);
+        let outcome = outcome.expect("the namespace thread panicked");
+        let Some((prohibited, unreachable)) = outcome else {
+            eprintln!("skipped: needs root and iproute2 to build network namespaces");
+            return;
+        };
+        let p = prohibited.expect("the prohibited destination connected");
+        assert_eq!(p.status, TcpStatus::Unreachable, "{p:?}");
+        let icmp = p.icmp.expect("no ICMP report read from the error queue");
+        assert_eq!((icmp.icmp_type, icmp.code), (3, 13));
+        assert_eq!(icmp.offender, Some("10.77.0.1".parse().unwrap()));
+        assert!(
+            p.detail.contains("administratively prohibited"),
+            "{}",
+            p.detail
+        );
+        assert!(p.detail.contains("from 10.77.0.1"), "{}", p.detail);
+
+        let u = unreachable.expect("the unreachable destination connected");
+        assert_eq!(u.status, TcpStatus::Unreachable, "{u:?}");
+        assert_eq!(u.icmp.map(|i| (i.icmp_type, i.code)), Some((3, 1)));
+        assert!(u.detail.contains("host unreachable"), "{}", u.detail);
+    }
 }
