@@ -202,7 +202,12 @@ pub async fn check_with_dns(
             .iter()
             .map(|f| (f.family, f.anchors.clone()))
             .collect(),
-        dns: Dns::new(dns, config.timeout, &config.allow),
+        // The resolver is only built (and resolv.conf only read) when a site needs it.
+        dns: targets
+            .sites
+            .iter()
+            .any(|s| matches!(s.address, Address::Host(_)))
+            .then(|| Dns::new(dns, config.timeout, &config.allow)),
         ports: targets.ports.clone(),
     });
 
@@ -254,7 +259,7 @@ struct Shared {
     timeout: Duration,
     with_pem: bool,
     families: Vec<(CaFamily, Vec<Anchor>)>,
-    dns: Dns,
+    dns: Option<Dns>,
     ports: Vec<Port>,
 }
 
@@ -262,8 +267,14 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
     let (ip, dns_result) = match &site.address {
         Address::Ip(ip) => (Some(*ip), None),
         Address::Host(host) => {
-            let (r, ip) = shared.dns.resolve(host, &shared.allow).await;
-            (ip, Some(r))
+            match &shared.dns {
+                Some(dns) => {
+                    let (r, ip) = dns.resolve(host, &shared.allow).await;
+                    (ip, Some(r))
+                }
+                // Not reachable: the resolver exists whenever a site is a hostname.
+                None => (None, None),
+            }
         }
     };
     let Some(ip) = ip else {
