@@ -1,0 +1,617 @@
+//! The probe engine against tiny in-test servers on unique loopback addresses.
+//!
+//! Every server binds 127.39.<n>.x with a distinct n per test, so tests run
+//! in parallel without sharing an address. Nothing here contacts anything
+//! but loopback: the allow-list is 127.0.0.0/8 under the repository's
+//! STCA2_PROBE_ALLOW ceiling, and DNS goes to a closed loopback port.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use stca2_probe::allow::AllowList;
+use stca2_probe::cert::{CaFamily, SignatureVerified};
+use stca2_probe::probe::dns::DnsSetup;
+use stca2_probe::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStack, TlsStatus};
+use stca2_probe::probe::tls::wants_legacy_capture;
+use stca2_probe::probe::{self, ClientIdentity, ProbeConfig};
+use stca2_probe::targets::TargetSet;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ---------------------------------------------------------------- PKI
+
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    cert: rcgen::Certificate,
+}
+
+impl Ca {
+    fn root(cn: &str) -> Ca {
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Probe Test");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Ca { params, key, cert }
+    }
+
+    fn intermediate(&self, cn: &str) -> Ca {
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().unwrap();
+        let cert = params
+            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
+            .unwrap();
+        Ca { params, key, cert }
+    }
+
+    fn leaf(&self, name: &str, client: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.use_authority_key_identifier_extension = true;
+        if client {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params
+            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
+            .unwrap();
+        (
+            cert.der().clone(),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+    }
+
+    fn der(&self) -> CertificateDer<'static> {
+        self.cert.der().clone()
+    }
+}
+
+/// An STCA2-like hierarchy: root (the anchor), intermediate, and a leaf for `ip`.
+struct Pki {
+    root: Ca,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn pki(ip: &str) -> Pki {
+    let root = Ca::root("Test STCA2 Root");
+    let inter = root.intermediate("Test STCA2 Issuing CA");
+    let (leaf, key) = inter.leaf(ip, false);
+    Pki {
+        chain: vec![leaf, inter.der()],
+        key,
+        root,
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn server_config(
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+    versions: &[&'static SupportedProtocolVersion],
+    client_ca: Option<&Ca>,
+) -> Arc<ServerConfig> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            roots.add(ca.der()).unwrap();
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    Arc::new(
+        builder
+            .with_single_cert(chain.to_vec(), key.clone_key())
+            .unwrap(),
+    )
+}
+
+// ---------------------------------------------------------------- servers
+
+#[derive(Clone)]
+enum Behaviour {
+    Tls(Arc<ServerConfig>),
+    /// Accepts TCP, never answers.
+    Silent,
+    /// Reads the ClientHello, then closes with an RST (SO_LINGER 0).
+    ResetAfterHello,
+    /// Reads the ClientHello, then closes cleanly (FIN).
+    EofAfterHello,
+    /// Reads the ClientHello, answers with HTTP.
+    Garbage,
+    /// Reads the ClientHello, answers with a fatal TLS alert.
+    Alert(u8),
+}
+
+/// Binds `ip:port` (port 0 = any) and serves `b` until the test's runtime ends.
+async fn serve(ip: &str, port: u16, b: Behaviour) -> SocketAddr {
+    let listener = TcpListener::bind((ip, port)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle(stream, b.clone()));
+        }
+    });
+    addr
+}
+
+async fn read_hello(stream: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+}
+
+async fn handle(mut stream: TcpStream, b: Behaviour) {
+    match b {
+        Behaviour::Tls(config) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            if let Ok(mut tls) = acceptor.accept(stream).await {
+                let mut buf = [0u8; 1024];
+                while let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf)).await
+                {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        Behaviour::Silent => tokio::time::sleep(Duration::from_secs(10)).await,
+        Behaviour::ResetAfterHello => {
+            read_hello(&mut stream).await;
+            stream.set_zero_linger().unwrap();
+            drop(stream);
+        }
+        Behaviour::EofAfterHello => {
+            read_hello(&mut stream).await;
+            let _ = stream.shutdown().await;
+        }
+        Behaviour::Garbage => {
+            read_hello(&mut stream).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        Behaviour::Alert(desc) => {
+            read_hello(&mut stream).await;
+            let _ = stream
+                .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, desc])
+                .await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- targets
+
+fn allow() -> AllowList {
+    AllowList::new(
+        vec!["127.0.0.0/8".parse().unwrap()],
+        AllowList::ceiling_from_env().unwrap(),
+    )
+}
+
+fn config(timeout_ms: u64, attempts: u32) -> ProbeConfig {
+    let mut c = ProbeConfig::new(allow());
+    c.timeout = Duration::from_millis(timeout_ms);
+    c.attempts = attempts;
+    c.spacing = Duration::from_millis(20);
+    c
+}
+
+/// A target set with the given sites and ports, and the root as STCA2 anchor when given.
+fn targets(dir: &Path, sites: &[&str], ports: &[u16], anchor: Option<&Ca>) -> TargetSet {
+    let mut toml = String::from("name = \"test\"\n");
+    for (i, addr) in sites.iter().enumerate() {
+        let role = if i == 0 { "primary" } else { "secondary" };
+        toml.push_str(&format!(
+            "[[site]]\nname = \"s{i}\"\nrole = \"{role}\"\naddress = \"{addr}\"\n"
+        ));
+    }
+    for (i, p) in ports.iter().enumerate() {
+        let service = if i == 0 { "stca2" } else { "declaration" };
+        toml.push_str(&format!(
+            "[[port]]\nnumber = {p}\nservice = \"{service}\"\n"
+        ));
+    }
+    if let Some(ca) = anchor {
+        std::fs::write(dir.join("stca2.pem"), ca.cert.pem()).unwrap();
+        toml.push_str("[[ca]]\nfamily = \"STCA2\"\nanchors = \"stca2.pem\"\n");
+    }
+    let path = dir.join("targets.toml");
+    std::fs::write(&path, &toml).unwrap();
+    TargetSet::parse(&toml, &path).unwrap()
+}
+
+async fn check_one(ip: &str, port: u16, anchor: Option<&Ca>, cfg: &ProbeConfig) -> TargetResult {
+    let dir = tempfile::tempdir().unwrap();
+    let t = targets(dir.path(), &[ip], &[port], anchor);
+    let mut results = probe::check(&t, cfg).await;
+    assert_eq!(results.len(), 1);
+    results.remove(0)
+}
+
+static FREE: AtomicU32 = AtomicU32::new(0);
+
+/// A port number nobody listens on (closed on the test's unique address).
+fn closed_port() -> u16 {
+    40_000 + FREE.fetch_add(1, Ordering::Relaxed) as u16
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn healthy_tls13_server_is_open_ok_with_chain_family_and_sane_latency() {
+    let ip = "127.39.1.1";
+    let p = pki(ip);
+    let cfg = server_config(&p.chain, &p.key, &[&rustls::version::TLS13], None);
+    let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
+    let mut c = config(3000, 3);
+    c.with_pem = true;
+    let r = check_one(ip, addr.port(), Some(&p.root), &c).await;
+
+    assert_eq!(r.ip, Some(addr.ip()));
+    assert_eq!(r.tcp.status, TcpStatus::Open, "{:?}", r.tcp);
+    assert_eq!((r.tcp.attempts, r.tcp.successes), (3, 3));
+    let tls = r.tls.expect("tls");
+    assert_eq!(tls.status, TlsStatus::Ok, "{tls:?}");
+    assert_eq!(tls.stack, TlsStack::Rustls);
+    assert_eq!((tls.attempts, tls.successes), (3, 3));
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
+    assert!(
+        tls.cipher.as_deref().unwrap().starts_with("TLS13_"),
+        "{:?}",
+        tls.cipher
+    );
+    assert!(tls.kx_group.is_some());
+    assert!(tls.alpn.is_none());
+    assert_eq!(tls.chain.len(), 2);
+    assert!(
+        tls.chain[0].subject.contains(ip),
+        "{}",
+        tls.chain[0].subject
+    );
+    assert!(tls.chain[0].san.contains(&ip.to_string()));
+    assert!(tls.chain[1].subject.contains("Test STCA2 Issuing CA"));
+    assert!(
+        tls.chain[0]
+            .pem
+            .as_deref()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert_eq!(tls.ca_family, Some(CaFamily::Stca2));
+    assert_eq!(tls.signature_verified, Some(SignatureVerified::True));
+    assert!(tls.days_to_expiry.unwrap() > 30);
+    assert!(tls.client_auth.is_none());
+
+    for s in [r.tcp.connect_ms.unwrap(), tls.handshake_ms.unwrap()] {
+        assert!(s.min > 0.0);
+        assert!(
+            s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max,
+            "{s:?}"
+        );
+        assert!(s.max < 3000.0);
+    }
+}
+
+#[tokio::test]
+async fn tls12_server_reports_version_cipher_and_unknown_family_without_anchors() {
+    let ip = "127.39.2.1";
+    let p = pki(ip);
+    let cfg = server_config(&p.chain, &p.key, &[&rustls::version::TLS12], None);
+    let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Ok, "{tls:?}");
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.2"));
+    assert!(
+        tls.cipher.as_deref().unwrap().starts_with("TLS_ECDHE_"),
+        "{:?}",
+        tls.cipher
+    );
+    // No anchors at all: the family is still computed, and is unknown.
+    assert_eq!(tls.ca_family, Some(CaFamily::Unknown));
+    assert_eq!(tls.chain.len(), 2);
+}
+
+#[tokio::test]
+async fn interceptor_chain_is_unknown() {
+    let ip = "127.39.3.1";
+    let stca2 = pki(ip);
+    let interceptor = pki(ip);
+    let cfg = server_config(
+        &interceptor.chain,
+        &interceptor.key,
+        rustls::ALL_VERSIONS,
+        None,
+    );
+    let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
+    let r = check_one(ip, addr.port(), Some(&stca2.root), &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Ok);
+    assert_eq!(tls.ca_family, Some(CaFamily::Unknown));
+}
+
+#[tokio::test]
+async fn nothing_listening_is_refused() {
+    let r = check_one("127.39.4.1", closed_port(), None, &config(3000, 3)).await;
+    assert_eq!(r.tcp.status, TcpStatus::Refused, "{:?}", r.tcp);
+    assert_eq!((r.tcp.attempts, r.tcp.successes), (3, 0));
+    assert!(r.tcp.detail.unwrap().contains("ECONNREFUSED"));
+    assert!(r.tcp.connect_ms.is_none());
+    assert!(r.tls.is_none());
+}
+
+#[tokio::test]
+async fn silent_tls_server_times_out_and_is_not_retried() {
+    let ip = "127.39.5.1";
+    let addr = serve(ip, 0, Behaviour::Silent).await;
+    let start = Instant::now();
+    let r = check_one(ip, addr.port(), None, &config(1000, 3)).await;
+    assert!(start.elapsed() < Duration::from_millis(2500));
+    assert_eq!(r.tcp.status, TcpStatus::Open);
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Timeout, "{tls:?}");
+    assert_eq!((tls.attempts, tls.successes), (1, 0));
+    assert!(tls.handshake_ms.is_none());
+    assert!(tls.chain.is_empty());
+    assert!(tls.ca_family.is_none());
+}
+
+#[tokio::test]
+async fn reset_after_client_hello() {
+    let ip = "127.39.6.1";
+    let addr = serve(ip, 0, Behaviour::ResetAfterHello).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, 2)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Reset, "{tls:?}");
+    assert_eq!((tls.attempts, tls.successes), (2, 0));
+    assert!(!wants_legacy_capture(&tls));
+}
+
+#[tokio::test]
+async fn close_after_client_hello_is_eof() {
+    let ip = "127.39.7.1";
+    let addr = serve(ip, 0, Behaviour::EofAfterHello).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Eof, "{tls:?}");
+}
+
+#[tokio::test]
+async fn garbage_answer_is_error_with_rustls_words() {
+    let ip = "127.39.8.1";
+    let addr = serve(ip, 0, Behaviour::Garbage).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Error, "{tls:?}");
+    assert!(tls.detail.unwrap().contains("corrupt message"));
+}
+
+#[tokio::test]
+async fn handshake_failure_alert_is_named_and_asks_for_legacy_capture() {
+    let ip = "127.39.9.1";
+    let addr = serve(ip, 0, Behaviour::Alert(40)).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");
+    assert_eq!(tls.alert.as_deref(), Some("handshake_failure"));
+    assert!(tls.detail.as_deref().unwrap().contains("HandshakeFailure"));
+    assert!(wants_legacy_capture(&tls));
+}
+
+async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion], version: &str) {
+    let ip = format!("127.39.{n}.1");
+    let p = pki(&ip);
+    let terminals = Ca::root("Test Terminal CA");
+    let cfg = server_config(&p.chain, &p.key, versions, Some(&terminals));
+    let addr = serve(&ip, 0, Behaviour::Tls(cfg)).await;
+
+    // Without an identity: client_auth_required, with the CA name and the chain.
+    let r = check_one(&ip, addr.port(), Some(&p.root), &config(3000, 2)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(
+        tls.status,
+        TlsStatus::ClientAuthRequired,
+        "{version}: {tls:?}"
+    );
+    let names = &tls.client_auth.as_ref().unwrap().ca_names;
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("CN=Test Terminal CA"), "{names:?}");
+    if version == "TLSv1.3" {
+        // The client finished first: the negotiated parameters are known.
+        assert_eq!(tls.version.as_deref(), Some(version));
+        assert!(tls.cipher.is_some());
+        assert_eq!(tls.alert.as_deref(), Some("certificate_required"));
+    }
+    assert_eq!(tls.ca_family, Some(CaFamily::Stca2));
+    assert_eq!(tls.chain.len(), 2);
+    assert_eq!((tls.attempts, tls.successes), (2, 2));
+    assert!(tls.detail.unwrap().contains("--client-cert"));
+
+    // With a terminal's identity: ok, and the request is still recorded.
+    let (leaf, key) = terminals.leaf("terminal-0001", true);
+    let mut c = config(3000, 1);
+    c.client_identity = Some(ClientIdentity {
+        chain: vec![leaf],
+        key,
+    });
+    let r = check_one(&ip, addr.port(), Some(&p.root), &c).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Ok, "{version}: {tls:?}");
+    assert_eq!(tls.version.as_deref(), Some(version));
+    assert!(tls.client_auth.unwrap().ca_names[0].contains("Test Terminal CA"));
+
+    // With an identity the server does not trust: the refusal is reported, not ok.
+    let stranger = Ca::root("Somebody Else");
+    let (leaf, key) = stranger.leaf("terminal-0002", true);
+    c.client_identity = Some(ClientIdentity {
+        chain: vec![leaf],
+        key,
+    });
+    let r = check_one(&ip, addr.port(), Some(&p.root), &c).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Alert, "{version}: {tls:?}");
+    assert!(tls.detail.unwrap().contains("rejected the one presented"));
+}
+
+#[tokio::test]
+async fn client_auth_tls13() {
+    client_auth_case(10, &[&rustls::version::TLS13], "TLSv1.3").await;
+}
+
+#[tokio::test]
+async fn client_auth_tls12() {
+    client_auth_case(11, &[&rustls::version::TLS12], "TLSv1.2").await;
+}
+
+#[tokio::test]
+async fn allow_list_refusal_sends_no_packet() {
+    let ip = "127.39.12.1";
+    let listener = TcpListener::bind((ip, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let t = targets(dir.path(), &[ip], &[port], None);
+    let mut c = config(1000, 3);
+    c.allow = AllowList::new(
+        vec!["127.39.99.0/24".parse().unwrap()],
+        AllowList::ceiling_from_env().unwrap(),
+    );
+    let r = probe::check(&t, &c).await.remove(0);
+    assert_eq!(r.tcp.status, TcpStatus::Error);
+    assert_eq!(r.tcp.attempts, 0);
+    assert!(r.tcp.detail.unwrap().contains("allow-list"));
+    assert!(r.tls.is_none());
+    let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+    assert!(accepted.is_err(), "the refused address saw a connection");
+}
+
+#[tokio::test]
+async fn four_silent_targets_finish_in_well_under_two_seconds() {
+    let (a, b) = ("127.39.13.1", "127.39.13.2");
+    let first = serve(a, 0, Behaviour::Silent).await;
+    let second = serve(a, 0, Behaviour::Silent).await;
+    serve(b, first.port(), Behaviour::Silent).await;
+    serve(b, second.port(), Behaviour::Silent).await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = targets(dir.path(), &[a, b], &[first.port(), second.port()], None);
+    let start = Instant::now();
+    let results = probe::check(&t, &config(1000, 3)).await;
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(results.len(), 4);
+    // Site order, then port order.
+    let order: Vec<(String, u16)> = results.iter().map(|r| (r.site.clone(), r.port)).collect();
+    assert_eq!(
+        order,
+        vec![
+            ("s0".into(), first.port()),
+            ("s0".into(), second.port()),
+            ("s1".into(), first.port()),
+            ("s1".into(), second.port()),
+        ]
+    );
+    for r in results {
+        assert_eq!(r.tls.unwrap().status, TlsStatus::Timeout);
+    }
+}
+
+#[tokio::test]
+async fn hostnames_resolve_without_leaving_loopback() {
+    let p = pki("localhost");
+    let cfg = server_config(&p.chain, &p.key, rustls::ALL_VERSIONS, None);
+    let addr = serve("127.0.0.1", 0, Behaviour::Tls(cfg)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let t = targets(
+        dir.path(),
+        &["localhost", "gateway.invalid"],
+        &[addr.port()],
+        Some(&p.root),
+    );
+    // The only DNS server is a closed loopback port: no query leaves the machine.
+    let dns = DnsSetup::single_udp("127.39.14.1:9".parse().unwrap());
+    let results = probe::check_with_dns(&t, &config(2000, 1), &dns).await;
+
+    let local = &results[0];
+    let d = local.dns.as_ref().unwrap();
+    assert_eq!(d.status, DnsStatus::Ok, "{d:?}");
+    assert_eq!(local.ip, Some("127.0.0.1".parse().unwrap()));
+    assert_eq!(local.address, "localhost");
+    let tls = local.tls.as_ref().unwrap();
+    assert_eq!(tls.status, TlsStatus::Ok, "{tls:?}");
+    assert_eq!(tls.ca_family, Some(CaFamily::Stca2));
+
+    let invalid = &results[1];
+    assert_eq!(invalid.dns.as_ref().unwrap().status, DnsStatus::Nxdomain);
+    assert_eq!(invalid.tcp.status, TcpStatus::Error);
+    assert_eq!(invalid.tcp.attempts, 0);
+    assert!(invalid.ip.is_none());
+}
+
+#[test]
+fn client_identity_from_pem_files_names_the_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::root("Test Terminal CA");
+    let mut params = CertificateParams::new(vec!["terminal".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "terminal");
+    let key = KeyPair::generate().unwrap();
+    let cert = params
+        .signed_by(&key, &Issuer::from_params(&ca.params, &ca.key))
+        .unwrap();
+    let cert_path = dir.path().join("client.pem");
+    let key_path = dir.path().join("client.key");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let id = ClientIdentity::from_pem_files(&cert_path, &key_path).unwrap();
+    assert_eq!(id.chain.len(), 1);
+
+    // A key that does not belong to the certificate.
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let e = ClientIdentity::from_pem_files(&cert_path, &other)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("other.key"), "{e}");
+
+    // Not a certificate / missing file.
+    let e = ClientIdentity::from_pem_files(&key_path, &key_path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("client.key"), "{e}");
+    let missing = dir.path().join("missing.pem");
+    let e = ClientIdentity::from_pem_files(&missing, &key_path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.pem"), "{e}");
+}
