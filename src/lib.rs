@@ -10,6 +10,7 @@
 pub mod allow;
 pub mod backoffice;
 pub mod cert;
+pub mod check;
 pub mod lab;
 pub mod probe;
 pub mod report;

@@ -17,10 +17,9 @@
 
 use std::time::Duration;
 
-use ::time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::cert::{self, Anchor, CaFamily};
+use crate::cert::{Anchor, CaFamily};
 use crate::probe::result::{ClientAuthRequest, TlsResult, TlsStack, TlsStatus};
 use crate::tlswire::{self, Progress, ServerFlight, WireError};
 
@@ -174,31 +173,28 @@ pub fn apply(
     result: &mut TlsResult,
     outcome: Result<LegacyCapture, LegacyError>,
     families: &[(CaFamily, &[Anchor])],
-    now: OffsetDateTime,
     with_pem: bool,
 ) {
     let rustls_detail = result
         .detail
         .clone()
         .unwrap_or_else(|| format!("status {}", result.status.as_str()));
-    let rustls_alert = result.alert.clone();
     match outcome {
         Err(e) => {
             result.detail = Some(format!("{rustls_detail}; legacy capture: {e}"));
         }
         Ok(cap) => {
-            let (chain, errors) = cert::describe_chain(&cap.chain, now, with_pem);
-            let class = cert::classify(&cap.chain, families);
+            let facts = super::chain_facts(&cap.chain, families, with_pem);
             let mut detail = format!("rustls failed: {rustls_detail}");
-            if let Some(a) = rustls_alert {
+            if let Some(a) = &result.alert {
                 detail.push_str(&format!(" (alert {a})"));
             }
             detail.push_str(&format!(
                 "; chain read by legacy capture ({} {})",
                 cap.version, cap.cipher
             ));
-            for e in errors {
-                detail.push_str(&format!("; {e}"));
+            if let Some(u) = facts.unreadable {
+                detail.push_str(&format!("; {u}"));
             }
             result.status = if cap.client_auth.is_some() {
                 TlsStatus::ClientAuthRequired
@@ -210,10 +206,11 @@ pub fn apply(
             result.stack = TlsStack::LegacyCapture;
             result.version = Some(cap.version);
             result.cipher = Some(cap.cipher);
-            result.days_to_expiry = chain.first().map(|c| c.days_to_expiry);
-            result.ca_family = (!cap.chain.is_empty()).then_some(class.family);
-            result.signature_verified = (!cap.chain.is_empty()).then_some(class.signature_verified);
-            result.chain = chain;
+            result.kx_group = None;
+            result.days_to_expiry = facts.days_to_expiry;
+            result.ca_family = facts.ca_family;
+            result.signature_verified = facts.signature_verified;
+            result.chain = facts.chain;
             result.client_auth = cap
                 .client_auth
                 .map(|ca_names| ClientAuthRequest { ca_names });
@@ -290,19 +287,13 @@ mod tests {
             days_to_expiry: None,
             client_auth: None,
         };
-        apply(
-            &mut result,
-            Ok(cap),
-            &families,
-            OffsetDateTime::now_utc(),
-            false,
-        );
+        apply(&mut result, Ok(cap), &families, false);
         assert_eq!(result.stack, TlsStack::LegacyCapture);
         assert_eq!(result.status, TlsStatus::Ok);
         assert_eq!(result.ca_family, Some(CaFamily::Stca));
         assert_eq!(
             result.signature_verified,
-            Some(cert::SignatureVerified::True)
+            Some(crate::cert::SignatureVerified::True)
         );
         assert_eq!(result.chain.len(), 2);
         assert!(result.detail.unwrap().contains("HandshakeFailure"));

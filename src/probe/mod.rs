@@ -404,13 +404,42 @@ async fn probe_target(
     }
     let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
     let tls = (!handshakes.is_empty()).then(|| summarise_tls(shared, handshakes));
-    // Seam for the legacy capture (issue 3): when
-    // `tls::wants_legacy_capture(&tls)`, open one more connection with
-    // `tcp::connect(addr, &shared.connect)`, read the chain with the
-    // hand-built ClientHello, describe it with `chain_facts`, and return a
-    // result with `stack: legacy-capture` that keeps the rustls failure in
-    // `detail`.
+    let tls = match tls {
+        Some(mut t) if tls::wants_legacy_capture(&t) => {
+            legacy_capture(shared, addr, &name, &mut t).await;
+            Some(t)
+        }
+        other => other,
+    };
     (tcp, tls)
+}
+
+/// rustls refused to negotiate (legacy suites, SHA-1 chain): read the chain
+/// with a hand-built TLS 1.2 ClientHello on one more connection, keeping the
+/// rustls failure in `detail` (issue 3, DESIGN.md `tls.stack`).
+async fn legacy_capture(
+    shared: &Shared,
+    addr: SocketAddr,
+    name: &ServerName<'static>,
+    tls: &mut TlsResult,
+) {
+    let families: Vec<(CaFamily, &[Anchor])> = shared
+        .families
+        .iter()
+        .map(|(f, a)| (*f, a.as_slice()))
+        .collect();
+    let sni = match name {
+        ServerName::DnsName(d) => Some(d.as_ref().to_string()),
+        _ => None,
+    };
+    let outcome = match tcp::connect(addr, &shared.connect).await {
+        Ok(stream) => legacy::capture(stream, sni.as_deref(), shared.timeout).await,
+        Err(f) => Err(legacy::LegacyError::Io(format!(
+            "connect failed: {}",
+            f.detail
+        ))),
+    };
+    legacy::apply(tls, outcome, &families, shared.with_pem);
 }
 
 fn unusable_identity(why: &str) -> Handshake {
