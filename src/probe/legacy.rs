@@ -270,22 +270,12 @@ mod tests {
         let anchors = [root];
         let families: [(CaFamily, &[Anchor]); 1] = [(CaFamily::Stca, &anchors)];
         let mut result = TlsResult {
-            status: TlsStatus::Alert,
-            detail: Some("received fatal alert: HandshakeFailure".into()),
             alert: Some("handshake_failure".into()),
-            stack: TlsStack::Rustls,
-            version: None,
-            cipher: None,
-            kx_group: None,
-            alpn: None,
-            attempts: 1,
-            successes: 0,
-            handshake_ms: None,
-            chain: vec![],
-            ca_family: None,
-            signature_verified: None,
-            days_to_expiry: None,
-            client_auth: None,
+            ..TlsResult::failed(
+                TlsStatus::Alert,
+                Some("received fatal alert: HandshakeFailure".into()),
+                1,
+            )
         };
         apply(&mut result, Ok(cap), &families, false);
         assert_eq!(result.stack, TlsStack::LegacyCapture);

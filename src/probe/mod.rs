@@ -385,7 +385,7 @@ async fn probe_target(
             Ok(stream) => {
                 connect_lat.record(start.elapsed());
                 let hs = match &shared.identity {
-                    Err(why) => unusable_identity(why),
+                    Err(why) => tls::Handshake::failed(Some(why.clone())),
                     Ok(identity) => {
                         let opts = TlsOptions {
                             timeout: shared.timeout,
@@ -440,21 +440,6 @@ async fn legacy_capture(
         ))),
     };
     legacy::apply(tls, outcome, &families, shared.with_pem);
-}
-
-fn unusable_identity(why: &str) -> Handshake {
-    Handshake {
-        status: TlsStatus::Error,
-        detail: Some(why.to_string()),
-        alert: None,
-        version: None,
-        cipher: None,
-        kx_group: None,
-        alpn: None,
-        chain: Vec::new(),
-        client_auth: None,
-        elapsed: Duration::ZERO,
-    }
 }
 
 /// Rank of a failure's informativeness: an ICMP reason beats an RST beats a local error beats silence.
@@ -530,7 +515,11 @@ fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
     };
     let Some(h) = handshakes.into_iter().nth(chosen) else {
         // Unreachable in practice: `handshakes` is never empty here.
-        return unusable_tls(attempts);
+        return TlsResult::failed(
+            TlsStatus::Error,
+            Some("no handshake result".into()),
+            attempts,
+        );
     };
     let families: Vec<(CaFamily, &[Anchor])> = shared
         .families
@@ -605,27 +594,6 @@ pub fn chain_facts(
         signature_verified,
         days_to_expiry,
         unreadable,
-    }
-}
-
-fn unusable_tls(attempts: u32) -> TlsResult {
-    TlsResult {
-        status: TlsStatus::Error,
-        detail: Some("no handshake result".into()),
-        alert: None,
-        stack: TlsStack::Rustls,
-        version: None,
-        cipher: None,
-        kx_group: None,
-        alpn: None,
-        attempts,
-        successes: 0,
-        handshake_ms: None,
-        chain: Vec::new(),
-        ca_family: None,
-        signature_verified: None,
-        days_to_expiry: None,
-        client_auth: None,
     }
 }
 

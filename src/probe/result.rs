@@ -219,3 +219,27 @@ pub struct TlsResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<ClientAuthRequest>,
 }
+
+impl TlsResult {
+    /// A rustls result with nothing negotiated: the starting point of a failure.
+    pub fn failed(status: TlsStatus, detail: Option<String>, attempts: u32) -> TlsResult {
+        TlsResult {
+            status,
+            detail,
+            alert: None,
+            stack: TlsStack::Rustls,
+            version: None,
+            cipher: None,
+            kx_group: None,
+            alpn: None,
+            attempts,
+            successes: 0,
+            handshake_ms: None,
+            chain: Vec::new(),
+            ca_family: None,
+            signature_verified: None,
+            days_to_expiry: None,
+            client_auth: None,
+        }
+    }
+}

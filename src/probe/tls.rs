@@ -87,6 +87,24 @@ pub struct Handshake {
 }
 
 impl Handshake {
+    /// An attempt that failed before anything was negotiated.
+    pub fn failed(detail: Option<String>) -> Handshake {
+        Handshake {
+            status: TlsStatus::Error,
+            detail,
+            alert: None,
+            version: None,
+            cipher: None,
+            kx_group: None,
+            alpn: None,
+            chain: Vec::new(),
+            client_auth: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+impl Handshake {
     /// True when the server answered TLS properly: `ok`, or a client-certificate request.
     pub fn answered(&self) -> bool {
         matches!(self.status, TlsStatus::Ok | TlsStatus::ClientAuthRequired)
@@ -264,18 +282,7 @@ pub async fn handshake(
 ) -> Handshake {
     let seen: Shared = Arc::default();
     let start = Instant::now();
-    let mut out = Handshake {
-        status: TlsStatus::Error,
-        detail: None,
-        alert: None,
-        version: None,
-        cipher: None,
-        kx_group: None,
-        alpn: None,
-        chain: Vec::new(),
-        client_auth: None,
-        elapsed: Duration::ZERO,
-    };
+    let mut out = Handshake::failed(None);
     let config = match client_config(&seen, opts.identity.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -516,22 +523,8 @@ mod tests {
 
     fn result(status: TlsStatus, alert: Option<&str>, detail: Option<String>) -> TlsResult {
         TlsResult {
-            status,
-            detail,
             alert: alert.map(str::to_string),
-            stack: TlsStack::Rustls,
-            version: None,
-            cipher: None,
-            kx_group: None,
-            alpn: None,
-            attempts: 1,
-            successes: 0,
-            handshake_ms: None,
-            chain: Vec::new(),
-            ca_family: None,
-            signature_verified: None,
-            days_to_expiry: None,
-            client_auth: None,
+            ..TlsResult::failed(status, detail, 1)
         }
     }
 
