@@ -264,6 +264,16 @@ struct Shared {
     ports: Vec<Port>,
 }
 
+impl Shared {
+    /// The CA families as [`crate::cert::classify`] takes them.
+    fn families(&self) -> Vec<(CaFamily, &[Anchor])> {
+        self.families
+            .iter()
+            .map(|(f, a)| (*f, a.as_slice()))
+            .collect()
+    }
+}
+
 async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
     let (ip, dns_result) = match &site.address {
         Address::Ip(ip) => (Some(*ip), None),
@@ -423,11 +433,7 @@ async fn legacy_capture(
     name: &ServerName<'static>,
     tls: &mut TlsResult,
 ) {
-    let families: Vec<(CaFamily, &[Anchor])> = shared
-        .families
-        .iter()
-        .map(|(f, a)| (*f, a.as_slice()))
-        .collect();
+    let families = shared.families();
     let sni = match name {
         ServerName::DnsName(d) => Some(d.as_ref().to_string()),
         _ => None,
@@ -521,11 +527,7 @@ fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
             attempts,
         );
     };
-    let families: Vec<(CaFamily, &[Anchor])> = shared
-        .families
-        .iter()
-        .map(|(f, a)| (*f, a.as_slice()))
-        .collect();
+    let families = shared.families();
     let facts = chain_facts(&h.chain, &families, shared.with_pem);
     let detail = match (h.detail, facts.unreadable) {
         (d, None) => d,
