@@ -679,11 +679,11 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
             let why = match r.tcp.status {
                 // The probe's detail for a timeout or a reset says what the
                 // verdict says here: only ICMP reasons and odd errors add to it.
-                TcpStatus::Timeout => format!(
-                    "no answer to the connection request: a router or firewall on the way silently drops it, typically the merchant's box blocking the port"
+                TcpStatus::Timeout => String::from(
+                    "no answer to the connection request: a router or firewall on the way silently drops it, typically the merchant's box blocking the port",
                 ),
-                TcpStatus::Refused => format!(
-                    "the connection was refused with a TCP reset: a router or firewall rejects it, or nothing listens at that address and port"
+                TcpStatus::Refused => String::from(
+                    "the connection was refused with a TCP reset: a router or firewall rejects it, or nothing listens at that address and port",
                 ),
                 TcpStatus::Unreachable => format!(
                     "an ICMP unreachable message came back{detail}: a router on the way refuses the destination (administratively prohibited) or has no route to it"
@@ -727,14 +727,14 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
                 "the server or a middlebox sent the TLS alert {}{detail}",
                 tls.alert.as_deref().unwrap_or("(unnamed)")
             )),
-            TlsStatus::Reset => Some(format!(
-                "the connection was reset during the handshake; a reset right after the ClientHello often means a filtering middlebox on the merchant's network"
+            TlsStatus::Reset => Some(String::from(
+                "the connection was reset during the handshake; a reset right after the ClientHello often means a filtering middlebox on the merchant's network",
             )),
-            TlsStatus::Eof => Some(format!(
-                "the connection was closed during the handshake: something accepts TCP there but does not speak TLS to the probe (a proxy or a filter)"
+            TlsStatus::Eof => Some(String::from(
+                "the connection was closed during the handshake: something accepts TCP there but does not speak TLS to the probe (a proxy or a filter)",
             )),
-            TlsStatus::Timeout => Some(format!(
-                "TCP opens but the TLS handshake never got an answer within the timeout: a silent middlebox, or a service that is not running"
+            TlsStatus::Timeout => Some(String::from(
+                "TCP opens but the TLS handshake never got an answer within the timeout: a silent middlebox, a service that is not running, or a path-MTU black hole (a link with a smaller MTU, such as PPPoE or a VPN, whose ICMP \"fragmentation needed\" messages are blocked, so the server's certificate never arrives; try lowering the router's MTU or enabling MSS clamping)",
             )),
             TlsStatus::Error => Some(format!("the TLS handshake failed{detail}")),
         };
