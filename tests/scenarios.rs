@@ -776,3 +776,62 @@ async fn cli_human_output_names_every_endpoint_without_colour() {
         "the failover advice is shown:\n{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_with_the_terminal_certificate_completes_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_lab(36, Scenario::named("healthy").unwrap(), dir.path()).await;
+    let ca = dir.path().join("lab-ca");
+    let (cert, key) = (ca.join("client.pem"), ca.join("client-key.pem"));
+    let out = run_check(
+        &running.target_file,
+        &[
+            "--json",
+            "--client-cert",
+            cert.to_str().unwrap(),
+            "--client-key",
+            key.to_str().unwrap(),
+        ],
+    )
+    .await;
+    running.lab.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = Report::from_json(&stdout(&out)).unwrap();
+    for role in [Role::Primary, Role::Secondary] {
+        let r = result(&report, role, 7212);
+        let tls = r.tls.as_ref().unwrap();
+        // The request is still recorded, and the handshake now completes.
+        assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
+        assert_eq!(tls.ca_family, Some(CaFamily::Stca2));
+        let names = &tls.client_auth.as_ref().expect("the request").ca_names;
+        assert!(
+            names.iter().any(|n| n.contains("Terminal Client CA (lab)")),
+            "{names:?}"
+        );
+    }
+    assert!(report.summary.ok, "{:#?}", report.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_beyond_the_timeout_is_a_tls_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_lab(41, Scenario::named("slow").unwrap(), dir.path()).await;
+    let mut config = probe_config(2);
+    // The lab waits 300 ms before its handshake; give the probe 100 ms.
+    config.timeout = Duration::from_millis(100);
+    let report = check_lab(&running, &config).await;
+    running.lab.shutdown().await;
+    for role in [Role::Primary, Role::Secondary] {
+        let r = result(&report, role, 1146);
+        assert_eq!(r.tcp.status, TcpStatus::Open);
+        assert_eq!(r.tls.as_ref().map(|t| t.status), Some(TlsStatus::Timeout));
+        assert!(has_finding(&report, codes::TLS_FAILED, r));
+    }
+    assert!(!report.summary.ok);
+    assert!(
+        !report.summary.stca2_port_closed,
+        "TCP opened: not a closed port"
+    );
+    assert_eq!(report.summary.failover.recommendation, Recommendation::None);
+    assert_eq!(report.exit_code(), 1);
+}
