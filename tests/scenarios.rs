@@ -29,7 +29,12 @@ use stca2_probe::verdict::{Recommendation, codes};
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/report.schema.json");
 /// The lab's `slow` delay: well under the probe's 1 s timeout.
-const SLOW_DELAY: Duration = Duration::from_millis(300);
+const SLOW_DELAY: Duration = Duration::from_millis(400);
+/// How much of the lab's delay the probe's handshake clock may miss: the lab
+/// starts waiting when it accepts, the probe starts its clock when its task
+/// resumes after connect, which under load (2 shared cores) can be tens of ms
+/// later. Seen: 287 ms measured for a 300 ms delay.
+const SCHEDULING_SLACK: Duration = Duration::from_millis(100);
 const PORTS: [u16; 2] = [1146, 7212];
 
 fn ips(n: u8) -> (IpAddr, IpAddr) {
@@ -362,9 +367,10 @@ fn mismatches(e: &Expect, report: &Report, r: &TargetResult) -> Vec<String> {
         }
         Behaviour::Slow => {
             let p50 = tls.and_then(|t| t.handshake_ms).map(|l| l.p50);
+            let floor = SLOW_DELAY - SCHEDULING_SLACK;
             expect(
-                p50.is_some_and(|p| p >= SLOW_DELAY.as_secs_f64() * 1000.0),
-                format!("handshake p50 {p50:?} ms, expected >= {SLOW_DELAY:?}"),
+                p50.is_some_and(|p| p >= floor.as_secs_f64() * 1000.0),
+                format!("handshake p50 {p50:?} ms, expected >= {floor:?}"),
             );
         }
         Behaviour::Interceptor => {
@@ -481,7 +487,7 @@ fn scenario_table() -> Vec<Verdict> {
         v("intercepted", false, false, R::None, 1),
         // Site 2 accepts TCP on 1146 but never answers TLS: not a port to open.
         v("mixed", false, false, R::None, 1),
-        // slow_delay (300 ms) is under the 1 s timeout: slow but ready.
+        // slow_delay (400 ms) is under the 1 s timeout: slow but ready.
         v("slow", true, false, R::ConfigureSecondary, 0),
         v("expired", false, false, R::ConfigureSecondary, 1),
     ]
@@ -817,7 +823,7 @@ async fn slow_beyond_the_timeout_is_a_tls_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let running = start_lab(41, Scenario::named("slow").unwrap(), dir.path()).await;
     let mut config = probe_config(2);
-    // The lab waits 300 ms before its handshake; give the probe 100 ms.
+    // The lab waits 400 ms before its handshake; give the probe 100 ms.
     config.timeout = Duration::from_millis(100);
     let report = check_lab(&running, &config).await;
     running.lab.shutdown().await;
