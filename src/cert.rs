@@ -105,7 +105,7 @@ impl Anchor {
             X509Certificate::from_der(der).map_err(|e| CertError::Der(e.to_string()))?;
         Ok(Anchor {
             subject_der: cert.subject().as_raw().to_vec(),
-            subject: cert.subject().to_string(),
+            subject: rfc4514(cert.subject()),
             ski: subject_key_id(&cert),
             spki_sha256: sha256(cert.public_key().raw),
             der: der.to_vec(),
@@ -205,8 +205,8 @@ impl CertInfo {
         }
         let (key_type, key_bits) = key_facts(&cert);
         Ok(CertInfo {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
+            subject: rfc4514(cert.subject()),
+            issuer: rfc4514(cert.issuer()),
             serial: hex(cert.raw_serial()),
             sha256: hex(&sha256(der)),
             spki_sha256: hex(&sha256(cert.public_key().raw)),
@@ -391,6 +391,91 @@ fn base64_encode(data: &[u8]) -> String {
     out
 }
 
+/// A distinguished name as RFC 4514 text: most specific RDN first
+/// (`CN=…,O=…,C=FR`), the RFC's short attribute names, other attributes as
+/// `OID=#hex`, and special characters escaped.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter_rdn()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|atv| {
+                    let oid = atv.attr_type().to_id_string();
+                    let short = match oid.as_str() {
+                        "2.5.4.3" => Some("CN"),
+                        "2.5.4.7" => Some("L"),
+                        "2.5.4.8" => Some("ST"),
+                        "2.5.4.10" => Some("O"),
+                        "2.5.4.11" => Some("OU"),
+                        "2.5.4.6" => Some("C"),
+                        "2.5.4.9" => Some("STREET"),
+                        "0.9.2342.19200300.100.1.25" => Some("DC"),
+                        "0.9.2342.19200300.100.1.1" => Some("UID"),
+                        _ => None,
+                    };
+                    match (short, atv.as_str()) {
+                        (Some(short), Ok(value)) => format!("{short}={}", escape_dn_value(value)),
+                        _ => format!("{oid}=#{}", hex(atv.attr_value().data)),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+/// Escapes an attribute value for RFC 4514 §2.4.
+fn escape_dn_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let edge_space = c == ' ' && (i == 0 || i == last);
+        if matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+            || edge_space
+            || (i == 0 && c == '#')
+        {
+            out.push('\\');
+            out.push(c);
+        } else if c == '\0' {
+            out.push_str("\\00");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Decodes a DER distinguished name (as sent in a CertificateRequest) to
+/// RFC 4514 text. Some stacks omit the outer SEQUENCE: it is retried with one
+/// added, and a name that still does not parse comes back as `hex:…`, so
+/// nothing is silently lost.
+pub fn dn_der_to_string(der: &[u8]) -> String {
+    let parse = |bytes: &[u8]| match X509Name::from_der(bytes) {
+        Ok((rest, name)) if rest.is_empty() && name.iter().next().is_some() => Some(rfc4514(&name)),
+        _ => None,
+    };
+    if let Some(name) = parse(der) {
+        return name;
+    }
+    if der.len() < 0x1_0000 {
+        let len = der.len();
+        let mut wrapped = vec![0x30];
+        if len < 0x80 {
+            wrapped.push(len as u8);
+        } else if len < 0x100 {
+            wrapped.extend_from_slice(&[0x81, len as u8]);
+        } else {
+            wrapped.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+        }
+        wrapped.extend_from_slice(der);
+        if let Some(name) = parse(&wrapped) {
+            return name;
+        }
+    }
+    format!("hex:{}", hex(der))
+}
+
 fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
     cert.extensions()
         .iter()
@@ -507,6 +592,32 @@ mod tests {
         ] {
             assert_eq!(base64_encode(input.as_bytes()), want);
         }
+    }
+
+    #[test]
+    fn distinguished_names_are_rfc4514() {
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "FR");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "PayCert, Lab");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "#Lab STCA2 Root ");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let (_, x) = X509Certificate::from_der(cert.der()).unwrap();
+        // rcgen encodes CN first, then C, then O: RFC 4514 writes the last RDN first.
+        let want = "O=PayCert\\, Lab,C=FR,CN=\\#Lab STCA2 Root\\ ";
+        assert_eq!(rfc4514(x.subject()), want);
+        let raw = x.subject().as_raw();
+        assert_eq!(dn_der_to_string(raw), want);
+        // Without the outer SEQUENCE (tag + short length).
+        assert_eq!(dn_der_to_string(&raw[2..]), want);
+        let junk = dn_der_to_string(&[0xff, 0x01]);
+        assert!(junk.starts_with("hex:"), "{junk}");
     }
 
     #[test]

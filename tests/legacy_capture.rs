@@ -319,7 +319,7 @@ async fn lab_legacy_responder_can_request_a_client_certificate() {
     h.await.unwrap();
     assert_eq!(
         cap.client_auth,
-        Some(vec!["C=FR, O=STCA Lab, CN=STCA Root CA (lab)".to_string()])
+        Some(vec!["CN=STCA Root CA (lab),O=STCA Lab,C=FR".to_string()])
     );
 }
 

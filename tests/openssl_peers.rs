@@ -330,7 +330,7 @@ async fn tls12_client_auth_request_lists_the_ca_names() {
         cap.client_auth,
         Some(vec![
             stca2_root,
-            "C=FR, O=STCA Lab, CN=STCA Root CA (lab)".to_string(),
+            "CN=STCA Root CA (lab),O=STCA Lab,C=FR".to_string(),
         ])
     );
 }

@@ -33,8 +33,6 @@ use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Name;
 
 use crate::probe::result::{ClientAuthRequest, TlsResult, TlsStack, TlsStatus};
 
@@ -185,7 +183,10 @@ impl ResolvesClientCert for RecordingResolver {
         root_hint_subjects: &[&[u8]],
         sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
-        let names = root_hint_subjects.iter().map(|h| dn_to_string(h)).collect();
+        let names = root_hint_subjects
+            .iter()
+            .map(|h| crate::cert::dn_der_to_string(h))
+            .collect();
         let offered = self
             .identity
             .as_ref()
@@ -201,39 +202,6 @@ impl ResolvesClientCert for RecordingResolver {
     fn has_certs(&self) -> bool {
         self.identity.is_some()
     }
-}
-
-/// Decodes a DER DistinguishedName from a CertificateRequest to RFC 4514 text.
-///
-/// rustls hands over the names as the server sent them: a full DER `Name`
-/// (with its outer SEQUENCE). Some stacks omit the SEQUENCE; we retry with it
-/// added, and fall back to hex so nothing is silently lost.
-pub fn dn_to_string(der: &[u8]) -> String {
-    let parse = |bytes: &[u8]| match X509Name::from_der(bytes) {
-        Ok((rest, name)) if rest.is_empty() && name.iter().next().is_some() => {
-            Some(name.to_string())
-        }
-        _ => None,
-    };
-    if let Some(name) = parse(der) {
-        return name;
-    }
-    if der.len() < 0x1_0000 {
-        let mut wrapped = vec![0x30];
-        let len = der.len();
-        if len < 0x80 {
-            wrapped.push(len as u8);
-        } else if len < 0x100 {
-            wrapped.extend_from_slice(&[0x81, len as u8]);
-        } else {
-            wrapped.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-        }
-        wrapped.extend_from_slice(der);
-        if let Some(name) = parse(&wrapped) {
-            return name;
-        }
-    }
-    format!("hex:{}", crate::cert::hex(der))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -632,27 +600,5 @@ mod tests {
         let mut r = result(TlsStatus::Alert, Some("handshake_failure"), None);
         r.stack = TlsStack::LegacyCapture;
         assert!(!wants_legacy_capture(&r));
-    }
-
-    #[test]
-    fn distinguished_names_decode_with_or_without_sequence() {
-        let mut params = rcgen::CertificateParams::default();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "Lab STCA2 Root");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "PayCert Lab");
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let (_, x) = x509_parser::parse_x509_certificate(cert.der()).unwrap();
-        let raw = x.subject().as_raw();
-        let want = x.subject().to_string();
-        assert!(want.contains("CN=Lab STCA2 Root"));
-        assert_eq!(dn_to_string(raw), want);
-        // Without the outer SEQUENCE (tag + short length).
-        assert_eq!(dn_to_string(&raw[2..]), want);
-        let junk = dn_to_string(&[0xff, 0x01]);
-        assert!(junk.starts_with("hex:"), "{junk}");
     }
 }
