@@ -29,7 +29,9 @@ use sqlx::postgres::PgConnectOptions;
 use stca2_probe::backoffice::auth::{hash_token, new_token};
 use stca2_probe::backoffice::server::{ServeConfig, Server};
 use stca2_probe::backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
-use stca2_probe::probe::result::{TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
+use stca2_probe::probe::result::{
+    TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
+};
 use stca2_probe::report::{ProbeIdentity, Report, SCHEMA};
 use stca2_probe::targets::{Role, Service};
 use stca2_probe::verdict::{Failover, Recommendation, Summary};
@@ -48,7 +50,14 @@ fn scaled(n: usize) -> usize {
     ((n as f64 * scale()).round() as usize).max(1)
 }
 
-fn target(site: &str, role: Role, address: &str, port: u16, service: Service, open: bool) -> TargetResult {
+fn target(
+    site: &str,
+    role: Role,
+    address: &str,
+    port: u16,
+    service: Service,
+    open: bool,
+) -> TargetResult {
     TargetResult {
         site: site.into(),
         role,
@@ -58,7 +67,11 @@ fn target(site: &str, role: Role, address: &str, port: u16, service: Service, op
         service,
         dns: None,
         tcp: TcpResult {
-            status: if open { TcpStatus::Open } else { TcpStatus::Timeout },
+            status: if open {
+                TcpStatus::Open
+            } else {
+                TcpStatus::Timeout
+            },
             detail: (!open).then(|| "no answer to SYN within 3 s".to_string()),
             attempts: 3,
             successes: if open { 3 } else { 0 },
@@ -102,10 +115,38 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
         finished_at: started + time::Duration::seconds(3),
         target_set: "lyra".into(),
         results: vec![
-            target("toulouse", Role::Primary, "127.0.38.45", 1146, Service::Stca2, !closed),
-            target("toulouse", Role::Primary, "127.0.38.45", 7212, Service::Declaration, true),
-            target("bordeaux", Role::Secondary, "127.0.38.173", 1146, Service::Stca2, true),
-            target("bordeaux", Role::Secondary, "127.0.38.173", 7212, Service::Declaration, true),
+            target(
+                "toulouse",
+                Role::Primary,
+                "127.0.38.45",
+                1146,
+                Service::Stca2,
+                !closed,
+            ),
+            target(
+                "toulouse",
+                Role::Primary,
+                "127.0.38.45",
+                7212,
+                Service::Declaration,
+                true,
+            ),
+            target(
+                "bordeaux",
+                Role::Secondary,
+                "127.0.38.173",
+                1146,
+                Service::Stca2,
+                true,
+            ),
+            target(
+                "bordeaux",
+                Role::Secondary,
+                "127.0.38.173",
+                7212,
+                Service::Declaration,
+                true,
+            ),
         ],
         summary: Summary {
             ok: !closed,
@@ -113,7 +154,11 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
             stca2_port_closed: closed,
             sites: vec![],
             failover: Failover {
-                recommendation: if closed { Recommendation::ConfigureSecondary } else { Recommendation::None },
+                recommendation: if closed {
+                    Recommendation::ConfigureSecondary
+                } else {
+                    Recommendation::None
+                },
                 message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
             },
             findings: vec![],
@@ -133,7 +178,13 @@ async fn open_sqlite() -> Db {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = Store::connect(&url).await.expect("sqlite");
-    Db { name: "sqlite", url, store, _dir: Some(dir), pg: None }
+    Db {
+        name: "sqlite",
+        url,
+        store,
+        _dir: Some(dir),
+        pg: None,
+    }
 }
 
 async fn open_postgres() -> Option<Db> {
@@ -147,10 +198,12 @@ async fn open_postgres() -> Option<Db> {
         }
     };
     let schema = format!("bench_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-        .execute(&mut c)
-        .await
-        .ok()?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&mut c)
+    .await
+    .ok()?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut c)
         .await
@@ -158,14 +211,23 @@ async fn open_postgres() -> Option<Db> {
     let _ = c.close().await;
     let url = format!("{base}?options[search_path]={schema}");
     let store = Store::connect(&url).await.expect("postgres");
-    Some(Db { name: "postgres", url, store, _dir: None, pg: Some((base, schema)) })
+    Some(Db {
+        name: "postgres",
+        url,
+        store,
+        _dir: None,
+        pg: Some((base, schema)),
+    })
 }
 
 impl Db {
     async fn cleanup(self) {
         self.store.close().await;
         if let Some((base, schema)) = self.pg
-            && let Ok(mut c) = PgConnectOptions::from_str(&base).expect("url").connect().await
+            && let Ok(mut c) = PgConnectOptions::from_str(&base)
+                .expect("url")
+                .connect()
+                .await
         {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
                 .execute(&mut c)
@@ -191,7 +253,13 @@ async fn admin_token(store: &Store) -> String {
     t
 }
 
-async fn start(store: &Store) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn start(
+    store: &Store,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let cfg = ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database: String::new(),
@@ -199,7 +267,9 @@ async fn start(store: &Store) -> (String, tokio::sync::oneshot::Sender<()>, toki
         trusted_proxies: vec![],
         retention_days: 0,
     };
-    let server = Server::with_store(store.clone(), &cfg, None).await.expect("bind");
+    let server = Server::with_store(store.clone(), &cfg, None)
+        .await
+        .expect("bind");
     let addr = server.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
@@ -209,11 +279,13 @@ async fn start(store: &Store) -> (String, tokio::sync::oneshot::Sender<()>, toki
 }
 
 fn client() -> reqwest::Client {
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("tls")
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("tls")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(cfg)
         .no_proxy()
@@ -259,7 +331,7 @@ async fn bench_ingest(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
                         &format!("probe-{:07}", n % 50_000),
                         &format!("ingest-{n}"),
                         t0 + time::Duration::seconds(n as i64),
-                        n % 10 == 0,
+                        n.is_multiple_of(10),
                     )
                 })
                 .collect();
@@ -272,11 +344,21 @@ async fn bench_ingest(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for mine in bodies {
-        let (c, url, tok) = (c.clone(), format!("{base}/api/v1/reports"), admin.to_string());
+        let (c, url, tok) = (
+            c.clone(),
+            format!("{base}/api/v1/reports"),
+            admin.to_string(),
+        );
         set.spawn(async move {
             let mut stored = 0u64;
             for b in mine {
-                let r = c.post(&url).bearer_auth(&tok).body(b).send().await.expect("post");
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&tok)
+                    .body(b)
+                    .send()
+                    .await
+                    .expect("post");
                 assert_eq!(r.status(), 200, "ingest failed: {:?}", r.text().await);
                 let v: serde_json::Value = r.json().await.expect("json");
                 stored += v["stored"].as_u64().unwrap_or(0);
@@ -323,7 +405,13 @@ async fn bench_single(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
             let (c, url, tok) = (c.clone(), url.clone(), admin.to_string());
             async move {
                 let t = Instant::now();
-                let r = c.post(&url).bearer_auth(&tok).body(b).send().await.expect("post");
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&tok)
+                    .body(b)
+                    .send()
+                    .await
+                    .expect("post");
                 assert_eq!(r.status(), 200);
                 let _ = r.bytes().await;
                 t.elapsed()
@@ -365,7 +453,12 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
                     stca2_port_closed: closed,
                     closed_since: closed.then_some(now - 3_600_000),
                     closed_streak: if closed { 12 } else { 0 },
-                    recommendation: if closed { "configure_secondary" } else { "none" }.into(),
+                    recommendation: if closed {
+                        "configure_secondary"
+                    } else {
+                        "none"
+                    }
+                    .into(),
                     message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
                     merchant_id: Some(format!("merchant-{:04}", n % 1000)),
                     public_ip: Some(format!("198.51.100.{}", n % 250)),
@@ -377,7 +470,10 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     }
     let seeded = seed_start.elapsed();
     if let Store::Postgres(p) = &db.store {
-        sqlx::query("ANALYZE latest").execute(p).await.expect("analyze");
+        sqlx::query("ANALYZE latest")
+            .execute(p)
+            .await
+            .expect("analyze");
     }
     let c = client();
     let queries = scaled(2000).max(50);
@@ -420,8 +516,8 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     out.push(line);
 }
 
-/// 4. Seeds `reports` up to 250,000 reports (1,000,000 CSV rows), then
-/// exports them over HTTP in a child process.
+/// Benchmark 4: seeds `reports` up to 250,000 reports (1,000,000 CSV
+/// rows), then exports them over HTTP in a child process.
 async fn bench_export(db: &Db, out: &mut Vec<String>) {
     let want_reports = scaled(250_000) as i64;
     let have = db.store.count_reports().await.expect("count");
@@ -431,7 +527,12 @@ async fn bench_export(db: &Db, out: &mut Vec<String>) {
     while n < want_reports {
         let batch: Vec<NewReport> = (n..(n + 1000).min(want_reports))
             .map(|k| {
-                let r = report(&format!("exp-{:06}", k % 100_000), &format!("exp-{k}"), t0 + time::Duration::seconds(k), k % 10 == 0);
+                let r = report(
+                    &format!("exp-{:06}", k % 100_000),
+                    &format!("exp-{k}"),
+                    t0 + time::Duration::seconds(k),
+                    k % 10 == 0,
+                );
                 let body = serde_json::to_string(&r).expect("json");
                 NewReport::from_report(&r, body, None, Some("203.0.113.9".into()), unix_ms(t0))
             })
@@ -527,10 +628,13 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not: then only a smoke check.
     let is_bench = std::env::args().any(|a| a == "--bench");
     if !is_bench && std::env::var("STCA2_BENCH_SCALE").is_err() {
-        println!("backoffice bench: run with `cargo bench --bench backoffice` (STCA2_BENCH_SCALE=0.01 for a smoke run)");
+        println!(
+            "backoffice bench: run with `cargo bench --bench backoffice` (STCA2_BENCH_SCALE=0.01 for a smoke run)"
+        );
         return;
     }
-    let backends = std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends =
+        std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let mut out = Vec::new();
     println!("scale {}", scale());
     println!("| database | benchmark | result | |");

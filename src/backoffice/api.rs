@@ -138,7 +138,8 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
@@ -363,7 +364,8 @@ fn validate(
             format!("{msg} (at {prefix}{path}); the report must follow {SCHEMA}"),
         )
     })?;
-    let id_ok = |s: &str| !s.is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control);
+    let id_ok =
+        |s: &str| !s.is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control);
     if !id_ok(&report.report_id) {
         return Err(ApiError::invalid(
             format!("{prefix}report_id"),
@@ -512,7 +514,9 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> 
                 .map_err(|e| {
                     ApiError::bad_query(
                         field,
-                        format!("{field}={s:?} is not an RFC 3339 time ({e}); e.g. 2025-01-31T12:00:00Z"),
+                        format!(
+                            "{field}={s:?} is not an RFC 3339 time ({e}); e.g. 2025-01-31T12:00:00Z"
+                        ),
                     )
                 })
         })
@@ -662,7 +666,10 @@ async fn probe_detail(
             })
         })
         .collect();
-    Ok(Json(json!({"probe": latest_json(&latest), "report": report, "history": history})).into_response())
+    Ok(
+        Json(json!({"probe": latest_json(&latest), "report": report, "history": history}))
+            .into_response(),
+    )
 }
 
 /// Parses the `filter` parameter of exports: `stca2-port-closed` or `all`.

@@ -307,7 +307,9 @@ fn parse_time(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
         .map(|s| {
             OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
                 .map(unix_ms)
-                .with_context(|| format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)"))
+                .with_context(|| {
+                    format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
+                })
         })
         .transpose()
 }
@@ -364,4 +366,80 @@ pub async fn export_to(
     out.flush().context("writing the CSV")?;
     let rows = producer.await.context("the export task failed")??;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Command,
+    }
+
+    #[test]
+    fn the_subcommands_are_well_formed() {
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from(["x", "serve"]).unwrap();
+        match c.cmd {
+            Command::Serve(a) => {
+                assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+                assert_eq!(a.retention_days, 90);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["x", "serve", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["x", "token", "issue"]).is_err());
+        assert!(Cli::try_parse_from(["x", "token", "issue", "--admin", "--probe", "p"]).is_err());
+        assert!(Cli::try_parse_from(["x", "export", "--filter", "bogus"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "x",
+                "serve",
+                "--trusted-proxy",
+                "10.0.0.0/8",
+                "--trusted-proxy",
+                "127.0.0.1/32"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn token_issue_list_revoke_through_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = ["--database", url.as_str()];
+        let parse = |args: &[&str]| {
+            let mut v = vec!["x"];
+            v.extend_from_slice(args);
+            v.extend_from_slice(&db);
+            Cli::try_parse_from(v).unwrap().cmd
+        };
+        let code = run(parse(&["token", "issue", "--probe", "p1"]))
+            .await
+            .unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let store = Store::connect(&url).await.unwrap();
+        let tokens = store.list_tokens().await.unwrap();
+        assert_eq!(tokens.len(), 1);
+        let id = tokens[0].hash[..12].to_string();
+        assert_eq!(
+            run(parse(&["token", "list"])).await.unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            ExitCode::from(1)
+        );
+        assert!(run(parse(&["token", "revoke", "zz"])).await.is_err());
+        assert!(store.list_tokens().await.unwrap()[0].revoked_at.is_some());
+        store.close().await;
+    }
 }

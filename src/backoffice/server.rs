@@ -48,7 +48,9 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The certificate or key could not be loaded.
-    #[error("cannot load TLS {what} from {path}: {detail}; give PEM files (--tls-cert chain, --tls-key private key)")]
+    #[error(
+        "cannot load TLS {what} from {path}: {detail}; give PEM files (--tls-cert chain, --tls-key private key)"
+    )]
     Tls {
         /// "certificate" or "key".
         what: &'static str,
@@ -173,9 +175,10 @@ impl Server {
                 let _permit = permit;
                 match tls {
                     Some(acc) => {
-                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await {
-                            Ok(Ok(s)) => serve_conn(TokioIo::new(s), peer, app).await,
-                            _ => {}
+                        if let Ok(Ok(s)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await
+                        {
+                            serve_conn(TokioIo::new(s), peer, app).await;
                         }
                     }
                     None => serve_conn(TokioIo::new(stream), peer, app).await,
@@ -223,8 +226,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> 
     if certs.is_empty() {
         return Err(terr("certificate", cert, "no CERTIFICATE block".into()));
     }
-    let key_der =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| terr("key", key, e.to_string()))?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| terr("key", key, e.to_string()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

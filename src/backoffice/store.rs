@@ -53,7 +53,9 @@ pub enum StoreError {
     )]
     UnsupportedUrl(String),
     /// Connecting failed.
-    #[error("cannot open database {url}: {source}; check the URL, that the server runs and that the file's directory is writable")]
+    #[error(
+        "cannot open database {url}: {source}; check the URL, that the server runs and that the file's directory is writable"
+    )]
     Connect {
         /// The URL, as given.
         url: String,

@@ -20,7 +20,9 @@ use sqlx::postgres::PgConnectOptions;
 use stca2_probe::backoffice::auth::{hash_token, new_token};
 use stca2_probe::backoffice::server::{ServeConfig, Server};
 use stca2_probe::backoffice::store::{Store, TokenRow};
-use stca2_probe::probe::result::{TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
+use stca2_probe::probe::result::{
+    TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
+};
 use stca2_probe::report::{ProbeIdentity, Report, SCHEMA};
 use stca2_probe::targets::{Role, Service};
 use stca2_probe::verdict::{Failover, Recommendation, Summary};
@@ -48,12 +50,10 @@ impl TestDb {
         if let Some((base, schema)) = self.pg {
             let opts = PgConnectOptions::from_str(&base).unwrap();
             let mut c = opts.connect().await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA {schema} CASCADE"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut c)
+                .await
+                .unwrap();
             c.close().await.unwrap();
         }
     }
@@ -109,7 +109,11 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
         "t_{}",
         raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    let mut c = PgConnectOptions::from_str(&base).unwrap().connect().await.unwrap();
+    let mut c = PgConnectOptions::from_str(&base)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut c)
         .await
@@ -248,7 +252,14 @@ pub fn at(minutes: i64) -> OffsetDateTime {
     base + time::Duration::minutes(minutes)
 }
 
-fn target(site: &str, role: Role, address: &str, port: u16, service: Service, open: bool) -> TargetResult {
+fn target(
+    site: &str,
+    role: Role,
+    address: &str,
+    port: u16,
+    service: Service,
+    open: bool,
+) -> TargetResult {
     TargetResult {
         site: site.into(),
         role,
@@ -258,7 +269,11 @@ fn target(site: &str, role: Role, address: &str, port: u16, service: Service, op
         service,
         dns: None,
         tcp: TcpResult {
-            status: if open { TcpStatus::Open } else { TcpStatus::Timeout },
+            status: if open {
+                TcpStatus::Open
+            } else {
+                TcpStatus::Timeout
+            },
             detail: if open {
                 None
             } else {
@@ -312,12 +327,30 @@ pub fn report(
         finished_at: started + time::Duration::seconds(3),
         target_set: "lab".into(),
         results: vec![
-            target("toulouse", Role::Primary, "127.0.38.45", 1146, Service::Stca2, !closed),
-            target("bordeaux", Role::Secondary, "127.0.38.173", 1146, Service::Stca2, true),
+            target(
+                "toulouse",
+                Role::Primary,
+                "127.0.38.45",
+                1146,
+                Service::Stca2,
+                !closed,
+            ),
+            target(
+                "bordeaux",
+                Role::Secondary,
+                "127.0.38.173",
+                1146,
+                Service::Stca2,
+                true,
+            ),
         ],
         summary: Summary {
             ok: !closed,
-            headline: if closed { "Port STCA2 non ouvert".into() } else { "ok".into() },
+            headline: if closed {
+                "Port STCA2 non ouvert".into()
+            } else {
+                "ok".into()
+            },
             stca2_port_closed: closed,
             sites: vec![],
             failover: Failover {
