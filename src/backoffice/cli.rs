@@ -1,0 +1,445 @@
+//! `stca2-probe serve | token | export`: the back office's command line.
+//!
+//! These subcommands are flattened into the top-level CLI by `main.rs`.
+//! Every one takes `--database URL` (default: a SQLite file in the current
+//! directory, created on first use).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use ipnet::IpNet;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::auth::{hash_token, new_token};
+use super::server::{ServeConfig, Server};
+use super::store::{ExportFilter, Store, StoreError, TokenRow, rfc3339_ms, unix_ms};
+
+/// The default database: a SQLite file, created with its schema on first start.
+pub const DEFAULT_DATABASE: &str = "sqlite://stca2-backoffice.db";
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8146";
+
+/// The back office's subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the back-office HTTP API (report ingestion, filters, exports).
+    Serve(ServeArgs),
+    /// Issue, revoke or list API tokens.
+    Token(TokenArgs),
+    /// Write the ISP-ticket CSV from the database to stdout (or --output).
+    Export(ExportArgs),
+}
+
+/// The database to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArg {
+    /// Database URL: sqlite://FILE (created on first use) or postgres://USER@HOST/DB.
+    #[arg(long, env = "STCA2_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+}
+
+/// `stca2-probe serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    /// The database.
+    pub db: DatabaseArg,
+    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A proxy network whose X-Forwarded-For is believed (repeatable), e.g. 127.0.0.1/32.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxy: Vec<IpNet>,
+    /// Keep report history this many days (0: forever); every probe's latest report is always kept.
+    #[arg(long, default_value_t = 90)]
+    pub retention_days: u32,
+}
+
+/// `stca2-probe token`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// `stca2-probe token issue|revoke|list`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it once (only its hash is stored).
+    Issue(TokenIssueArgs),
+    /// Revoke a token (give the token itself or the start of its id) or every token of a probe.
+    Revoke(TokenRevokeArgs),
+    /// List tokens (ids are hash prefixes; tokens themselves are never stored).
+    List(TokenListArgs),
+}
+
+/// `stca2-probe token issue`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenIssueArgs {
+    #[command(flatten)]
+    /// The database.
+    pub db: DatabaseArg,
+    /// The probe this token may submit reports for.
+    #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+    pub probe: Option<String>,
+    /// The merchant the probe belongs to.
+    #[arg(long)]
+    pub merchant: Option<String>,
+    /// An operator token: reads filters, recommendations and exports.
+    #[arg(long)]
+    pub admin: bool,
+}
+
+/// `stca2-probe token revoke`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    /// The database.
+    pub db: DatabaseArg,
+    /// The token (stca2_...) or the start of its id as shown by `token list` (8+ hex digits).
+    #[arg(required_unless_present = "probe")]
+    pub token: Option<String>,
+    /// Revoke every token of this probe.
+    #[arg(long)]
+    pub probe: Option<String>,
+}
+
+/// `stca2-probe token list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenListArgs {
+    #[command(flatten)]
+    /// The database.
+    pub db: DatabaseArg,
+}
+
+/// `stca2-probe export`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    /// The database.
+    pub db: DatabaseArg,
+    /// `stca2-port-closed`: the latest report of probes whose STCA2 port is closed; `all`: the history.
+    #[arg(long, value_parser = ["stca2-port-closed", "all"], default_value = "all")]
+    pub filter: String,
+    /// Only this merchant.
+    #[arg(long)]
+    pub merchant: Option<String>,
+    /// Only reports started at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only reports started before this RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs one back-office subcommand.
+pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Serve(a) => serve(a).await,
+        Command::Token(t) => match t.action {
+            TokenAction::Issue(a) => token_issue(a).await,
+            TokenAction::Revoke(a) => token_revoke(a).await,
+            TokenAction::List(a) => token_list(a).await,
+        },
+        Command::Export(a) => export(a).await,
+    }
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = ServeConfig {
+        listen: a.listen,
+        database: a.db.database.clone(),
+        tls: a.tls_cert.zip(a.tls_key),
+        trusted_proxies: a.trusted_proxy,
+        retention_days: a.retention_days,
+    };
+    let server = Server::bind(&cfg).await?;
+    let addr = server.local_addr()?;
+    let scheme = if server.is_tls() { "https" } else { "http" };
+    eprintln!(
+        "stca2-probe serve: listening on {scheme}://{addr} (database: {}, retention: {} days)",
+        database_label(&cfg.database),
+        cfg.retention_days
+    );
+    if !server.is_tls() {
+        eprintln!(
+            "stca2-probe serve: plain HTTP; put a TLS-terminating proxy in front (and pass --trusted-proxy), or use --tls-cert/--tls-key"
+        );
+    }
+    server.run(shutdown_signal()).await;
+    eprintln!("stca2-probe serve: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The URL without credentials, for logs.
+fn database_label(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn open(db: &DatabaseArg) -> anyhow::Result<Store> {
+    Ok(Store::connect(&db.database).await?)
+}
+
+async fn token_issue(a: TokenIssueArgs) -> anyhow::Result<ExitCode> {
+    let store = open(&a.db).await?;
+    let token = new_token()?;
+    let row = TokenRow {
+        hash: hash_token(&token),
+        kind: if a.admin { "admin" } else { "probe" }.to_string(),
+        probe_id: a.probe.clone(),
+        merchant_id: a.merchant.clone(),
+        created_at: unix_ms(OffsetDateTime::now_utc()),
+        revoked_at: None,
+    };
+    store.insert_token(&row).await?;
+    store.close().await;
+    println!("{token}");
+    let who = match (&a.probe, a.admin) {
+        (_, true) => "an admin token".to_string(),
+        (Some(p), _) => format!("a token for probe {p:?}"),
+        (None, false) => "a token".to_string(),
+    };
+    eprintln!(
+        "Issued {who} (id {}). It is shown only this once: store it now (daemon config `token`, or `Authorization: Bearer`).",
+        &row.hash[..12]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_revoke(a: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
+    let prefix = match a.token.as_deref() {
+        Some(t) if t.starts_with(super::auth::TOKEN_PREFIX) => Some(hash_token(t)),
+        Some(t) => {
+            let t = t.to_ascii_lowercase();
+            if t.len() < 8 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+                anyhow::bail!(
+                    "{t:?} is neither a token (stca2_...) nor a token id (8 or more hex digits from `stca2-probe token list`)"
+                );
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let store = open(&a.db).await?;
+    let n = store
+        .revoke_tokens(
+            prefix.as_deref(),
+            a.probe.as_deref(),
+            unix_ms(OffsetDateTime::now_utc()),
+        )
+        .await?;
+    store.close().await;
+    if n == 0 {
+        eprintln!("No live token matched; nothing revoked (see `stca2-probe token list`).");
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!("Revoked {n} token(s).");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
+    let store = open(&a.db).await?;
+    let tokens = store.list_tokens().await?;
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<14} {:<6} {:<24} {:<16} {:<21} revoked",
+        "id", "kind", "probe", "merchant", "created"
+    )?;
+    for t in tokens {
+        writeln!(
+            out,
+            "{:<14} {:<6} {:<24} {:<16} {:<21} {}",
+            &t.hash[..t.hash.len().min(12)],
+            t.kind,
+            t.probe_id.as_deref().unwrap_or("-"),
+            t.merchant_id.as_deref().unwrap_or("-"),
+            rfc3339_ms(t.created_at),
+            t.revoked_at.map(rfc3339_ms).unwrap_or_else(|| "-".into()),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_time(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
+    v.as_deref()
+        .map(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(unix_ms)
+                .with_context(|| {
+                    format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
+                })
+        })
+        .transpose()
+}
+
+async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let filter = ExportFilter {
+        closed_only: a.filter == "stca2-port-closed",
+        merchant: a.merchant.clone(),
+        since: parse_time("since", &a.since)?,
+        until: parse_time("until", &a.until)?,
+    };
+    let store = open(&a.db).await?;
+    let mut out: Box<dyn Write + Send> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let rows = export_to(&store, &filter, &mut out).await?;
+    store.close().await;
+    eprintln!("Exported {rows} row(s).");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Streams the CSV of `filter` into `out`; returns the number of data rows.
+pub async fn export_to(
+    store: &Store,
+    filter: &ExportFilter,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
+    let producer = {
+        let store = store.clone();
+        let filter = filter.clone();
+        tokio::spawn(async move { store.export_csv(&filter, &tx).await })
+    };
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(b) => {
+                if let Err(e) = out.write_all(&b) {
+                    producer.abort();
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(0);
+                    }
+                    return Err(e).context("writing the CSV");
+                }
+            }
+            Err(e) => {
+                producer.abort();
+                return Err(e.into());
+            }
+        }
+    }
+    out.flush().context("writing the CSV")?;
+    let rows = producer.await.context("the export task failed")??;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Command,
+    }
+
+    #[test]
+    fn the_subcommands_are_well_formed() {
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from(["x", "serve"]).unwrap();
+        match c.cmd {
+            Command::Serve(a) => {
+                assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+                assert_eq!(a.retention_days, 90);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["x", "serve", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["x", "token", "issue"]).is_err());
+        assert!(Cli::try_parse_from(["x", "token", "issue", "--admin", "--probe", "p"]).is_err());
+        assert!(Cli::try_parse_from(["x", "export", "--filter", "bogus"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "x",
+                "serve",
+                "--trusted-proxy",
+                "10.0.0.0/8",
+                "--trusted-proxy",
+                "127.0.0.1/32"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn token_issue_list_revoke_through_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = ["--database", url.as_str()];
+        let parse = |args: &[&str]| {
+            let mut v = vec!["x"];
+            v.extend_from_slice(args);
+            v.extend_from_slice(&db);
+            Cli::try_parse_from(v).unwrap().cmd
+        };
+        let code = run(parse(&["token", "issue", "--probe", "p1"]))
+            .await
+            .unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let store = Store::connect(&url).await.unwrap();
+        let tokens = store.list_tokens().await.unwrap();
+        assert_eq!(tokens.len(), 1);
+        let id = tokens[0].hash[..12].to_string();
+        assert_eq!(
+            run(parse(&["token", "list"])).await.unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            ExitCode::from(1)
+        );
+        assert!(run(parse(&["token", "revoke", "zz"])).await.is_err());
+        assert!(store.list_tokens().await.unwrap()[0].revoked_at.is_some());
+        store.close().await;
+    }
+}

@@ -1,0 +1,238 @@
+//! The listener: plain HTTP or HTTPS (rustls, ring), one accept loop.
+//!
+//! Each connection is served by hyper's HTTP/1 server on a task owned by a
+//! `JoinSet`; a TLS handshake and the request head each have a deadline, and
+//! the number of open connections is bounded. The peer address is attached
+//! to every request (`ConnectInfo`) so the API can record the public IP. A
+//! retention task, owned by the same loop, prunes old history every hour.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use ipnet::IpNet;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use super::api::{AppState, router};
+use super::store::{Store, StoreError};
+
+/// Most connections served at once; further ones wait in the kernel backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// Deadline for a TLS handshake and for a request head.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often old history is pruned.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}; is another server using it?")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The certificate or key could not be loaded.
+    #[error(
+        "cannot load TLS {what} from {path}: {detail}; give PEM files (--tls-cert chain, --tls-key private key)"
+    )]
+    Tls {
+        /// "certificate" or "key".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// How to run the back office.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Database URL (`sqlite://FILE` or `postgres://...`).
+    pub database: String,
+    /// PEM certificate chain and private key, to serve HTTPS directly.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// History older than this many days is pruned (0: keep forever).
+    pub retention_days: u32,
+}
+
+/// A bound, ready-to-run back office.
+pub struct Server {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: AppState,
+    retention_days: u32,
+}
+
+impl Server {
+    /// Opens the database (applying the schema) and binds the listener.
+    pub async fn bind(cfg: &ServeConfig) -> Result<Server, ServeError> {
+        let tls = match &cfg.tls {
+            Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let store = Store::connect(&cfg.database).await?;
+        Self::with_store(store, cfg, tls).await
+    }
+
+    /// Like [`Server::bind`] over an already opened store.
+    pub async fn with_store(
+        store: Store,
+        cfg: &ServeConfig,
+        tls: Option<TlsAcceptor>,
+    ) -> Result<Server, ServeError> {
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        Ok(Server {
+            listener,
+            tls,
+            state: AppState::new(store, cfg.trusted_proxies.clone()),
+            retention_days: cfg.retention_days,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Whether this server speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and gives
+    /// open connections up to 5 s to finish.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let app = router(self.state.clone());
+        let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut conns: JoinSet<()> = JoinSet::new();
+        let mut housekeeping: JoinSet<()> = JoinSet::new();
+        if self.retention_days > 0 {
+            let store = self.state.store().clone();
+            let days = i64::from(self.retention_days);
+            housekeeping.spawn(async move {
+                let mut tick = tokio::time::interval(PRUNE_EVERY);
+                loop {
+                    tick.tick().await;
+                    let cutoff =
+                        super::store::unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
+                    if let Err(e) = store.prune(cutoff).await {
+                        eprintln!("stca2-probe serve: pruning old history failed: {e}");
+                    }
+                }
+            });
+        }
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            let accepted = tokio::select! {
+                _ = &mut shutdown => break,
+                a = self.listener.accept() => a,
+            };
+            // Reap finished connection tasks so the set stays small.
+            while conns.try_join_next().is_some() {}
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    eprintln!("stca2-probe serve: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let app = app.clone();
+            let tls = self.tls.clone();
+            conns.spawn(async move {
+                let _permit = permit;
+                match tls {
+                    Some(acc) => {
+                        if let Ok(Ok(s)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await
+                        {
+                            serve_conn(TokioIo::new(s), peer, app).await;
+                        }
+                    }
+                    None => serve_conn(TokioIo::new(stream), peer, app).await,
+                }
+            });
+        }
+        housekeeping.abort_all();
+        let drain = async { while conns.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(5), drain)
+            .await
+            .is_err()
+        {
+            conns.abort_all();
+        }
+    }
+}
+
+async fn serve_conn<I>(io: I, peer: SocketAddr, app: Router)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(req)
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .max_buf_size(64 * 1024)
+        .serve_connection(io, svc)
+        .await;
+}
+
+/// A rustls acceptor (ring provider) from PEM files.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> {
+    let terr = |what, path: &Path, detail: String| ServeError::Tls {
+        what,
+        path: path.to_path_buf(),
+        detail,
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| terr("certificate", cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| terr("certificate", cert, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(terr("certificate", cert, "no CERTIFICATE block".into()));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| terr("key", key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| terr("certificate", cert, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| terr("key", key, e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}

@@ -1,0 +1,689 @@
+//! HTTP API tests against an in-process server on 127.0.0.1:0, each run
+//! against SQLite and PostgreSQL.
+
+mod backoffice_support;
+
+use std::sync::Arc;
+
+use backoffice_support::{at, client, each_backend, json, report, start, token};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stca2_probe::verdict::Recommendation;
+
+const REPORTS: &str = "/api/v1/reports";
+
+async fn post(
+    c: &reqwest::Client,
+    base: &str,
+    tok: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let mut rq = c
+        .post(format!("{base}{REPORTS}"))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(t) = tok {
+        rq = rq.bearer_auth(t);
+    }
+    let resp = rq.send().await.unwrap();
+    let status = resp.status();
+    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, v)
+}
+
+async fn get(c: &reqwest::Client, url: String, tok: &str) -> (StatusCode, Value) {
+    let resp = c.get(url).bearer_auth(tok).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+fn body(v: &Value) -> String {
+    v.to_string()
+}
+
+#[tokio::test]
+async fn ingest_single_batch_and_retry() {
+    each_backend("ingest_single_batch_and_retry", |db| async move {
+        let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        let tok = token(&db.store, Some("p1"), None).await;
+        let one = json(&report(
+            "p1",
+            "r-1",
+            at(0),
+            true,
+            Recommendation::ConfigureSecondary,
+        ));
+        let (s, v) = post(&c, &srv.base, Some(&tok), body(&one)).await;
+        assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+        assert_eq!(
+            (v["stored"].as_u64(), v["duplicates"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert_eq!(v["public_ip"], "127.0.0.1");
+        let batch = json!({"reports": [
+            json(&report("p1", "r-2", at(5), true, Recommendation::ConfigureSecondary)),
+            json(&report("p1", "r-3", at(10), false, Recommendation::None)),
+            one,
+        ]});
+        let (s, v) = post(&c, &srv.base, Some(&tok), body(&batch)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (
+                v["received"].as_u64(),
+                v["stored"].as_u64(),
+                v["duplicates"].as_u64()
+            ),
+            (Some(3), Some(2), Some(1))
+        );
+        // A retried upload: success, nothing stored twice.
+        let (s, v) = post(&c, &srv.base, Some(&tok), body(&batch)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            (v["stored"].as_u64(), v["duplicates"].as_u64()),
+            (Some(0), Some(3))
+        );
+        assert_eq!(db.store.count_reports().await.unwrap(), 3, "{}", db.name);
+        // Unknown fields of a report are kept in the stored body.
+        let mut extended = json(&report("p1", "r-4", at(15), false, Recommendation::None));
+        extended["future_field"] = json!({"x": 1});
+        let (s, _) = post(&c, &srv.base, Some(&tok), body(&extended)).await;
+        assert_eq!(s, StatusCode::OK);
+        let admin = token(&db.store, None, None).await;
+        let (s, v) = get(&c, format!("{}/api/v1/probes/p1", srv.base), &admin).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["report"]["future_field"]["x"], 1, "{}", db.name);
+        srv.stop().await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_uploads_of_one_report_store_it_once() {
+    each_backend(
+        "concurrent_uploads_of_one_report_store_it_once",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let tok = token(&db.store, Some("p1"), None).await;
+            let b = body(&json(&report(
+                "p1",
+                "same",
+                at(0),
+                true,
+                Recommendation::OpenPrimary,
+            )));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..16 {
+                let (c, base, tok, b) = (c.clone(), srv.base.clone(), tok.clone(), b.clone());
+                set.spawn(async move { post(&c, &base, Some(&tok), b).await });
+            }
+            let mut stored = 0;
+            while let Some(r) = set.join_next().await {
+                let (s, v) = r.unwrap();
+                assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+                stored += v["stored"].as_u64().unwrap();
+            }
+            assert_eq!(stored, 1, "{}", db.name);
+            assert_eq!(db.store.count_reports().await.unwrap(), 1);
+            let l = db.store.probe("p1").await.unwrap().unwrap().0;
+            assert_eq!(l.closed_streak, 1, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn probe_tokens_cannot_submit_for_others_or_read() {
+    each_backend(
+        "probe_tokens_cannot_submit_for_others_or_read",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let tok = token(&db.store, Some("p1"), Some("m-1")).await;
+            let other = body(&json(&report(
+                "p2",
+                "r",
+                at(0),
+                true,
+                Recommendation::OpenBoth,
+            )));
+            let (s, v) = post(&c, &srv.base, Some(&tok), other).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+            assert_eq!(v["error"]["field"], "probe.id");
+            // A batch with one foreign report is refused whole.
+            let batch = json!({"reports": [
+                json(&report("p1", "a", at(0), true, Recommendation::OpenBoth)),
+                json(&report("p2", "b", at(0), true, Recommendation::OpenBoth)),
+            ]});
+            let (s, v) = post(&c, &srv.base, Some(&tok), body(&batch)).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+            assert_eq!(v["error"]["field"], "reports[1].probe.id");
+            for path in [
+                "/api/v1/filters/stca2-port-closed",
+                "/api/v1/recommendations/failover",
+                "/api/v1/probes/p1",
+                "/api/v1/exports/isp.csv",
+            ] {
+                let (s, v) = get(&c, format!("{}{path}", srv.base), &tok).await;
+                assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+                assert_eq!(v["error"]["code"], "forbidden");
+                let (s, _) = get(&c, format!("{}{path}", srv.base), "stca2_nope").await;
+                assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}");
+            }
+            // A revoked token is refused.
+            let h = stca2_probe::backoffice::auth::hash_token(&tok);
+            db.store.revoke_tokens(Some(&h), None, 1).await.unwrap();
+            let mine = body(&json(&report(
+                "p1",
+                "x",
+                at(0),
+                true,
+                Recommendation::OpenBoth,
+            )));
+            let (s, _) = post(&c, &srv.base, Some(&tok), mine).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+            assert_eq!(db.store.count_reports().await.unwrap(), 0, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+/// A response's status and error code, or a transport error.
+type Outcome = Result<(u16, String), String>;
+
+/// One bad request: its body, token choice and expected status and code.
+struct Bad {
+    body: Arc<Vec<u8>>,
+    token: u8, // 0 none, 1 probe p1, 2 unknown
+    status: u16,
+    code: &'static str,
+}
+
+#[tokio::test]
+async fn a_thousand_bad_requests_change_nothing() {
+    each_backend("a_thousand_bad_requests_change_nothing", |db| async move {
+        let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        let tok = token(&db.store, Some("p1"), None).await;
+        let good = report("p1", "good", at(0), true, Recommendation::OpenPrimary);
+        let (s, _) = post(&c, &srv.base, Some(&tok), body(&json(&good))).await;
+        assert_eq!(s, StatusCode::OK);
+
+        let mk = |v: Value| Arc::new(v.to_string().into_bytes());
+        let mut wrong_version = json(&report("p1", "v", at(1), true, Recommendation::None));
+        wrong_version["schema"] = json!("stca2-probe/report/v9");
+        let mut missing = json(&report("p1", "m", at(1), true, Recommendation::None));
+        missing["probe"].as_object_mut().unwrap().remove("id");
+        let mut bad_enum = json(&report("p1", "e", at(1), true, Recommendation::None));
+        bad_enum["results"][1]["tcp"]["status"] = json!("sideways");
+        let future = json(&report(
+            "p1",
+            "f",
+            time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+            true,
+            Recommendation::None,
+        ));
+        let mid_batch = json!({"reports": [
+            json(&report("p1", "ok-1", at(2), false, Recommendation::None)),
+            bad_enum.clone(),
+            json(&report("p1", "ok-3", at(3), false, Recommendation::None)),
+        ]});
+        let too_many = format!("{{\"reports\":[{}]}}", vec!["{}"; 1001].join(","));
+        let huge = {
+            let mut v = json(&report("p1", "h", at(1), true, Recommendation::None));
+            v["padding"] = json!("x".repeat(8 * 1024 * 1024));
+            mk(v)
+        };
+        let kinds = vec![
+            Bad {
+                body: Arc::new(
+                    b"{\"schema\": \"stca2-probe/report/v1\",\n  \"report_id\": }".to_vec(),
+                ),
+                token: 1,
+                status: 400,
+                code: "malformed_json",
+            },
+            Bad {
+                body: Arc::new(Vec::new()),
+                token: 1,
+                status: 400,
+                code: "malformed_json",
+            },
+            Bad {
+                body: mk(wrong_version),
+                token: 1,
+                status: 422,
+                code: "unsupported_schema",
+            },
+            Bad {
+                body: mk(missing),
+                token: 1,
+                status: 422,
+                code: "invalid_report",
+            },
+            Bad {
+                body: mk(bad_enum.clone()),
+                token: 1,
+                status: 422,
+                code: "invalid_report",
+            },
+            Bad {
+                body: mk(future),
+                token: 1,
+                status: 422,
+                code: "future_timestamp",
+            },
+            Bad {
+                body: mk(mid_batch),
+                token: 1,
+                status: 422,
+                code: "invalid_report",
+            },
+            Bad {
+                body: Arc::new(too_many.into_bytes()),
+                token: 1,
+                status: 413,
+                code: "batch_too_large",
+            },
+            Bad {
+                body: mk(json!([1, 2])),
+                token: 1,
+                status: 422,
+                code: "invalid_report",
+            },
+            Bad {
+                body: mk(json(&good)),
+                token: 0,
+                status: 401,
+                code: "unauthorized",
+            },
+            Bad {
+                body: mk(json(&good)),
+                token: 2,
+                status: 401,
+                code: "unauthorized",
+            },
+            Bad {
+                body: mk(json(&report("p9", "x", at(1), true, Recommendation::None))),
+                token: 1,
+                status: 403,
+                code: "forbidden",
+            },
+            Bad {
+                body: huge,
+                token: 1,
+                status: 413,
+                code: "body_too_large",
+            },
+        ];
+        // The messages name the problem.
+        let (s, v) = post(&c, &srv.base, Some(&tok), kinds[0].body.to_vec()).await;
+        assert_eq!(s, 400);
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains("line 2 column"), "{m}");
+        let (_, v) = post(&c, &srv.base, Some(&tok), kinds[3].body.to_vec()).await;
+        assert_eq!(v["error"]["field"], "probe.id", "{v}");
+        let (_, v) = post(&c, &srv.base, Some(&tok), kinds[4].body.to_vec()).await;
+        assert_eq!(v["error"]["field"], "results[1].tcp.status", "{v}");
+        let (_, v) = post(&c, &srv.base, Some(&tok), kinds[6].body.to_vec()).await;
+        assert_eq!(
+            v["error"]["field"], "reports[1].results[1].tcp.status",
+            "{v}"
+        );
+        let (_, v) = post(&c, &srv.base, Some(&tok), kinds[5].body.to_vec()).await;
+        assert_eq!(v["error"]["field"], "started_at", "{v}");
+
+        let kinds = Arc::new(kinds);
+        let n_kinds = kinds.len();
+        let results: Vec<(usize, Outcome)> = futures_util::stream::iter(0..1000usize)
+            .map(|i| {
+                let (c, base, tok, kinds) =
+                    (c.clone(), srv.base.clone(), tok.clone(), kinds.clone());
+                async move {
+                    let k = &kinds[i % n_kinds];
+                    let mut rq = c.post(format!("{base}{REPORTS}")).body(k.body.to_vec());
+                    rq = match k.token {
+                        1 => rq.bearer_auth(&tok),
+                        2 => rq.bearer_auth("stca2_unknown"),
+                        _ => rq,
+                    };
+                    let r = match rq.send().await {
+                        Ok(resp) => {
+                            let s = resp.status().as_u16();
+                            let v: Value = resp.json().await.unwrap_or(Value::Null);
+                            Ok((s, v["error"]["code"].as_str().unwrap_or("").to_string()))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (i % n_kinds, r)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (k, r) in results {
+            let want = &kinds[k];
+            match r {
+                Ok((s, code)) => {
+                    assert_eq!(
+                        (s, code.as_str()),
+                        (want.status, want.code),
+                        "{}: kind {k}",
+                        db.name
+                    )
+                }
+                // The server may close the connection on an oversized body
+                // before the client finished sending it.
+                Err(e) => assert_eq!(want.status, 413, "{}: kind {k}: {e}", db.name),
+            }
+        }
+        assert_eq!(db.store.count_reports().await.unwrap(), 1, "{}", db.name);
+        assert_eq!(db.store.count_latest().await.unwrap(), 1);
+        let l = db.store.probe("p1").await.unwrap().unwrap().0;
+        assert_eq!((l.report_id.as_str(), l.closed_streak), ("good", 1));
+        let h = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+        assert_eq!(h.status(), 200);
+        srv.stop().await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn filters_recommendations_and_probe_detail() {
+    each_backend(
+        "filters_recommendations_and_probe_detail",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let admin = token(&db.store, None, None).await;
+            // p0..p5: closed for 3 reports; p6..p9: open. p2 belongs to another merchant.
+            let mut reports = Vec::new();
+            for p in 0..10 {
+                for k in 0..3 {
+                    let closed = p < 6 && (k > 0 || p % 2 == 0);
+                    let rec = if closed {
+                        Recommendation::ConfigureSecondary
+                    } else {
+                        Recommendation::None
+                    };
+                    let mut r = json(&report(
+                        &format!("p{p}"),
+                        &format!("r{p}-{k}"),
+                        at(k * 5),
+                        closed,
+                        rec,
+                    ));
+                    if p == 2 {
+                        r["probe"]["merchant"] = json!("m-2");
+                    }
+                    reports.push(r);
+                }
+            }
+            let (s, v) = post(
+                &c,
+                &srv.base,
+                Some(&admin),
+                body(&json!({ "reports": reports })),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            assert_eq!(v["stored"], 30);
+
+            // Pages of 4 over the six closed probes.
+            let url = format!("{}/api/v1/filters/stca2-port-closed?limit=4", srv.base);
+            let (s, page1) = get(&c, url.clone(), &admin).await;
+            assert_eq!(s, StatusCode::OK, "{page1}");
+            let items = page1["items"].as_array().unwrap();
+            assert_eq!(items.len(), 4);
+            let cursor = page1["next_cursor"].as_str().unwrap();
+            let (_, page2) = get(&c, format!("{url}&cursor={cursor}"), &admin).await;
+            let items2 = page2["items"].as_array().unwrap();
+            assert_eq!(items2.len(), 2);
+            assert!(page2["next_cursor"].is_null());
+            let all: Vec<&Value> = items.iter().chain(items2).collect();
+            let ids: Vec<&str> = all
+                .iter()
+                .map(|i| i["probe_id"].as_str().unwrap())
+                .collect();
+            assert_eq!(ids, ["p0", "p1", "p2", "p3", "p4", "p5"], "{}", db.name);
+            let p0 = all[0];
+            assert_eq!(p0["closed_streak"], 3);
+            assert_eq!(
+                p0["closed_since"],
+                stca2_probe::backoffice::store::rfc3339_ms(
+                    stca2_probe::backoffice::store::unix_ms(at(0))
+                )
+            );
+            let p1 = all[1];
+            assert_eq!(p1["closed_streak"], 2);
+            assert_eq!(
+                p1["closed_since"],
+                stca2_probe::backoffice::store::rfc3339_ms(
+                    stca2_probe::backoffice::store::unix_ms(at(5))
+                )
+            );
+            assert_eq!(p1["public_ip"], "127.0.0.1");
+            assert_eq!(p1["recommendation"], "configure_secondary");
+
+            // Merchant filter.
+            let (_, m) = get(
+                &c,
+                format!("{}/api/v1/filters/stca2-port-closed?merchant=m-2", srv.base),
+                &admin,
+            )
+            .await;
+            let ids: Vec<&str> = m["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["probe_id"].as_str().unwrap())
+                .collect();
+            assert_eq!(ids, ["p2"]);
+            // Time filter: nothing reported after tomorrow.
+            let since = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let (s, m) = get(
+                &c,
+                format!(
+                    "{}/api/v1/filters/stca2-port-closed?since={since}",
+                    srv.base
+                ),
+                &admin,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{m}");
+            assert_eq!(m["items"].as_array().unwrap().len(), 0);
+
+            // Failover recommendations.
+            let (_, f) = get(
+                &c,
+                format!("{}/api/v1/recommendations/failover?limit=100", srv.base),
+                &admin,
+            )
+            .await;
+            assert_eq!(f["items"].as_array().unwrap().len(), 10);
+            let (_, f) = get(
+                &c,
+                format!(
+                    "{}/api/v1/recommendations/failover?recommendation=configure_secondary",
+                    srv.base
+                ),
+                &admin,
+            )
+            .await;
+            let items = f["items"].as_array().unwrap();
+            assert_eq!(items.len(), 6);
+            assert!(
+                items[0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("configure_secondary")
+            );
+
+            // Probe detail.
+            let (s, d) = get(
+                &c,
+                format!("{}/api/v1/probes/p1?history=2", srv.base),
+                &admin,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(d["report"]["report_id"], "r1-2");
+            assert_eq!(d["history"].as_array().unwrap().len(), 2);
+            assert_eq!(d["history"][0]["report_id"], "r1-2");
+            let (s, e) = get(&c, format!("{}/api/v1/probes/nope", srv.base), &admin).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+            assert_eq!(e["error"]["code"], "not_found");
+
+            // Bad query parameters are named.
+            let (s, e) = get(
+                &c,
+                format!("{}/api/v1/filters/stca2-port-closed?cursor=%%%", srv.base),
+                &admin,
+            )
+            .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+            let (s, e) = get(
+                &c,
+                format!(
+                    "{}/api/v1/filters/stca2-port-closed?since=yesterday",
+                    srv.base
+                ),
+                &admin,
+            )
+            .await;
+            assert_eq!(
+                (s, e["error"]["field"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("since"))
+            );
+            let (s, _) = get(
+                &c,
+                format!("{}/api/v1/filters/stca2-port-closed?limit=0", srv.base),
+                &admin,
+            )
+            .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn csv_export_is_neutralised_and_has_the_forwarded_public_ip() {
+    each_backend(
+        "csv_export_is_neutralised_and_has_the_forwarded_public_ip",
+        |db| async move {
+            // The test client connects from 127.0.0.1: a trusted proxy here.
+            let srv = start(&db.store, "127.0.0.1:0", &["127.0.0.1/32"]).await;
+            let c = client(None);
+            let admin = token(&db.store, None, None).await;
+            let tok = token(&db.store, Some("p1"), Some("m-1")).await;
+            for (i, closed) in [(0, true), (1, false)] {
+                let r = json(&report(
+                    "p1",
+                    &format!("r{i}"),
+                    at(i),
+                    closed,
+                    Recommendation::OpenPrimary,
+                ));
+                let resp = c
+                    .post(format!("{}{REPORTS}", srv.base))
+                    .bearer_auth(&tok)
+                    .header("x-forwarded-for", "198.51.100.23, 127.0.0.1")
+                    .body(body(&r))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+            }
+            let resp = c
+                .get(format!("{}/api/v1/exports/isp.csv", srv.base))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+            let text = resp.text().await.unwrap();
+            let mut rd = csv::Reader::from_reader(text.as_bytes());
+            let cols: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+            assert_eq!(cols, stca2_probe::report::csv::COLUMNS);
+            let recs: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+            assert_eq!(recs.len(), 4, "{}: 2 reports x 2 targets", db.name);
+            let ip = cols.iter().position(|c| c == "public_ip").unwrap();
+            let detail = cols.iter().position(|c| c == "tcp_detail").unwrap();
+            let msg = cols.iter().position(|c| c == "message").unwrap();
+            for r in &recs {
+                assert_eq!(&r[ip], "198.51.100.23");
+                assert!(r[msg].starts_with("'=HYPERLINK"), "{}", &r[msg]);
+            }
+            assert!(recs.iter().any(|r| r[detail].starts_with("'-no answer")));
+            // The filter keeps only the latest report of closed probes: p1 is open now.
+            let resp = c
+                .get(format!(
+                    "{}/api/v1/exports/isp.csv?filter=stca2-port-closed",
+                    srv.base
+                ))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            let text = resp.text().await.unwrap();
+            assert_eq!(text.lines().count(), 1, "{}: header only\n{text}", db.name);
+            let (s, e) = get(
+                &c,
+                format!("{}/api/v1/exports/isp.csv?filter=bogus", srv.base),
+                &admin,
+            )
+            .await;
+            assert_eq!(
+                (s, e["error"]["field"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("filter"))
+            );
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn https_with_tls_cert_and_key() {
+    let db = backoffice_support::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, ck.cert.pem()).unwrap();
+    std::fs::write(&key_path, ck.signing_key.serialize_pem()).unwrap();
+    let acc = stca2_probe::backoffice::server::tls_acceptor(&cert_path, &key_path).unwrap();
+    let srv = backoffice_support::start_tls(&db.store, "127.0.0.1:0", &[], Some(acc)).await;
+    let c = client(Some(ck.cert.der().clone()));
+    let resp = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["database"], "sqlite");
+    // Plain HTTP to the HTTPS port does not get an answer.
+    let plain = client(None);
+    assert!(
+        plain
+            .get(format!("http://{}/healthz", srv.addr))
+            .send()
+            .await
+            .is_err()
+    );
+    srv.stop().await;
+    db.cleanup().await;
+}

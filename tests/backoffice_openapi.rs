@@ -1,0 +1,99 @@
+//! The OpenAPI description in reports/openapi.yaml lists exactly the routes
+//! the router serves (method and path), and nothing else.
+
+use std::collections::BTreeSet;
+
+use stca2_probe::backoffice::ROUTES;
+
+/// (METHOD, path) pairs under `paths:`: a path is a 2-space-indented key
+/// starting with `/`, an operation a 4-space-indented HTTP method key.
+fn spec_routes(yaml: &str) -> BTreeSet<(String, String)> {
+    const METHODS: &[&str] = &[
+        "get", "put", "post", "delete", "patch", "head", "options", "trace",
+    ];
+    let mut out = BTreeSet::new();
+    let mut in_paths = false;
+    let mut path: Option<String> = None;
+    for line in yaml.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            in_paths = line.trim_end() == "paths:";
+            path = None;
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("  /") {
+            path = Some(format!("/{}", p.trim_end().trim_end_matches(':')));
+        } else if let (Some(p), Some(m)) = (&path, line.strip_prefix("    "))
+            && let Some(m) = m.strip_suffix(':')
+            && METHODS.contains(&m)
+        {
+            out.insert((m.to_uppercase(), p.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn openapi_matches_the_router() {
+    let yaml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/openapi.yaml"))
+            .expect("reports/openapi.yaml");
+    let spec = spec_routes(&yaml);
+    let code: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(code.len(), ROUTES.len(), "duplicate entries in ROUTES");
+    assert!(!spec.is_empty(), "no paths found in openapi.yaml");
+    let missing: Vec<_> = code.difference(&spec).collect();
+    let extra: Vec<_> = spec.difference(&code).collect();
+    assert!(
+        missing.is_empty(),
+        "routes served but not in openapi.yaml: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "routes in openapi.yaml but not served: {extra:?}"
+    );
+    assert!(stca2_probe::backoffice::api::routes_have_handlers());
+}
+
+#[tokio::test]
+async fn every_route_answers_and_unknown_ones_are_404_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("o.db").display());
+    let store = stca2_probe::backoffice::Store::connect(&url).await.unwrap();
+    let app = stca2_probe::backoffice::api::router(stca2_probe::backoffice::api::AppState::new(
+        store,
+        vec![],
+    ));
+    use tower::ServiceExt as _;
+    for (m, p) in ROUTES {
+        let path = p.replace("{id}", "x");
+        let mut req = axum::http::Request::builder()
+            .method(*m)
+            .uri(&path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                9,
+            ))));
+        let resp = app.clone().oneshot(req).await.unwrap();
+        // Served by a handler: healthz answers, the rest ask for a token.
+        let want = if *p == "/healthz" { 200 } else { 401 };
+        assert_eq!(resp.status().as_u16(), want, "{m} {p}");
+    }
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/nope")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let b = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["error"]["code"], "not_found");
+}

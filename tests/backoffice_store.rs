@@ -1,0 +1,274 @@
+//! Store tests, each run against SQLite and PostgreSQL.
+
+mod backoffice_support;
+
+use backoffice_support::{at, each_backend, report};
+use stca2_probe::backoffice::store::{ExportFilter, LatestFilter, NewReport, Store, unix_ms};
+use stca2_probe::verdict::Recommendation;
+
+fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
+    let r = report(
+        probe,
+        id,
+        at(minute),
+        closed,
+        Recommendation::ConfigureSecondary,
+    );
+    let body = serde_json::to_string(&r).unwrap();
+    NewReport::from_report(
+        &r,
+        body,
+        None,
+        Some("203.0.113.7".into()),
+        unix_ms(at(minute)),
+    )
+}
+
+async fn latest_of(store: &Store, probe: &str) -> stca2_probe::backoffice::store::LatestRow {
+    store.probe(probe).await.unwrap().unwrap().0
+}
+
+#[tokio::test]
+async fn batch_insert_is_idempotent_on_report_id() {
+    each_backend("batch_insert_is_idempotent_on_report_id", |db| async move {
+        let batch: Vec<NewReport> = (0..50)
+            .map(|i| row(&format!("p{i:03}"), &format!("r{i:03}"), i, i % 2 == 0))
+            .collect();
+        let o = db.store.insert_batch(&batch).await.unwrap();
+        assert_eq!((o.stored, o.duplicates), (50, 0), "{}", db.name);
+        let o = db.store.insert_batch(&batch).await.unwrap();
+        assert_eq!((o.stored, o.duplicates), (0, 50), "{}", db.name);
+        // The same report twice within one batch is stored once.
+        let twice = vec![row("q", "rq", 1, false), row("q", "rq", 1, false)];
+        let o = db.store.insert_batch(&twice).await.unwrap();
+        assert_eq!((o.stored, o.duplicates), (1, 1), "{}", db.name);
+        assert_eq!(db.store.count_reports().await.unwrap(), 51);
+        assert_eq!(db.store.count_latest().await.unwrap(), 51);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_database_error_mid_batch_stores_nothing() {
+    each_backend(
+        "a_database_error_mid_batch_stores_nothing",
+        |db| async move {
+            db.store
+                .insert_batch(&[row("p0", "r0", 0, true)])
+                .await
+                .unwrap();
+            let mut batch = vec![row("p1", "r1", 1, true), row("p2", "r2", 2, true)];
+            // Longer than the schema's CHECK allows: the database itself refuses
+            // the second row, after the first was written in the transaction.
+            batch.push(row("p3", &"x".repeat(200), 3, true));
+            batch.push(row("p0", "r4", 4, false));
+            let err = db.store.insert_batch(&batch).await;
+            assert!(err.is_err(), "{}: the CHECK constraint must fail", db.name);
+            assert_eq!(db.store.count_reports().await.unwrap(), 1, "{}", db.name);
+            assert_eq!(db.store.count_latest().await.unwrap(), 1, "{}", db.name);
+            let l = latest_of(&db.store, "p0").await;
+            assert_eq!(l.report_id, "r0");
+            assert!(l.stca2_port_closed);
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn closed_since_and_streak_follow_the_sequence() {
+    each_backend(
+        "closed_since_and_streak_follow_the_sequence",
+        |db| async move {
+            let s = &db.store;
+            // open, closed, closed, closed (one batch of two), open, closed
+            s.insert_batch(&[row("p", "a", 0, false)]).await.unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!((l.closed_streak, l.closed_since), (0, None));
+            s.insert_batch(&[row("p", "b", 5, true)]).await.unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!((l.closed_streak, l.closed_since), (1, Some(unix_ms(at(5)))));
+            // A batch holding two reports of the same probe, out of order.
+            s.insert_batch(&[row("p", "d", 15, true), row("p", "c", 10, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!(l.report_id, "d", "{}", db.name);
+            assert_eq!(
+                (l.closed_streak, l.closed_since),
+                (3, Some(unix_ms(at(5)))),
+                "{}",
+                db.name
+            );
+            // A late, older report goes to history but does not touch latest.
+            s.insert_batch(&[row("p", "old", 1, false)]).await.unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!(
+                (l.report_id.as_str(), l.closed_streak),
+                ("d", 3),
+                "{}",
+                db.name
+            );
+            s.insert_batch(&[row("p", "e", 20, false)]).await.unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!(
+                (l.closed_streak, l.closed_since, l.stca2_port_closed),
+                (0, None, false)
+            );
+            s.insert_batch(&[row("p", "f", 25, true)]).await.unwrap();
+            let l = latest_of(s, "p").await;
+            assert_eq!(
+                (l.closed_streak, l.closed_since),
+                (1, Some(unix_ms(at(25))))
+            );
+            let hist = s.history("p", 100).await.unwrap();
+            let ids: Vec<&str> = hist.iter().map(|h| h.report_id.as_str()).collect();
+            assert_eq!(ids, ["f", "e", "d", "c", "b", "old", "a"], "{}", db.name);
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn latest_filters_paginate_by_probe() {
+    each_backend("latest_filters_paginate_by_probe", |db| async move {
+        let batch: Vec<NewReport> = (0..25)
+            .map(|i| {
+                let mut r = row(&format!("p{i:02}"), &format!("r{i:02}"), i, i % 3 != 0);
+                r.merchant_id = Some(if i < 10 { "m-a".into() } else { "m-b".into() });
+                r
+            })
+            .collect();
+        db.store.insert_batch(&batch).await.unwrap();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db
+                .store
+                .latest(&LatestFilter {
+                    closed_only: true,
+                    after: after.clone(),
+                    limit: 4,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 4);
+            after = page.last().map(|r| r.probe_id.clone());
+            seen.extend(page.into_iter().map(|r| r.probe_id));
+        }
+        let want: Vec<String> = (0..25)
+            .filter(|i| i % 3 != 0)
+            .map(|i| format!("p{i:02}"))
+            .collect();
+        assert_eq!(seen, want, "{}", db.name);
+        let m = db
+            .store
+            .latest(&LatestFilter {
+                closed_only: true,
+                merchant: Some("m-a".into()),
+                since: Some(unix_ms(at(4))),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<&str> = m.iter().map(|r| r.probe_id.as_str()).collect();
+        assert_eq!(ids, ["p04", "p05", "p07", "p08"], "{}", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn prune_keeps_recent_history_and_every_latest_report() {
+    each_backend(
+        "prune_keeps_recent_history_and_every_latest_report",
+        |db| async move {
+            let s = &db.store;
+            s.insert_batch(&[
+                row("p", "a", 0, true),
+                row("p", "b", 10, true),
+                row("q", "c", 1, false),
+            ])
+            .await
+            .unwrap();
+            let n = s.prune(unix_ms(at(5))).await.unwrap();
+            assert_eq!(
+                n, 1,
+                "{}: only p's old report goes; q's is its latest",
+                db.name
+            );
+            assert_eq!(s.count_reports().await.unwrap(), 2);
+            assert_eq!(s.history("q", 10).await.unwrap().len(), 1);
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn tokens_issue_find_revoke() {
+    each_backend("tokens_issue_find_revoke", |db| async move {
+        let s = &db.store;
+        let t = backoffice_support::token(s, Some("p1"), Some("m")).await;
+        let h = stca2_probe::backoffice::auth::hash_token(&t);
+        let found = s.find_token(&h).await.unwrap().unwrap();
+        assert_eq!(found.probe_id.as_deref(), Some("p1"));
+        assert_eq!(s.list_tokens().await.unwrap().len(), 1);
+        assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 5).await.unwrap(), 1);
+        assert!(s.find_token(&h).await.unwrap().is_none());
+        assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 6).await.unwrap(), 0);
+        let _t2 = backoffice_support::token(s, Some("p2"), None).await;
+        assert_eq!(s.revoke_tokens(None, Some("p2"), 7).await.unwrap(), 1);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn export_streams_neutralised_rows_with_public_ip() {
+    each_backend(
+        "export_streams_neutralised_rows_with_public_ip",
+        |db| async move {
+            let batch: Vec<NewReport> = (0..300)
+                .map(|i| row(&format!("p{i:03}"), &format!("r{i:03}"), i, i % 2 == 0))
+                .collect();
+            db.store.insert_batch(&batch).await.unwrap();
+            let mut out: Vec<u8> = Vec::new();
+            let n = stca2_probe::backoffice::cli::export_to(
+                &db.store,
+                &ExportFilter {
+                    closed_only: true,
+                    ..Default::default()
+                },
+                &mut out,
+            )
+            .await
+            .unwrap();
+            assert_eq!(n, 300, "{}: 150 closed probes x 2 targets", db.name);
+            let text = String::from_utf8(out).unwrap();
+            let mut rd = csv::Reader::from_reader(text.as_bytes());
+            let headers = rd.headers().unwrap().clone();
+            let cols: Vec<&str> = headers.iter().collect();
+            assert_eq!(cols, stca2_probe::report::csv::COLUMNS);
+            let ip = cols.iter().position(|c| *c == "public_ip").unwrap();
+            let msg = cols.iter().position(|c| *c == "message").unwrap();
+            let mut rows = 0;
+            for rec in rd.records() {
+                let rec = rec.unwrap();
+                assert_eq!(&rec[ip], "203.0.113.7");
+                assert!(rec[msg].starts_with("'="), "{}", &rec[msg]);
+                rows += 1;
+            }
+            assert_eq!(rows, 300);
+            db
+        },
+    )
+    .await;
+}
