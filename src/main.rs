@@ -52,6 +52,8 @@ enum Command {
     Lab(LabArgs),
     /// Start the lab in-process, check it, and show the report: the product in seconds.
     Demo(DemoArgs),
+    #[command(flatten)]
+    Backoffice(stca2_probe::backoffice::Command),
 }
 
 #[derive(Args)]
@@ -185,6 +187,7 @@ fn main() -> ExitCode {
             Command::Check(args) => cmd_check(args).await,
             Command::Lab(args) => cmd_lab(args).await,
             Command::Demo(args) => cmd_demo(args).await,
+            Command::Backoffice(cmd) => stca2_probe::backoffice::run(cmd).await,
         }
     });
     match result {
