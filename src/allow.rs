@@ -9,13 +9,21 @@
 //! 2. `--allow CIDR` flags or the target file's `allow` key, which *replace*
 //!    the default when given;
 //! 3. the `STCA2_PROBE_ALLOW` environment variable, a *ceiling*: when set,
-//!    nothing outside it is ever allowed, whatever the layers above say.
+//!    nothing outside it is ever allowed, whatever the layers above say. Set
+//!    but blank (`STCA2_PROBE_ALLOW=`) means "allow nothing", and a value
+//!    that is not UTF-8 is an error: a guard that cannot be read must never
+//!    quietly switch itself off.
+//!
+//! IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) and networks inside
+//! `::ffff:0:0/96` are checked as the IPv4 addresses they carry, so a
+//! mapped spelling can neither slip past a ceiling nor be refused by an
+//! allow-list that names the IPv4 network.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 /// The environment variable that caps every allow-list (comma-separated CIDRs).
 pub const CEILING_ENV: &str = "STCA2_PROBE_ALLOW";
@@ -45,6 +53,20 @@ pub fn parse_cidr_list(text: &str) -> Result<Vec<IpNet>, CidrError> {
         .filter(|s| !s.trim().is_empty())
         .map(parse_cidr)
         .collect()
+}
+
+/// `STCA2_PROBE_ALLOW` is set but unusable. The check must not run: the
+/// ceiling is a promise that nothing outside it is contacted.
+#[derive(Debug, thiserror::Error)]
+pub enum CeilingError {
+    /// The value is not valid UTF-8, so it cannot be read as networks.
+    #[error(
+        "{CEILING_ENV} is set but is not valid UTF-8, so the ceiling it sets cannot be read; set it to comma-separated networks such as 127.0.0.0/8,10.0.0.0/8, or unset it"
+    )]
+    NotUnicode,
+    /// An item is not a network.
+    #[error("{CEILING_ENV} is not a list of networks: {0}")]
+    Cidr(#[from] CidrError),
 }
 
 /// Why a destination was refused.
@@ -80,28 +102,44 @@ pub struct AllowList {
 }
 
 impl AllowList {
-    /// An allow-list of `allowed`, capped by `ceiling` when it is `Some`.
+    /// An allow-list of `allowed`, capped by `ceiling` when it is `Some`
+    /// (`Some(vec![])` allows nothing). Networks inside `::ffff:0:0/96` are
+    /// stored as the IPv4 networks they map.
     pub fn new(allowed: Vec<IpNet>, ceiling: Option<Vec<IpNet>>) -> Self {
-        AllowList { allowed, ceiling }
+        let canon = |nets: Vec<IpNet>| nets.into_iter().map(Self::canonical_net).collect();
+        AllowList {
+            allowed: canon(allowed),
+            ceiling: ceiling.map(canon),
+        }
     }
 
-    /// Reads the ceiling from `STCA2_PROBE_ALLOW`; `None` when unset or empty.
-    pub fn ceiling_from_env() -> Result<Option<Vec<IpNet>>, CidrError> {
-        match std::env::var(CEILING_ENV) {
-            Ok(v) if !v.trim().is_empty() => parse_cidr_list(&v).map(Some),
-            _ => Ok(None),
+    /// Reads the ceiling from `STCA2_PROBE_ALLOW`: `None` when unset,
+    /// `Some(vec![])` ("allow nothing") when set but blank, an error when the
+    /// value is not UTF-8 or not a list of networks.
+    pub fn ceiling_from_env() -> Result<Option<Vec<IpNet>>, CeilingError> {
+        Self::ceiling_from(std::env::var_os(CEILING_ENV).as_deref())
+    }
+
+    /// [`AllowList::ceiling_from_env`] on a given value (`None`: unset), for tests and daemons.
+    pub fn ceiling_from(value: Option<&std::ffi::OsStr>) -> Result<Option<Vec<IpNet>>, CeilingError> {
+        match value {
+            None => Ok(None),
+            Some(v) => {
+                let text = v.to_str().ok_or(CeilingError::NotUnicode)?;
+                Ok(Some(parse_cidr_list(text)?))
+            }
         }
     }
 
     /// Checks one destination, the ceiling first.
     pub fn check(&self, addr: IpAddr) -> Result<(), Refusal> {
-        let addr = canonical(addr);
+        let addr = Self::canonical(addr);
         if let Some(ceiling) = &self.ceiling
             && !ceiling.iter().any(|n| n.contains(&addr))
         {
             return Err(Refusal::AboveCeiling {
                 addr,
-                list: join(ceiling),
+                list: Self::describe_ceiling(ceiling),
             });
         }
         if self.allowed.iter().any(|n| n.contains(&addr)) {
@@ -109,8 +147,52 @@ impl AllowList {
         } else {
             Err(Refusal::NotAllowed {
                 addr,
-                list: join(&self.allowed),
+                list: Self::join(&self.allowed),
             })
+        }
+    }
+
+    /// The address a check is made on: an IPv4-mapped IPv6 address
+    /// (`::ffff:a.b.c.d`) is the IPv4 address it carries; others are unchanged.
+    pub fn canonical(addr: IpAddr) -> IpAddr {
+        match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 => v4,
+        }
+    }
+
+    /// The network a check is made against: an IPv6 network inside
+    /// `::ffff:0:0/96` is the IPv4 network it maps (`::ffff:10.0.0.0/104` is
+    /// `10.0.0.0/8`); others are unchanged.
+    pub fn canonical_net(net: IpNet) -> IpNet {
+        match net {
+            IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+                Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96)
+                    .map(|n| IpNet::V4(n.trunc()))
+                    .unwrap_or(net),
+                None => net,
+            },
+            other => other,
+        }
+    }
+
+    /// Networks as people read them: "127.0.0.0/8, 10.0.0.0/8", or "nothing".
+    pub fn join(nets: &[IpNet]) -> String {
+        if nets.is_empty() {
+            return "nothing".to_string();
+        }
+        nets.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The ceiling for a message; says so when it is set but blank.
+    fn describe_ceiling(ceiling: &[IpNet]) -> String {
+        if ceiling.is_empty() {
+            "set but empty, which allows nothing".to_string()
+        } else {
+            Self::join(ceiling)
         }
     }
 
@@ -127,30 +209,12 @@ impl AllowList {
 
 impl fmt::Display for AllowList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", join(&self.allowed))?;
+        write!(f, "{}", Self::join(&self.allowed))?;
         if let Some(c) = &self.ceiling {
-            write!(f, " (ceiling {})", join(c))?;
+            write!(f, " (ceiling {})", Self::describe_ceiling(c))?;
         }
         Ok(())
     }
-}
-
-/// IPv4-mapped IPv6 addresses are checked as the IPv4 address they carry.
-fn canonical(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn join(nets: &[IpNet]) -> String {
-    if nets.is_empty() {
-        return "nothing".to_string();
-    }
-    nets.iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
@@ -183,6 +247,20 @@ mod tests {
             ("::1", None, "::1", true),
             ("127.0.0.0/8", None, "::ffff:127.0.0.1", true),
             ("", None, "127.0.0.1", false),
+            // Mapped networks are their IPv4 networks, in the list and the ceiling.
+            ("::ffff:127.0.0.0/104", None, "127.0.0.9", true),
+            ("::ffff:127.0.0.0/104", None, "::ffff:127.0.0.9", true),
+            ("::ffff:127.0.0.0/104", None, "10.0.0.1", false),
+            ("0.0.0.0/0", Some("::ffff:127.0.0.0/104"), "127.0.0.9", true),
+            ("0.0.0.0/0", Some("::ffff:127.0.0.0/104"), "194.50.38.45", false),
+            (
+                "0.0.0.0/0",
+                Some("::ffff:127.0.0.0/104"),
+                "::ffff:194.50.38.45",
+                false,
+            ),
+            // A blank ceiling allows nothing.
+            ("0.0.0.0/0", Some(""), "127.0.0.1", false),
         ];
         for (allowed, ceiling, addr, ok) in cases {
             let list = AllowList::new(nets(allowed), ceiling.map(nets));
@@ -201,6 +279,41 @@ mod tests {
         let err = list.check("194.50.38.45".parse().unwrap()).unwrap_err();
         assert!(matches!(err, Refusal::AboveCeiling { .. }));
         assert!(err.to_string().contains("STCA2_PROBE_ALLOW"));
+    }
+
+    #[test]
+    fn mapped_networks_are_stored_as_ipv4() {
+        let list = AllowList::new(nets("::ffff:10.1.2.3/104, ::1"), Some(nets("::ffff:0:0/96")));
+        assert_eq!(list.allowed()[0].to_string(), "10.0.0.0/8");
+        assert_eq!(list.allowed()[1].to_string(), "::1/128");
+        assert_eq!(list.ceiling().unwrap()[0].to_string(), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn ceiling_values() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        assert!(AllowList::ceiling_from(None).unwrap().is_none());
+        // Set but blank: allow nothing, and say so.
+        let blank = AllowList::ceiling_from(Some(OsStr::new(" "))).unwrap();
+        assert_eq!(blank, Some(vec![]));
+        let list = AllowList::new(nets("0.0.0.0/0"), blank);
+        let err = list.check("127.0.0.1".parse().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("allows nothing"), "{err}");
+        assert_eq!(
+            AllowList::ceiling_from(Some(OsStr::new("127.0.0.0/8,10.0.0.0/8")))
+                .unwrap()
+                .unwrap()
+                .len(),
+            2
+        );
+        // Not UTF-8: an error naming the variable, never "no ceiling".
+        let err = AllowList::ceiling_from(Some(OsStr::from_bytes(b"127.0.0.0/8\xff")))
+            .unwrap_err();
+        assert!(matches!(err, CeilingError::NotUnicode));
+        assert!(err.to_string().contains(CEILING_ENV), "{err}");
+        let err = AllowList::ceiling_from(Some(OsStr::new("lab"))).unwrap_err();
+        assert!(matches!(err, CeilingError::Cidr(_)), "{err}");
     }
 
     #[test]
