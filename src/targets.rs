@@ -11,6 +11,12 @@
 //! `optional = true` (the real gateway's, whose PEMs the operator drops into
 //! `targets/ca/`) may be missing: the set loads with a warning and a
 //! reachability check still runs.
+//!
+//! The real gateway's set, `targets/lyra.toml`, is also compiled into the
+//! binary ([`TargetSet::builtin`]) so that an installed `stca2-probe check`
+//! works from any folder. Its anchors are looked up, by file name, in the
+//! first of: `$STCA2_PROBE_CA_DIR`, `/etc/stca2-probe/ca/`, and this
+//! repository's `targets/ca/` (when the binary runs where it was built).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -135,7 +141,79 @@ pub struct TargetSet {
     pub warnings: Vec<String>,
 }
 
+/// The real gateway's target set, compiled in: the default of `check`.
+pub const BUILTIN_LYRA: &str = include_str!("../targets/lyra.toml");
+
+/// The path a built-in set reports (in messages and [`TargetSet::path`]).
+pub const BUILTIN_LYRA_PATH: &str = "<built-in lyra>";
+
+/// The environment variable naming the folder of the built-in set's anchors.
+pub const CA_DIR_ENV: &str = "STCA2_PROBE_CA_DIR";
+
+/// The system-wide folder of the built-in set's anchors.
+pub const SYSTEM_CA_DIR: &str = "/etc/stca2-probe/ca";
+
+/// Where a `[[ca]]` entry's `anchors` file is looked for.
+#[derive(Clone, Copy)]
+enum AnchorLookup<'a> {
+    /// Relative to the target file's folder (a file on disk).
+    RelativeTo(&'a Path),
+    /// By file name in a CA folder (the built-in set).
+    FileNameIn(&'a Path),
+}
+
+impl AnchorLookup<'_> {
+    fn resolve(self, anchors: &str) -> PathBuf {
+        match self {
+            AnchorLookup::RelativeTo(dir) => dir.join(anchors),
+            AnchorLookup::FileNameIn(dir) => {
+                dir.join(Path::new(anchors).file_name().unwrap_or(anchors.as_ref()))
+            }
+        }
+    }
+}
+
 impl TargetSet {
+    /// The built-in Lyra set ([`BUILTIN_LYRA`]), its anchors looked up in
+    /// [`TargetSet::builtin_ca_dir`]. Missing anchors are warnings: the set
+    /// marks them optional.
+    pub fn builtin() -> Result<TargetSet, TargetError> {
+        Self::builtin_in(&Self::builtin_ca_dir())
+    }
+
+    /// The built-in Lyra set with its anchors looked up, by file name, in `ca_dir`.
+    pub fn builtin_in(ca_dir: &Path) -> Result<TargetSet, TargetError> {
+        Self::parse_with(
+            BUILTIN_LYRA,
+            Path::new(BUILTIN_LYRA_PATH),
+            AnchorLookup::FileNameIn(ca_dir),
+        )
+    }
+
+    /// The folder of the built-in set's anchors: `$STCA2_PROBE_CA_DIR` when
+    /// set, else `/etc/stca2-probe/ca` when it exists, else this repository's
+    /// `targets/ca` when it exists, else `/etc/stca2-probe/ca` (so that the
+    /// warning names where to put them).
+    pub fn builtin_ca_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os(CA_DIR_ENV).filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        let system = PathBuf::from(SYSTEM_CA_DIR);
+        if system.is_dir() {
+            return system;
+        }
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/ca");
+        if repo.is_dir() {
+            return repo;
+        }
+        system
+    }
+
+    /// True for the compiled-in set.
+    pub fn is_builtin(&self) -> bool {
+        self.path == Path::new(BUILTIN_LYRA_PATH)
+    }
+
     /// The IP literals among the sites: the default allow-list.
     pub fn literal_addresses(&self) -> Vec<IpAddr> {
         self.sites
@@ -169,6 +247,15 @@ impl TargetSet {
 
     /// Parses and validates a target file's text; anchors are read relative to `path`'s folder.
     pub fn parse(text: &str, path: &Path) -> Result<TargetSet, TargetError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse_with(text, path, AnchorLookup::RelativeTo(dir))
+    }
+
+    fn parse_with(
+        text: &str,
+        path: &Path,
+        lookup: AnchorLookup<'_>,
+    ) -> Result<TargetSet, TargetError> {
         let at = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
             TargetError::Invalid {
@@ -180,7 +267,6 @@ impl TargetSet {
         };
         let raw: RawSet =
             toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
-        let dir = path.parent().unwrap_or(Path::new("."));
 
         if raw.site.is_empty() {
             return Err(at(
@@ -261,7 +347,22 @@ impl TargetSet {
         let mut families = Vec::new();
         let mut warnings = Vec::new();
         for c in raw.ca {
-            let anchor_path = dir.join(c.anchors.get_ref());
+            let family = *c.family.get_ref();
+            if family == CaFamily::Unknown {
+                return Err(at(
+                    Some(c.family.span()),
+                    "`family = \"unknown\"` is not a CA family: write \"STCA2\" or \"STCA\" (a chain that matches neither is what the probe calls unknown)".into(),
+                ));
+            }
+            if families.iter().any(|f: &FamilyAnchors| f.family == family) {
+                return Err(at(
+                    Some(c.family.span()),
+                    format!(
+                        "duplicate [[ca]] family {family}: put every {family} anchor in one PEM file"
+                    ),
+                ));
+            }
+            let anchor_path = lookup.resolve(c.anchors.get_ref());
             let anchors = match std::fs::read(&anchor_path) {
                 Ok(pem) => Anchor::from_pem(&pem).map_err(|e| {
                     at(
@@ -270,9 +371,14 @@ impl TargetSet {
                     )
                 })?,
                 Err(e) if c.optional && e.kind() == std::io::ErrorKind::NotFound => {
+                    let hint = match lookup {
+                        AnchorLookup::FileNameIn(_) => format!(
+                            " (or set {CA_DIR_ENV} to the folder that holds it)"
+                        ),
+                        AnchorLookup::RelativeTo(_) => String::new(),
+                    };
                     warnings.push(format!(
-                        "no {} anchors at {}: CA families cannot be told apart until the operator drops the PEM file there; reachability is still checked",
-                        c.family,
+                        "no {family} anchors at {}: CA families cannot be told apart until the operator drops the PEM file there{hint}; reachability is still checked",
                         anchor_path.display()
                     ));
                     Vec::new()
@@ -288,7 +394,7 @@ impl TargetSet {
                 }
             };
             families.push(FamilyAnchors {
-                family: c.family,
+                family,
                 path: anchor_path,
                 anchors,
             });
@@ -376,17 +482,19 @@ struct RawPort {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCa {
-    family: CaFamily,
+    family: Spanned<CaFamily>,
     anchors: Spanned<String>,
     #[serde(default)]
     optional: bool,
 }
 
-/// An IP literal, or a syntactically valid hostname (RFC 1123).
+/// An IP literal, or a syntactically valid hostname (RFC 1123). An
+/// IPv4-mapped IPv6 literal (`::ffff:194.50.38.45`) is the IPv4 address it
+/// carries, as the allow-list sees it.
 fn parse_address(text: &str) -> Option<Address> {
     let t = text.trim();
     if let Ok(ip) = t.parse::<IpAddr>() {
-        return Some(Address::Ip(ip));
+        return Some(Address::Ip(crate::allow::AllowList::canonical(ip)));
     }
     let host = t.strip_suffix('.').unwrap_or(t);
     let labels_ok = !host.is_empty()
@@ -497,6 +605,77 @@ service = "stca2"
     }
 
     #[test]
+    fn ca_families_are_stca2_or_stca_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        let ca = |family: &str| {
+            format!("[[ca]]\nfamily = \"{family}\"\nanchors = \"missing.pem\"\noptional = true\n")
+        };
+        let cases: &[(String, usize, usize, &str)] = &[
+            (ca("unknown"), 15, 10, "not a CA family"),
+            (format!("{}{}", ca("STCA"), ca("STCA")), 19, 10, "duplicate [[ca]] family STCA"),
+            (format!("{}{}", ca("STCA2"), ca("STCA2")), 19, 10, "duplicate [[ca]] family STCA2"),
+        ];
+        for (extra, line, column, msg) in cases {
+            let text = format!("{GOOD}{extra}");
+            match TargetSet::parse(&text, &path).unwrap_err() {
+                TargetError::Invalid {
+                    line: l,
+                    column: c,
+                    message,
+                    ..
+                } => {
+                    assert_eq!((l, c), (*line, *column), "{message}");
+                    assert!(message.contains(msg), "{message}");
+                }
+                e => panic!("unexpected {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mapped_literals_are_ipv4() {
+        let text = GOOD.replace("127.0.38.45", "::ffff:127.0.38.45");
+        let t = TargetSet::parse(&text, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            t.sites[0].address,
+            Address::Ip("127.0.38.45".parse().unwrap())
+        );
+    }
+
+    /// The built-in set is parsed here, never probed.
+    #[test]
+    fn builtin_lyra_parses_with_anchors_by_file_name() {
+        let empty = tempfile::tempdir().unwrap();
+        let t = TargetSet::builtin_in(empty.path()).unwrap();
+        assert!(t.is_builtin());
+        assert_eq!(t.name, "lyra");
+        assert_eq!(t.path, Path::new(BUILTIN_LYRA_PATH));
+        assert_eq!(t.sites.len(), 2);
+        assert_eq!(t.warnings.len(), 2);
+        assert!(t.warnings[0].contains(CA_DIR_ENV), "{}", t.warnings[0]);
+        assert!(
+            t.warnings[0].contains(&empty.path().join("stca2-root.pem").display().to_string()),
+            "{}",
+            t.warnings[0]
+        );
+        assert!(t.families.iter().all(|f| f.anchors.is_empty()));
+        assert!(t.families.iter().all(|f| f.path.starts_with(empty.path())));
+
+        // An anchor dropped into the CA folder is found by its file name.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let root = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(empty.path().join("stca2-root.pem"), root.pem()).unwrap();
+        let t = TargetSet::builtin_in(empty.path()).unwrap();
+        assert_eq!(t.families[0].family, CaFamily::Stca2);
+        assert_eq!(t.families[0].anchors.len(), 1);
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    }
+
+    #[test]
     fn addresses() {
         for (text, ok) in [
             ("127.0.0.1", true),
@@ -509,8 +688,13 @@ service = "stca2"
             ("a b", false),
             ("", false),
             ("300.1.1.1", false),
+            ("::ffff:10.0.0.1", true),
         ] {
             assert_eq!(parse_address(text).is_some(), ok, "{text}");
         }
+        assert_eq!(
+            parse_address("::ffff:10.0.0.1"),
+            Some(Address::Ip("10.0.0.1".parse().unwrap()))
+        );
     }
 }
