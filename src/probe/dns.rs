@@ -4,10 +4,14 @@
 //! (`/etc/resolv.conf`), built once per check and shared by every site. Two
 //! guards apply before any query leaves:
 //!
-//! - the DNS servers themselves are destinations, so those outside the
-//!   `STCA2_PROBE_ALLOW` ceiling are dropped (the ceiling's promise is that
-//!   nothing outside it is ever contacted); the ordinary allow-list is for
-//!   gateway addresses and does not apply to the resolver;
+//! - the DNS servers themselves are destinations like any other, so those
+//!   the [`AllowList`] refuses (the allow-list proper, not only the
+//!   `STCA2_PROBE_ALLOW` ceiling) are dropped; when none is left, every
+//!   hostname is [`DnsStatus::Refused`] without a query. The default
+//!   allow-list — the set's own IP literals — therefore never allows DNS:
+//!   resolving needs `--allow` with the DNS server's network. The CLI
+//!   refuses such a check before it starts (`check::refused_targets`); this
+//!   is the same rule again, where the packets would leave;
 //! - the answer's addresses are checked against the allow-list, and the
 //!   first allowed one is probed; none allowed is [`DnsStatus::Refused`].
 //!
@@ -43,61 +47,79 @@ impl DnsSetup {
         let ns = NameServerConfig::new(addr.ip(), true, vec![conn]);
         DnsSetup::Config(ResolverConfig::from_name_servers(vec![ns]))
     }
+
+    /// The resolver configuration and options; reads `/etc/resolv.conf` for [`DnsSetup::System`].
+    fn load(&self) -> Result<(ResolverConfig, ResolverOpts), String> {
+        match self {
+            DnsSetup::System => hickory_resolver::system_conf::read_system_conf().map_err(|e| {
+                format!(
+                    "cannot use the system DNS configuration (/etc/resolv.conf): {e}; configure a DNS server, or write the site's IP address in the target file"
+                )
+            }),
+            DnsSetup::Config(c) => Ok((c.clone(), ResolverOpts::default())),
+        }
+    }
+
+    /// The DNS servers resolving a hostname would contact, so that they can be
+    /// screened against the allow-list before anything is sent. Reads
+    /// `/etc/resolv.conf` for [`DnsSetup::System`]; sends nothing.
+    pub fn servers(&self) -> Result<Vec<IpAddr>, String> {
+        let (config, _) = self.load()?;
+        let mut ips: Vec<IpAddr> = config.name_servers().iter().map(|ns| ns.ip).collect();
+        ips.dedup();
+        Ok(ips)
+    }
 }
 
-/// A resolver ready for a check, or the reason there is none.
+/// A resolver ready for a check, or the status and reason there is none.
 pub struct Dns {
-    resolver: Result<TokioResolver, String>,
+    resolver: Result<TokioResolver, (DnsStatus, String)>,
     timeout: Duration,
 }
 
 impl Dns {
     /// Builds the resolver once per check. Never fails: a broken setup
-    /// becomes a [`DnsStatus::Error`] on every hostname, with the reason.
+    /// becomes a [`DnsStatus::Error`] on every hostname, and DNS servers
+    /// that are all outside the allow-list a [`DnsStatus::Refused`], with
+    /// the reason.
     pub fn new(setup: &DnsSetup, timeout: Duration, allow: &AllowList) -> Dns {
-        let (config, mut opts) = match setup {
-            DnsSetup::System => match hickory_resolver::system_conf::read_system_conf() {
-                Ok(c) => c,
-                Err(e) => {
-                    return Dns {
-                        resolver: Err(format!(
-                            "cannot use the system DNS configuration (/etc/resolv.conf): {e}; configure a DNS server, or write the site's IP address in the target file"
-                        )),
-                        timeout,
-                    };
-                }
-            },
-            DnsSetup::Config(c) => (c.clone(), ResolverOpts::default()),
+        let (config, mut opts) = match setup.load() {
+            Ok(c) => c,
+            Err(why) => {
+                return Dns {
+                    resolver: Err((DnsStatus::Error, why)),
+                    timeout,
+                };
+            }
         };
         let (domain, search, servers) = config.into_parts();
         let total = servers.len();
+        let mut first_refusal = None;
         let kept: Vec<NameServerConfig> = servers
             .into_iter()
-            .filter(|ns| ceiling_allows(allow, ns.ip))
+            .filter(|ns| match allow.check(ns.ip) {
+                Ok(()) => true,
+                Err(r) => {
+                    first_refusal.get_or_insert(r);
+                    false
+                }
+            })
             .collect();
         if kept.is_empty() {
-            let why = if total == 0 {
-                "no DNS server is configured (no `nameserver` line in /etc/resolv.conf)".to_string()
-            } else {
-                format!(
-                    "every configured DNS server is outside {} ({}), so none may be contacted",
-                    crate::allow::CEILING_ENV,
-                    allow
-                        .ceiling()
-                        .map(|c| c
-                            .iter()
-                            .map(|n| n.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_default()
-                )
-            };
-            return Dns {
-                resolver: Err(format!(
-                    "{why}; write the site's IP address in the target file, or fix the DNS configuration"
+            let resolver = match first_refusal {
+                None if total == 0 => Err((
+                    DnsStatus::Error,
+                    "no DNS server is configured (no `nameserver` line in /etc/resolv.conf); write the site's IP address in the target file, or fix the DNS configuration".to_string(),
                 )),
-                timeout,
+                refusal => Err((
+                    DnsStatus::Refused,
+                    format!(
+                        "resolving it would contact a DNS server outside the allow-list, so no query was sent: {}; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address",
+                        refusal.map(|r| r.to_string()).unwrap_or_default()
+                    ),
+                )),
             };
+            return Dns { resolver, timeout };
         }
         opts.timeout = timeout;
         opts.attempts = 1;
@@ -107,7 +129,7 @@ impl Dns {
         *builder.options_mut() = opts;
         let resolver = builder
             .build()
-            .map_err(|e| format!("cannot start the DNS resolver: {e}"));
+            .map_err(|e| (DnsStatus::Error, format!("cannot start the DNS resolver: {e}")));
         Dns { resolver, timeout }
     }
 
@@ -117,10 +139,10 @@ impl Dns {
     pub async fn resolve(&self, host: &str, allow: &AllowList) -> (DnsResult, Option<IpAddr>) {
         let resolver = match &self.resolver {
             Ok(r) => r,
-            Err(why) => {
+            Err((status, why)) => {
                 return (
                     DnsResult {
-                        status: DnsStatus::Error,
+                        status: *status,
                         detail: Some(why.clone()),
                         addresses: Vec::new(),
                         ms: 0.0,
@@ -213,20 +235,6 @@ fn pick(
     )
 }
 
-/// The ceiling alone decides whether a DNS server may be contacted.
-fn ceiling_allows(allow: &AllowList, ip: IpAddr) -> bool {
-    match allow.ceiling() {
-        None => true,
-        Some(c) => {
-            let ip = match ip {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-                v4 => v4,
-            };
-            c.iter().any(|n| n.contains(&ip))
-        }
-    }
-}
-
 /// Classifies a resolver error: status and words.
 pub fn classify_error(host: &str, e: &NetError) -> (DnsStatus, String) {
     if e.is_nx_domain() {
@@ -288,8 +296,35 @@ mod tests {
             Duration::from_secs(1),
             &allow("0.0.0.0/0", Some("127.0.0.0/8")),
         );
-        let why = dns.resolver.as_ref().err().unwrap();
+        let (status, why) = dns.resolver.as_ref().err().unwrap();
+        assert_eq!(*status, DnsStatus::Refused);
         assert!(why.contains("STCA2_PROBE_ALLOW"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn servers_outside_the_allow_list_are_never_used() {
+        // Inside the ceiling (like this machine's 10.255.255.53 under the
+        // repository's 10.0.0.0/8), but not in the allow-list: dropped too.
+        let setup = DnsSetup::single_udp("10.255.255.53:53".parse().unwrap());
+        assert_eq!(
+            setup.servers().unwrap(),
+            ["10.255.255.53".parse::<IpAddr>().unwrap()]
+        );
+        let a = allow("127.0.38.45", Some("127.0.0.0/8,10.0.0.0/8"));
+        let dns = Dns::new(&setup, Duration::from_secs(1), &a);
+        let (status, why) = dns.resolver.as_ref().err().unwrap();
+        assert_eq!(*status, DnsStatus::Refused);
+        assert!(why.contains("10.255.255.53"), "{why}");
+        assert!(why.contains("--allow"), "{why}");
+        // And resolving says so without a query (no resolver exists to send one).
+        let (r, ip) = dns.resolve("gateway.example.net", &a).await;
+        assert_eq!(r.status, DnsStatus::Refused);
+        assert!(ip.is_none());
+        assert_eq!(r.ms, 0.0);
+        // Mapped spellings of a refused server are refused as well.
+        let setup = DnsSetup::single_udp("[::ffff:10.255.255.53]:53".parse().unwrap());
+        let dns = Dns::new(&setup, Duration::from_secs(1), &a);
+        assert!(dns.resolver.is_err());
     }
 
     #[tokio::test]
