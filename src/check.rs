@@ -4,13 +4,20 @@
 //! share, so that they cannot drift apart: the allow-list is settled before
 //! any packet is sent, the probe measures, the verdict judges, and the result
 //! is a [`Report`].
+//!
+//! The DNS server is a destination like any other. A site written as a
+//! hostname can only be probed when the resolver it would ask is inside the
+//! allow-list too; the default list (the set's own IP literals) never is, so
+//! such a set needs `--allow` with the DNS server's and the gateway's
+//! networks. [`refused_targets`] settles that before anything is sent.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::allow::{AllowList, Refusal};
+use crate::allow::{AllowList, CEILING_ENV, Refusal};
+use crate::probe::dns::DnsSetup;
 use crate::probe::{self, ProbeConfig};
 use crate::report::{ProbeIdentity, Report};
 use crate::targets::{Address, TargetSet};
@@ -34,22 +41,131 @@ pub fn allow_list(targets: &TargetSet, flags: &[IpNet], ceiling: Option<Vec<IpNe
     AllowList::new(allowed, ceiling)
 }
 
-/// The IP-literal targets the allow-list refuses: a check with any of these
-/// is not started, so that not a single packet leaves for a forbidden place.
-pub fn refused_targets(targets: &TargetSet, allow: &AllowList) -> Vec<(String, IpAddr, Refusal)> {
-    targets
-        .sites
-        .iter()
-        .filter_map(|s| match s.address {
-            Address::Ip(ip) => allow.check(ip).err().map(|r| (s.name.clone(), ip, r)),
-            Address::Host(_) => None,
-        })
-        .collect()
+/// A site the allow-list refuses before the check starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefusedSite {
+    /// An IP-literal site outside the allow-list (or the ceiling).
+    #[error("refusing site `{site}` ({ip}): {refusal}")]
+    Address {
+        /// The site's name.
+        site: String,
+        /// Its address.
+        ip: IpAddr,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// A hostname site whose DNS servers are all outside the allow-list:
+    /// resolving it would send a packet to a forbidden place.
+    #[error("{}", resolver_message(site, servers, ceiling.as_deref()))]
+    Resolver {
+        /// The site's name.
+        site: String,
+        /// The DNS servers that resolving it would contact.
+        servers: Vec<IpAddr>,
+        /// The ceiling, when it (not the allow-list) is what refuses them.
+        ceiling: Option<String>,
+    },
 }
 
-/// Runs one check and judges it. Hostname targets are checked against the
-/// allow-list by the probe after resolution; IP literals should have been
-/// screened with [`refused_targets`] (the probe refuses them again anyway).
+impl RefusedSite {
+    /// The refused site's name.
+    pub fn site(&self) -> &str {
+        match self {
+            RefusedSite::Address { site, .. } | RefusedSite::Resolver { site, .. } => site,
+        }
+    }
+}
+
+fn resolver_message(site: &str, servers: &[IpAddr], ceiling: Option<&str>) -> String {
+    let ips: Vec<String> = servers.iter().map(IpAddr::to_string).collect();
+    let which = match ips.as_slice() {
+        [one] => format!("the DNS server {one}"),
+        many => format!("the DNS servers {}", many.join(", ")),
+    };
+    match ceiling {
+        None => format!(
+            "site `{site}` is a hostname: resolving it would contact {which}, outside the allow-list; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address"
+        ),
+        Some(list) => format!(
+            "site `{site}` is a hostname: resolving it would contact {which}, outside {CEILING_ENV} ({list}); no flag can lift that ceiling: write the gateway's IP address, or change the environment if this DNS server is really wanted"
+        ),
+    }
+}
+
+/// The sites the allow-list refuses, with the system's DNS configuration:
+/// a check with any of these is not started, so that not a single packet
+/// leaves for a forbidden place.
+pub fn refused_targets(targets: &TargetSet, allow: &AllowList) -> Vec<RefusedSite> {
+    refused_targets_with_dns(targets, allow, &DnsSetup::System)
+}
+
+/// Like [`refused_targets`], with an explicit DNS setup. IP-literal sites
+/// must be inside the allow-list; a hostname site needs at least one of the
+/// DNS servers it would ask inside it (the probe drops the others). Reads
+/// the resolver configuration only when a site is a hostname; sends nothing.
+/// An unreadable or empty resolver configuration refuses nothing here: the
+/// probe then reports the DNS error, with nothing sent either.
+pub fn refused_targets_with_dns(
+    targets: &TargetSet,
+    allow: &AllowList,
+    dns: &DnsSetup,
+) -> Vec<RefusedSite> {
+    let mut servers: Option<Vec<IpAddr>> = None;
+    let mut out = Vec::new();
+    for s in &targets.sites {
+        match s.address {
+            Address::Ip(ip) => {
+                if let Err(refusal) = allow.check(ip) {
+                    out.push(RefusedSite::Address {
+                        site: s.name.clone(),
+                        ip,
+                        refusal,
+                    });
+                }
+            }
+            Address::Host(_) => {
+                let servers = servers.get_or_insert_with(|| dns.servers().unwrap_or_default());
+                let refusals: Vec<(IpAddr, Refusal)> = servers
+                    .iter()
+                    .filter_map(|ip| allow.check(*ip).err().map(|r| (*ip, r)))
+                    .collect();
+                if servers.is_empty() || refusals.len() < servers.len() {
+                    continue;
+                }
+                let by_list: Vec<IpAddr> = refusals
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Refusal::NotAllowed { .. }))
+                    .map(|(ip, _)| *ip)
+                    .collect();
+                let refused = if by_list.is_empty() {
+                    RefusedSite::Resolver {
+                        site: s.name.clone(),
+                        servers: servers.clone(),
+                        ceiling: allow.ceiling().map(AllowList::join),
+                    }
+                } else {
+                    RefusedSite::Resolver {
+                        site: s.name.clone(),
+                        servers: by_list,
+                        ceiling: None,
+                    }
+                };
+                out.push(refused);
+            }
+        }
+    }
+    out
+}
+
+/// "toulouse, bordeaux": the names of refused sites, for a closing message.
+pub fn refused_names(refused: &[RefusedSite]) -> String {
+    let names: Vec<&str> = refused.iter().map(RefusedSite::site).collect();
+    names.join(", ")
+}
+
+/// Runs one check and judges it. Sites should have been screened with
+/// [`refused_targets`]; the probe refuses forbidden DNS servers and
+/// addresses again anyway, and reports them as not measured.
 pub async fn run(targets: &TargetSet, config: &ProbeConfig, probe: ProbeIdentity) -> Report {
     let started_at = OffsetDateTime::now_utc();
     let results = probe::check(targets, config).await;
@@ -75,4 +191,94 @@ pub fn hostname() -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::allow::parse_cidr_list;
+    use std::path::Path;
+
+    fn set(addresses: &[&str]) -> TargetSet {
+        let mut text = String::from("name = \"t\"\n");
+        for (i, a) in addresses.iter().enumerate() {
+            text.push_str(&format!(
+                "[[site]]\nname = \"s{i}\"\nrole = \"primary\"\naddress = \"{a}\"\n"
+            ));
+        }
+        text.push_str("[[port]]\nnumber = 1146\nservice = \"stca2\"\n");
+        TargetSet::parse(&text, Path::new("t.toml")).unwrap()
+    }
+
+    fn allow(list: &str, ceiling: Option<&str>) -> AllowList {
+        AllowList::new(
+            parse_cidr_list(list).unwrap(),
+            ceiling.map(|c| parse_cidr_list(c).unwrap()),
+        )
+    }
+
+    /// This machine's resolver, as configuration only: never contacted.
+    fn resolver() -> DnsSetup {
+        DnsSetup::single_udp("10.255.255.53:53".parse().unwrap())
+    }
+
+    const REPO: Option<&str> = Some("127.0.0.0/8,10.0.0.0/8");
+
+    #[test]
+    fn hostnames_need_their_dns_server_in_the_allow_list() {
+        let t = set(&["127.0.38.45", "gw.example.net"]);
+        // The default allow-list: the set's IP literals. DNS is not in it.
+        let default = allow_list(&t, &[], REPO.map(|c| parse_cidr_list(c).unwrap()));
+        let refused = refused_targets_with_dns(&t, &default, &resolver());
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(
+            refused[0].to_string(),
+            "site `s1` is a hostname: resolving it would contact the DNS server 10.255.255.53, outside the allow-list; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address"
+        );
+        // --allow with the DNS server's network: allowed (the gateway's
+        // addresses are checked after resolution).
+        let wide = allow("127.0.0.0/8,10.255.255.0/24", REPO);
+        assert!(refused_targets_with_dns(&t, &wide, &resolver()).is_empty());
+        // Allowed by the list but above the ceiling: the ceiling is named.
+        let capped = allow("0.0.0.0/0", Some("127.0.0.0/8"));
+        let refused = refused_targets_with_dns(&t, &capped, &resolver());
+        assert_eq!(refused.len(), 1);
+        let msg = refused[0].to_string();
+        assert!(msg.contains("STCA2_PROBE_ALLOW (127.0.0.0/8)"), "{msg}");
+        assert!(msg.contains("no flag can lift"), "{msg}");
+    }
+
+    #[test]
+    fn literals_only_never_read_the_resolver_and_refuse_by_address() {
+        let t = set(&["127.0.38.45", "194.50.38.45"]);
+        let a = allow_list(&t, &[], REPO.map(|c| parse_cidr_list(c).unwrap()));
+        let refused = refused_targets_with_dns(&t, &a, &resolver());
+        assert_eq!(refused.len(), 1);
+        assert!(matches!(&refused[0], RefusedSite::Address { site, .. } if site == "s1"));
+        assert!(refused[0].to_string().contains("STCA2_PROBE_ALLOW"));
+        assert_eq!(refused_names(&refused), "s1");
+    }
+
+    #[test]
+    fn one_allowed_dns_server_is_enough() {
+        let t = set(&["gw.example.net"]);
+        let mut config = hickory_resolver::config::ResolverConfig::default();
+        for ip in ["10.255.255.53", "127.0.0.53"] {
+            config.add_name_server(hickory_resolver::config::NameServerConfig::new(
+                ip.parse().unwrap(),
+                true,
+                vec![hickory_resolver::config::ConnectionConfig::udp()],
+            ));
+        }
+        let setup = DnsSetup::Config(config);
+        assert!(refused_targets_with_dns(&t, &allow("127.0.0.0/8", REPO), &setup).is_empty());
+        let refused = refused_targets_with_dns(&t, &allow("192.0.2.0/24", REPO), &setup);
+        assert!(
+            refused[0]
+                .to_string()
+                .contains("the DNS servers 10.255.255.53, 127.0.0.53"),
+            "{}",
+            refused[0]
+        );
+    }
 }
