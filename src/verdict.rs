@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cert::CaFamily;
-use crate::probe::result::{TargetResult, TcpStatus, TlsStatus};
+use crate::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStatus};
 use crate::targets::{Role, Service};
 
 /// The verdict over one check.
@@ -160,6 +160,11 @@ pub mod codes {
     pub const CLIENT_AUTH: &str = "client_auth";
     /// A hostname did not resolve.
     pub const DNS_FAILED: &str = "dns_failed";
+    /// The probe did not measure a target: the allow-list refused it (or
+    /// its DNS server), or a local error (a bad `--source` or `--interface`)
+    /// stopped the connection before the network said anything. Says
+    /// nothing about the merchant's router.
+    pub const NOT_MEASURED: &str = "not_measured";
 }
 
 /// `address:port`, with brackets around IPv6 literals.
@@ -182,6 +187,17 @@ pub fn answers(r: &TargetResult) -> bool {
         Some(TlsStatus::ClientAuthRequired) => r.service == Service::Declaration,
         _ => false,
     }
+}
+
+/// A target was not measured: its TCP status is `error` — the allow-list
+/// refused it (no attempt was made), or the connection failed on this
+/// machine (a bad `--source` or `--interface`, no free local port) — and not
+/// because its hostname failed to resolve (which is the shop's DNS, a real
+/// finding). Such a target says nothing about the merchant's router: it is
+/// kept out of `stca2_port_closed`, out of blocked sites and out of the
+/// "open outbound TCP" advice.
+pub fn not_measured(r: &TargetResult) -> bool {
+    r.tcp.status == TcpStatus::Error && !dns_failed(r)
 }
 
 /// A target is "ready" when it answers with an STCA2 chain that has not expired.
@@ -209,7 +225,7 @@ pub fn judge(results: &[TargetResult], ctx: &Context) -> Summary {
             closed_ports: s
                 .results
                 .iter()
-                .filter(|r| !tcp_open(r))
+                .filter(|r| measured_closed(r))
                 .map(|r| r.port)
                 .collect(),
         })
@@ -241,14 +257,20 @@ fn intercepted(r: &TargetResult, ctx: &Context) -> bool {
     ctx.anchors_available && tcp_open(r) && family(r) == Some(CaFamily::Unknown)
 }
 
+/// The hostname did not resolve (a refusal by the allow-list is not a DNS failure).
 fn dns_failed(r: &TargetResult) -> bool {
     r.dns
         .as_ref()
-        .is_some_and(|d| d.status != crate::probe::result::DnsStatus::Ok)
+        .is_some_and(|d| !matches!(d.status, DnsStatus::Ok | DnsStatus::Refused))
+}
+
+/// Not open at TCP, and measured so: what the router must open.
+fn measured_closed(r: &TargetResult) -> bool {
+    !tcp_open(r) && !not_measured(r)
 }
 
 fn primary_stca2_closed(r: &TargetResult) -> bool {
-    r.role == Role::Primary && r.service == Service::Stca2 && !tcp_open(r)
+    r.role == Role::Primary && r.service == Service::Stca2 && measured_closed(r)
 }
 
 /// The issuer of the top certificate of the presented chain.
@@ -322,8 +344,19 @@ enum SiteState {
     Usable,
     /// At least one STCA2 port does not open at TCP: the router must open it.
     Blocked,
+    /// At least one STCA2 port was not measured (allow-list, local error).
+    Unmeasured,
     /// TCP opens, but TLS fails or is intercepted: not a port problem.
     Broken,
+}
+
+/// The number of `r`'s site ("site 1" is the first), 0 when it has none.
+fn site_number(sites: &[SiteView<'_>], r: &TargetResult) -> usize {
+    sites
+        .iter()
+        .find(|s| s.name == r.site)
+        .map(|s| s.number)
+        .unwrap_or(0)
 }
 
 fn group(results: &[TargetResult]) -> Vec<SiteView<'_>> {
@@ -367,8 +400,10 @@ impl SiteView<'_> {
 
     fn state(&self, ctx: &Context) -> SiteState {
         let key = self.key();
-        if key.iter().any(|r| !tcp_open(r)) {
+        if key.iter().any(|r| measured_closed(r)) {
             SiteState::Blocked
+        } else if key.iter().any(|r| not_measured(r)) {
+            SiteState::Unmeasured
         } else if key.iter().all(|r| answers(r) && !intercepted(r, ctx)) {
             SiteState::Usable
         } else {
@@ -376,11 +411,11 @@ impl SiteView<'_> {
         }
     }
 
-    /// Every endpoint of this site that does not open at TCP.
+    /// Every endpoint of this site that does not open at TCP (measured so).
     fn closed(&self) -> Vec<String> {
         self.results
             .iter()
-            .filter(|r| !tcp_open(r))
+            .filter(|r| measured_closed(r))
             .map(|r| ep(r))
             .collect()
     }
@@ -405,6 +440,8 @@ fn role_state(sites: &[&SiteView<'_>], ctx: &Context) -> SiteState {
     let states: Vec<SiteState> = sites.iter().map(|s| s.state(ctx)).collect();
     if states.contains(&SiteState::Blocked) {
         SiteState::Blocked
+    } else if states.contains(&SiteState::Unmeasured) {
+        SiteState::Unmeasured
     } else if states.iter().all(|s| *s == SiteState::Usable) {
         SiteState::Usable
     } else {
@@ -477,7 +514,7 @@ fn why_broken_all(sites: &[&SiteView<'_>], ctx: &Context) -> String {
 
 fn failover(sites: &[SiteView<'_>], ctx: &Context) -> Failover {
     use Recommendation as R;
-    use SiteState::{Blocked, Broken, Usable};
+    use SiteState::{Blocked, Broken, Unmeasured, Usable};
     let primaries: Vec<&SiteView<'_>> = sites.iter().filter(|s| s.role == Role::Primary).collect();
     let secondaries: Vec<&SiteView<'_>> =
         sites.iter().filter(|s| s.role == Role::Secondary).collect();
@@ -495,6 +532,7 @@ fn failover(sites: &[SiteView<'_>], ctx: &Context) -> Failover {
         return none("The target set has no primary site: failover cannot be judged.".into());
     }
     let (p, s) = (role_state(&primaries, ctx), role_state(&secondaries, ctx));
+
     let (pl, sl) = (labels(&primaries), labels(&secondaries));
     let target = failover_targets(&secondaries);
     let configure = format!("configure {target} as the terminal's failover gateway");
@@ -504,6 +542,20 @@ fn failover(sites: &[SiteView<'_>], ctx: &Context) -> Failover {
         format!("all {} sites", sites.len())
     };
     let (recommendation, message) = match (p, s) {
+        (Unmeasured, _) | (_, Unmeasured) => {
+            let unmeasured: Vec<&SiteView<'_>> = sites
+                .iter()
+                .filter(|v| v.state(ctx) == Unmeasured)
+                .collect();
+            let verb = if unmeasured.len() == 1 { "was" } else { "were" };
+            (
+                R::None,
+                format!(
+                    "Failover cannot be judged yet: {} {verb} not measured (see the not_measured findings). Fix that on the probe side and check again.",
+                    labels(&unmeasured)
+                ),
+            )
+        }
         (Usable, Usable) => (
             R::ConfigureSecondary,
             format!(
@@ -621,13 +673,6 @@ fn where_(r: &TargetResult, number: usize) -> String {
 
 fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
     let sites = group(results);
-    let number = |r: &TargetResult| {
-        sites
-            .iter()
-            .find(|s| s.name == r.site)
-            .map(|s| s.number)
-            .unwrap_or(0)
-    };
     let mut out = Vec::new();
     let mut push = |severity, code: &str, r: Option<&TargetResult>, message: String| {
         out.push(Finding {
@@ -650,7 +695,16 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
         );
     }
     for r in results {
-        let at = where_(r, number(r));
+        let at = where_(r, site_number(&sites, r));
+        if not_measured(r) {
+            push(
+                Severity::Warning,
+                codes::NOT_MEASURED,
+                Some(r),
+                format!("{at} was not measured: {}", why_not_measured(r)),
+            );
+            continue;
+        }
         if dns_failed(r) {
             let d = r.dns.as_ref();
             push(
@@ -820,17 +874,40 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
 // ---------------------------------------------------------------------------
 // Headline.
 
+/// Why a target was not measured, and what to fix on the probe side.
+fn why_not_measured(r: &TargetResult) -> String {
+    let detail = r.tcp.detail.as_deref().unwrap_or("no detail");
+    let nothing_known = "this says nothing about the merchant's router";
+    if let Some(d) = r.dns.as_ref().filter(|d| d.status == DnsStatus::Refused) {
+        let why = d.detail.as_deref().unwrap_or(detail);
+        return if d.addresses.is_empty() {
+            format!("refused by the allow-list: {why}. Nothing was sent; {nothing_known}.")
+        } else {
+            let ips: Vec<String> = d.addresses.iter().map(|ip| ip.to_string()).collect();
+            format!(
+                "refused by the allow-list: the name {} resolved to {}, outside the allow-list, so nothing was sent to it ({why}). Pass --allow with the gateway's network if that address is right; {nothing_known}.",
+                r.address,
+                list(&ips)
+            )
+        };
+    }
+    if r.tcp.attempts == 0 {
+        format!(
+            "the probe refused to contact it ({detail}). Fix the allow-list on the probe side (--allow, the target file's `allow`, or {}); {nothing_known}.",
+            crate::allow::CEILING_ENV
+        )
+    } else {
+        format!(
+            "the connection could not be made from this machine ({detail}). Fix the probe's setup (--source, --interface, or this machine's network configuration) and check again; {nothing_known}."
+        )
+    }
+}
+
 fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok: bool) -> String {
     if results.is_empty() {
         return "Nothing was checked: the target set has no site or no port.".to_string();
     }
-    let number = |r: &TargetResult| {
-        sites
-            .iter()
-            .find(|s| s.name == r.site)
-            .map(|s| s.number)
-            .unwrap_or(0)
-    };
+    let number = |r: &TargetResult| site_number(sites, r);
     let eps = |pred: &dyn Fn(&TargetResult) -> bool| {
         dedup(results.iter().filter(|r| pred(r)).map(ep).collect())
     };
@@ -877,7 +954,7 @@ fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok:
         let to_open = dedup(
             results
                 .iter()
-                .filter(|r| r.role == Role::Primary && !tcp_open(r))
+                .filter(|r| r.role == Role::Primary && measured_closed(r))
                 .map(ep)
                 .collect(),
         );
@@ -926,12 +1003,20 @@ fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok:
             list(&unresolved)
         );
     }
-    let closed = eps(&|r| !tcp_open(r));
-    if !closed.is_empty() {
+    let blocked = eps(&measured_closed);
+    if !blocked.is_empty() {
         return format!(
             "Not ready: the router blocks {}. Open outbound TCP to {} on the merchant's router.",
-            list(&closed),
-            if closed.len() == 1 { "it" } else { "them" }
+            list(&blocked),
+            if blocked.len() == 1 { "it" } else { "them" }
+        );
+    }
+    let unmeasured = eps(&not_measured);
+    if !unmeasured.is_empty() {
+        return format!(
+            "Not measured: {} could not be tested from this probe, so nothing is known yet about the merchant's router for {}. Fix the probe's setup as the findings say, then check again.",
+            list(&unmeasured),
+            if unmeasured.len() == 1 { "it" } else { "them" }
         );
     }
     let old = eps(&|r| family(r) == Some(CaFamily::Stca));
@@ -993,6 +1078,12 @@ pub(crate) mod test_support {
         ClientAuth,
         Days(i64),
         DnsFail,
+        /// The allow-list refused the address: no attempt was made.
+        AllowRefused,
+        /// The name resolved outside the allow-list.
+        DnsRefused,
+        /// A local error on every attempt (a --source not on this machine).
+        LocalError,
     }
 
     pub(crate) fn cert(subject: &str, issuer: &str, days: i64) -> CertInfo {
@@ -1129,6 +1220,49 @@ pub(crate) mod test_support {
                 TcpResult {
                     status: s,
                     detail: None,
+                    attempts: 3,
+                    successes: 0,
+                    connect_ms: None,
+                },
+                None,
+                None,
+            ),
+            O::AllowRefused => (
+                TcpResult {
+                    status: TcpStatus::Error,
+                    detail: Some(format!(
+                        "{address} is outside the allow-list (127.0.61.0/24); pass --allow with a network that contains it"
+                    )),
+                    attempts: 0,
+                    successes: 0,
+                    connect_ms: None,
+                },
+                None,
+                None,
+            ),
+            O::DnsRefused => (
+                TcpResult {
+                    status: TcpStatus::Error,
+                    detail: Some("not contacted: outside the allow-list".into()),
+                    attempts: 0,
+                    successes: 0,
+                    connect_ms: None,
+                },
+                None,
+                Some(DnsResult {
+                    status: DnsStatus::Refused,
+                    detail: Some("gw resolves only to addresses outside the allow-list".into()),
+                    addresses: vec!["192.0.2.7".parse().unwrap()],
+                    ms: 3.0,
+                }),
+            ),
+            O::LocalError => (
+                TcpResult {
+                    status: TcpStatus::Error,
+                    detail: Some(
+                        "cannot use source address 192.0.2.1: Cannot assign requested address (os error 99); it must be an address of this machine (see `ip addr`)"
+                            .into(),
+                    ),
                     attempts: 3,
                     successes: 0,
                     connect_ms: None,
@@ -1723,6 +1857,113 @@ mod tests {
             "{}",
             s.headline
         );
+    }
+
+    /// Probe-side failures are "not measured": never a closed port, a
+    /// blocked site or advice to open the router.
+    #[test]
+    fn not_measured_table() {
+        let cases: Vec<(&str, Vec<TargetResult>, &[&str])> = vec![
+            (
+                "allow-list refused the primary",
+                set(O::AllowRefused, O::AllowRefused, O::Stca2, O::Stca2),
+                &["refused to contact it", "--allow", "127.0.61.0/24"],
+            ),
+            (
+                "local error on the primary",
+                set(O::LocalError, O::LocalError, O::Stca2, O::Stca2),
+                &["from this machine", "--source", "os error 99"],
+            ),
+            (
+                "name resolved outside the allow-list",
+                set(O::DnsRefused, O::DnsRefused, O::Stca2, O::Stca2),
+                &[
+                    "refused by the allow-list: the name 127.0.38.45 resolved to 192.0.2.7, outside the allow-list",
+                ],
+            ),
+            (
+                "everything refused",
+                set(
+                    O::AllowRefused,
+                    O::AllowRefused,
+                    O::AllowRefused,
+                    O::AllowRefused,
+                ),
+                &["not measured"],
+            ),
+        ];
+        for (name, results, needles) in cases {
+            let s = judge_default(&results);
+            assert!(!s.ok, "{name}");
+            assert!(!s.stca2_port_closed, "{name}: {}", s.headline);
+            assert!(
+                s.findings
+                    .iter()
+                    .all(|f| f.code != codes::PORT_CLOSED && f.code != codes::DNS_FAILED),
+                "{name}: {:?}",
+                codes_of(&s)
+            );
+            let nm: Vec<&Finding> = s
+                .findings
+                .iter()
+                .filter(|f| f.code == codes::NOT_MEASURED)
+                .collect();
+            assert!(!nm.is_empty(), "{name}: {:?}", codes_of(&s));
+            for f in &nm {
+                assert_eq!(f.severity, Severity::Warning, "{name}");
+                assert!(
+                    f.message
+                        .contains("says nothing about the merchant's router"),
+                    "{name}: {}",
+                    f.message
+                );
+                for n in needles {
+                    assert!(f.message.contains(n), "{name}: {:?} lacks {n:?}", f.message);
+                }
+            }
+            for text in [&s.headline, &s.failover.message] {
+                assert!(!text.contains("router blocks"), "{name}: {text}");
+                assert!(!text.contains("Open outbound TCP"), "{name}: {text}");
+                assert!(!text.contains("open outbound TCP"), "{name}: {text}");
+                assert!(!text.contains("DNS settings"), "{name}: {text}");
+            }
+            assert!(
+                s.headline.starts_with("Not measured: 127.0.38.45:1146"),
+                "{name}: {}",
+                s.headline
+            );
+            assert_eq!(s.failover.recommendation, Recommendation::None, "{name}");
+            assert!(
+                s.failover.message.contains("not measured"),
+                "{name}: {}",
+                s.failover.message
+            );
+            assert!(s.sites[0].closed_ports.is_empty(), "{name}");
+            assert!(!s.sites[0].reachable && !s.sites[0].ready, "{name}");
+        }
+        // A real block elsewhere still reads as one, and the unmeasured port stays out of it.
+        let s = judge_default(&set(O::Stca2, O::Stca2, TIMEOUT, O::LocalError));
+        assert!(
+            s.headline.contains("router blocks 127.0.38.173:1146."),
+            "{}",
+            s.headline
+        );
+        assert!(!s.headline.contains("7212"), "{}", s.headline);
+        assert_eq!(s.sites[1].closed_ports, [1146]);
+        assert_eq!(s.failover.recommendation, Recommendation::OpenSecondary);
+        assert!(
+            !s.failover.message.contains("7212"),
+            "{}",
+            s.failover.message
+        );
+        // A real DNS failure (NXDOMAIN) at the shop is still one.
+        let s = judge_default(&set(O::DnsFail, O::Stca2, O::Stca2, O::Stca2));
+        assert!(s.stca2_port_closed);
+        assert!(s.findings.iter().any(|f| f.code == codes::DNS_FAILED));
+        assert!(s.findings.iter().all(|f| f.code != codes::NOT_MEASURED));
+        assert!(not_measured(&target(Role::Primary, 1146, O::AllowRefused)));
+        assert!(!not_measured(&target(Role::Primary, 1146, O::DnsFail)));
+        assert!(!not_measured(&target(Role::Primary, 1146, TIMEOUT)));
     }
 
     #[test]
