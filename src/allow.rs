@@ -121,7 +121,9 @@ impl AllowList {
     }
 
     /// [`AllowList::ceiling_from_env`] on a given value (`None`: unset), for tests and daemons.
-    pub fn ceiling_from(value: Option<&std::ffi::OsStr>) -> Result<Option<Vec<IpNet>>, CeilingError> {
+    pub fn ceiling_from(
+        value: Option<&std::ffi::OsStr>,
+    ) -> Result<Option<Vec<IpNet>>, CeilingError> {
         match value {
             None => Ok(None),
             Some(v) => {
@@ -252,7 +254,12 @@ mod tests {
             ("::ffff:127.0.0.0/104", None, "::ffff:127.0.0.9", true),
             ("::ffff:127.0.0.0/104", None, "10.0.0.1", false),
             ("0.0.0.0/0", Some("::ffff:127.0.0.0/104"), "127.0.0.9", true),
-            ("0.0.0.0/0", Some("::ffff:127.0.0.0/104"), "194.50.38.45", false),
+            (
+                "0.0.0.0/0",
+                Some("::ffff:127.0.0.0/104"),
+                "194.50.38.45",
+                false,
+            ),
             (
                 "0.0.0.0/0",
                 Some("::ffff:127.0.0.0/104"),
@@ -283,7 +290,10 @@ mod tests {
 
     #[test]
     fn mapped_networks_are_stored_as_ipv4() {
-        let list = AllowList::new(nets("::ffff:10.1.2.3/104, ::1"), Some(nets("::ffff:0:0/96")));
+        let list = AllowList::new(
+            nets("::ffff:10.1.2.3/104, ::1"),
+            Some(nets("::ffff:0:0/96")),
+        );
         assert_eq!(list.allowed()[0].to_string(), "10.0.0.0/8");
         assert_eq!(list.allowed()[1].to_string(), "::1/128");
         assert_eq!(list.ceiling().unwrap()[0].to_string(), "0.0.0.0/0");
@@ -308,8 +318,7 @@ mod tests {
             2
         );
         // Not UTF-8: an error naming the variable, never "no ceiling".
-        let err = AllowList::ceiling_from(Some(OsStr::from_bytes(b"127.0.0.0/8\xff")))
-            .unwrap_err();
+        let err = AllowList::ceiling_from(Some(OsStr::from_bytes(b"127.0.0.0/8\xff"))).unwrap_err();
         assert!(matches!(err, CeilingError::NotUnicode));
         assert!(err.to_string().contains(CEILING_ENV), "{err}");
         let err = AllowList::ceiling_from(Some(OsStr::new("lab"))).unwrap_err();

@@ -372,9 +372,9 @@ impl TargetSet {
                 })?,
                 Err(e) if c.optional && e.kind() == std::io::ErrorKind::NotFound => {
                     let hint = match lookup {
-                        AnchorLookup::FileNameIn(_) => format!(
-                            " (or set {CA_DIR_ENV} to the folder that holds it)"
-                        ),
+                        AnchorLookup::FileNameIn(_) => {
+                            format!(" (or set {CA_DIR_ENV} to the folder that holds it)")
+                        }
                         AnchorLookup::RelativeTo(_) => String::new(),
                     };
                     warnings.push(format!(
@@ -613,8 +613,18 @@ service = "stca2"
         };
         let cases: &[(String, usize, usize, &str)] = &[
             (ca("unknown"), 15, 10, "not a CA family"),
-            (format!("{}{}", ca("STCA"), ca("STCA")), 19, 10, "duplicate [[ca]] family STCA"),
-            (format!("{}{}", ca("STCA2"), ca("STCA2")), 19, 10, "duplicate [[ca]] family STCA2"),
+            (
+                format!("{}{}", ca("STCA"), ca("STCA")),
+                19,
+                10,
+                "duplicate [[ca]] family STCA",
+            ),
+            (
+                format!("{}{}", ca("STCA2"), ca("STCA2")),
+                19,
+                10,
+                "duplicate [[ca]] family STCA2",
+            ),
         ];
         for (extra, line, column, msg) in cases {
             let text = format!("{GOOD}{extra}");

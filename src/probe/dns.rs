@@ -127,9 +127,12 @@ impl Dns {
         let mut builder =
             TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
         *builder.options_mut() = opts;
-        let resolver = builder
-            .build()
-            .map_err(|e| (DnsStatus::Error, format!("cannot start the DNS resolver: {e}")));
+        let resolver = builder.build().map_err(|e| {
+            (
+                DnsStatus::Error,
+                format!("cannot start the DNS resolver: {e}"),
+            )
+        });
         Dns { resolver, timeout }
     }
 

@@ -9,15 +9,23 @@
 //! Colour is decided by the caller (a terminal, and `NO_COLOR` unset); when
 //! it is off, the output is plain text with no escape codes at all, so it can
 //! be pasted into a ticket or an e-mail as is.
+//!
+//! Much of the text comes from the network — certificate subjects and
+//! issuers, TLS alerts, error details — and a hostile server could put
+//! terminal escape sequences in them. The certificate decoder already
+//! refuses to pass them on; as a second guard every piece of text is
+//! cleaned here on its way out: control characters (C0, DEL and C1) are
+//! written as visible `\xNN` escapes, so the only escape sequences in the
+//! output are the ones colour adds.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
 use super::Report;
 use crate::cert::CaFamily;
-use crate::probe::result::{LatencyStats, TargetResult, TcpStatus, TlsStatus};
-use crate::targets::Service;
+use crate::probe::result::{LatencyStats, TargetResult, TcpStatus};
 use crate::verdict::{self, Recommendation, Severity};
 
 const GOOD: Style = AnsiColor::Green.on_default();
@@ -54,7 +62,7 @@ pub fn render(
         out,
         "{} {}",
         paint.paint("Failover:", failover_style.effects(Effects::BOLD)),
-        summary.failover.message
+        paint.paint(&summary.failover.message, Style::new())
     )?;
     writeln!(out)?;
 
@@ -73,8 +81,8 @@ pub fn render(
                 out,
                 "- {} ({}): {}",
                 paint.paint(label, style.effects(Effects::BOLD)),
-                f.code,
-                f.message
+                paint.paint(&f.code, Style::new()),
+                paint.paint(&f.message, Style::new())
             )?;
         }
     }
@@ -110,13 +118,33 @@ struct Painter {
 }
 
 impl Painter {
+    /// `text`, cleaned of control characters, in `style` when colour is on.
     fn paint(&self, text: &str, style: Style) -> String {
+        let text = clean(text);
         if self.color && style != Style::new() {
             format!("{style}{text}{style:#}")
         } else {
-            text.to_string()
+            text.into_owned()
         }
     }
+}
+
+/// `text` with every control character (C0, DEL, C1 — `\n` and `\t`
+/// included: every line of the report is built here) written as a visible
+/// `\xNN` escape, so that text from the network cannot drive the terminal.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// One table cell: its plain text (which sets the width) and its style.
@@ -126,16 +154,14 @@ struct Cell {
 }
 
 impl Cell {
-    fn plain(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            style: Style::new(),
-        }
+    fn plain(text: impl AsRef<str>) -> Cell {
+        Cell::styled(text, Style::new())
     }
 
-    fn styled(text: impl Into<String>, style: Style) -> Cell {
+    /// Cleaned here, so that the width counts what is printed.
+    fn styled(text: impl AsRef<str>, style: Style) -> Cell {
         Cell {
-            text: text.into(),
+            text: clean(text.as_ref()).into_owned(),
             style,
         }
     }
@@ -187,6 +213,8 @@ fn line(cells: &[Cell], widths: &[usize], out: &mut dyn Write, paint: &Painter) 
 fn row(r: &TargetResult) -> Vec<Cell> {
     let tcp_style = if r.tcp.status == TcpStatus::Open {
         GOOD
+    } else if verdict::not_measured(r) {
+        WARN
     } else {
         BAD
     };
@@ -202,8 +230,7 @@ fn row(r: &TargetResult) -> Vec<Cell> {
     let (tls, ca, handshake) = match &r.tls {
         None => (Cell::plain("-"), Cell::plain("-"), Cell::plain("-")),
         Some(t) => {
-            let answered = t.status == TlsStatus::Ok
-                || (t.status == TlsStatus::ClientAuthRequired && r.service == Service::Declaration);
+            let answered = verdict::answers(r);
             let mut text = t.status.as_str().to_string();
             if let Some(alert) = &t.alert {
                 text.push_str(&format!(" ({alert})"));
@@ -226,7 +253,7 @@ fn row(r: &TargetResult) -> Vec<Cell> {
         }
     };
     vec![
-        Cell::plain(r.site.clone()),
+        Cell::plain(&r.site),
         Cell::plain(r.role.as_str()),
         Cell::plain(verdict::endpoint(&r.address, r.port)),
         Cell::plain(r.service.as_str()),
@@ -250,6 +277,7 @@ fn ms(stats: Option<LatencyStats>, with_p99: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::result::TlsStatus;
     use crate::report::ProbeIdentity;
     use crate::verdict::Context;
     use crate::verdict::test_support::*;
@@ -319,6 +347,73 @@ mod tests {
                 assert_ne!(l.as_bytes()[at], b' ', "column {col} empty in {l:?}");
             }
         }
+    }
+
+    /// Escape sequences from the network never reach the terminal.
+    #[test]
+    fn control_characters_from_the_network_are_escaped() {
+        let mut results = set(O::Unknown, O::Stca2, O::Tls(TlsStatus::Alert), O::Stca2);
+        let evil = "CN=Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n\u{9b}31m";
+        if let Some(t) = results[0].tls.as_mut() {
+            for c in &mut t.chain {
+                c.issuer = evil.to_string();
+                c.subject = evil.to_string();
+            }
+        }
+        if let Some(t) = results[2].tls.as_mut() {
+            t.detail = Some(format!("detail {evil}"));
+            t.alert = Some(format!("alert {evil}"));
+        }
+        results[1].tcp.detail = Some(evil.to_string());
+        let r = report(results);
+        assert!(
+            r.summary.headline.contains('\u{1b}'),
+            "the verdict quotes the issuer"
+        );
+        for color in [false, true] {
+            let t = text(&r, &[format!("warning {evil}")], color);
+            let controls: Vec<char> = t
+                .chars()
+                .filter(|c| c.is_control() && *c != '\n' && !(color && *c == '\u{1b}'))
+                .collect();
+            assert!(controls.is_empty(), "{controls:?} in:\n{t}");
+            assert!(
+                t.contains("CN=Evil\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0a\\x9b31m"),
+                "{t}"
+            );
+            if color {
+                // The only escapes left are colour: ESC followed by `[` and an SGR code ending in `m`.
+                for (i, _) in t.match_indices('\u{1b}') {
+                    let rest = &t[i + 1..];
+                    let sgr = rest
+                        .strip_prefix('[')
+                        .and_then(|r| r.find('m').map(|m| &r[..m]));
+                    assert!(
+                        sgr.is_some_and(|code| code
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == ';')),
+                        "non-colour escape at {i}: {:?}",
+                        &rest[..rest.len().min(12)]
+                    );
+                }
+            } else {
+                assert!(!t.contains('\u{1b}'));
+            }
+            // Every line is one line: nothing from the network broke one.
+            assert!(t.lines().all(|l| !l.contains('\r')));
+        }
+        assert_eq!(clean("plain"), "plain");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\u{7f}b\tc"), "a\\x7fb\\x09c");
+    }
+
+    #[test]
+    fn not_measured_reads_as_such() {
+        let r = report(set(O::AllowRefused, O::AllowRefused, O::Stca2, O::Stca2));
+        let t = text(&r, &[], false);
+        assert!(t.starts_with("Not measured: "), "{t}");
+        assert!(t.contains("- warning (not_measured): "), "{t}");
+        assert!(!t.contains("port_closed"), "{t}");
     }
 
     #[test]
