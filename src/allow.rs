@@ -189,7 +189,12 @@ impl AllowList {
             .join(", ")
     }
 
-    /// The ceiling for a message; says so when it is set but blank.
+    /// The ceiling for a message ("set but empty, which allows nothing"
+    /// when blank), or `None` when there is no ceiling.
+    pub fn ceiling_text(&self) -> Option<String> {
+        self.ceiling.as_deref().map(Self::describe_ceiling)
+    }
+
     fn describe_ceiling(ceiling: &[IpNet]) -> String {
         if ceiling.is_empty() {
             "set but empty, which allows nothing".to_string()

@@ -141,7 +141,7 @@ pub fn refused_targets_with_dns(
                     RefusedSite::Resolver {
                         site: s.name.clone(),
                         servers: servers.clone(),
-                        ceiling: allow.ceiling().map(AllowList::join),
+                        ceiling: allow.ceiling_text(),
                     }
                 } else {
                     RefusedSite::Resolver {

@@ -17,11 +17,8 @@ use stca2_probe::probe::{ClientIdentity, ProbeConfig};
 use stca2_probe::report::{self, ProbeIdentity, Report};
 use stca2_probe::targets::TargetSet;
 
-/// Exit code: every site x port answered TLS with an STCA2 chain.
-const EXIT_READY: u8 = 0;
-/// Exit code: the check ran and found a problem.
-const EXIT_PROBLEM: u8 = 1;
 /// Exit code: bad arguments, a bad target file, or the check could not run.
+/// (0 and 1 come from [`Report::exit_code`].)
 const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
@@ -58,14 +55,11 @@ enum Command {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// The target set to check.
-    #[arg(
-        long,
-        short = 't',
-        value_name = "FILE",
-        default_value = "targets/lyra.toml"
-    )]
-    targets: PathBuf,
+    /// The target set to check. Default: the built-in Lyra set (targets/lyra.toml,
+    /// compiled in), whose CA anchors are read from $STCA2_PROBE_CA_DIR, else
+    /// /etc/stca2-probe/ca, else the source tree's targets/ca.
+    #[arg(long, short = 't', value_name = "FILE")]
+    targets: Option<PathBuf>,
     #[command(flatten)]
     probe: ProbeArgs,
     #[command(flatten)]
@@ -81,7 +75,9 @@ struct ProbeArgs {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     attempts: u32,
     /// A network the probe may contact (repeatable). Replaces the default, which is
-    /// exactly the target set's own addresses. STCA2_PROBE_ALLOW, when set, caps it.
+    /// exactly the target set's own addresses. The DNS server is a destination too:
+    /// a site written as a hostname needs the DNS server's network here as well.
+    /// STCA2_PROBE_ALLOW, when set, caps it (set but empty: nothing is allowed).
     #[arg(long = "allow", value_name = "CIDR", value_parser = parse_cidr)]
     allow: Vec<IpNet>,
     /// Local address to connect from (e.g. the 4G router's side versus the ADSL box).
@@ -135,20 +131,22 @@ enum ColorChoice {
 
 #[derive(Args)]
 struct LabArgs {
-    /// What the simulated gateways do (see --list).
+    /// What the simulated gateways do: a scenario, or a behaviour for every
+    /// site and port (see --list).
     #[arg(long, short = 's', default_value = "healthy")]
     scenario: String,
     /// List the scenarios and behaviours, then exit.
     #[arg(long)]
     list: bool,
-    /// Where to write the lab's generated CA certificates.
+    /// Where to write the lab's generated CA certificates, and the matching
+    /// target file (lab.toml) to check it with.
     #[arg(long, value_name = "DIR", default_value = "targets/lab-ca")]
     ca_dir: PathBuf,
 }
 
 #[derive(Args)]
 struct DemoArgs {
-    /// The lab scenario to check.
+    /// The lab scenario to check (or a behaviour for every site and port).
     #[arg(long, short = 's', default_value = "mixed")]
     scenario: String,
     #[command(flatten)]
@@ -200,80 +198,99 @@ fn main() -> ExitCode {
 }
 
 async fn cmd_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let targets = match TargetSet::load(&args.targets) {
+    let loaded = match &args.targets {
+        Some(path) => TargetSet::load(path),
+        None => TargetSet::builtin(),
+    };
+    let targets = match loaded {
         Ok(t) => t,
         Err(e) => {
             eprintln!("stca2-probe: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let ceiling =
-        AllowList::ceiling_from_env().context("STCA2_PROBE_ALLOW is not a list of networks")?;
-    let allow = check::allow_list(&targets, &args.probe.allow, ceiling);
-    let refused = check::refused_targets(&targets, &allow);
-    if !refused.is_empty() {
-        for (site, ip, why) in &refused {
-            eprintln!("stca2-probe: refusing site `{site}` ({ip}): {why}");
-        }
-        eprintln!(
-            "stca2-probe: nothing was sent; no target of {} was contacted",
-            args.targets.display()
-        );
-        return Ok(ExitCode::from(EXIT_USAGE));
+    let allow = check::allow_list(&targets, &args.probe.allow, AllowList::ceiling_from_env()?);
+    if let Some(code) = refuse(&targets, &allow) {
+        return Ok(code);
     }
     let config = probe_config(&args.probe, allow, args.output.with_pem)?;
     let identity = identity(&args.probe);
     let total = targets.sites.len() * targets.ports.len();
     if std::io::stderr().is_terminal() && !args.output.json && !args.output.csv {
         eprintln!(
-            "checking {} ({} sites x {} ports = {total} targets, {} attempts each, up to {:.0} s per step)…",
+            "checking {} ({} sites x {} ports = {total} targets, {} attempts each, up to {} per step)…",
             targets.name,
             targets.sites.len(),
             targets.ports.len(),
             config.attempts,
-            config.timeout.as_secs_f64()
+            human_duration(config.timeout)
         );
     }
     let report = check::run(&targets, &config, identity).await;
     emit(&report, &targets.warnings, &args.output)?;
-    Ok(ExitCode::from(if report.summary.ok {
-        EXIT_READY
-    } else {
-        EXIT_PROBLEM
-    }))
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Refuses a check the allow-list forbids, before anything is sent: prints
+/// why and returns the exit code; `None` when every site may be probed.
+fn refuse(targets: &TargetSet, allow: &AllowList) -> Option<ExitCode> {
+    let refused = check::refused_targets(targets, allow);
+    if refused.is_empty() {
+        return None;
+    }
+    for why in &refused {
+        eprintln!("stca2-probe: {why}");
+    }
+    if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {
+        eprintln!(
+            "stca2-probe: {} is set but empty, which allows nothing; unset it, or list the networks the probe may contact",
+            allow::CEILING_ENV
+        );
+    }
+    eprintln!(
+        "stca2-probe: nothing was sent; no target of {} was contacted",
+        targets.path.display()
+    );
+    Some(ExitCode::from(EXIT_USAGE))
+}
+
+/// "50 ms", "1.5 s", "5 s": a step bound as a person reads it.
+fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{} ms", d.as_millis());
+    }
+    let text = format!("{:.2}", d.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
 }
 
 fn probe_config(args: &ProbeArgs, allow: AllowList, with_pem: bool) -> anyhow::Result<ProbeConfig> {
-    let client_identity = match (&args.client_cert, &args.client_key) {
+    let mut config = ProbeConfig::new(allow);
+    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.attempts = args.attempts;
+    config.source = args.source;
+    config.interface = args.interface.clone();
+    config.with_pem = with_pem;
+    config.client_identity = match (&args.client_cert, &args.client_key) {
         (Some(cert), Some(key)) => Some(ClientIdentity::from_pem_files(cert, key)?),
         _ => None,
     };
-    Ok(ProbeConfig {
-        timeout: Duration::from_secs_f64(args.timeout),
-        attempts: args.attempts,
-        spacing: Duration::from_millis(200),
-        source: args.source,
-        interface: args.interface.clone(),
-        allow,
-        client_identity,
-        with_pem,
-    })
+    Ok(config)
 }
 
 fn identity(args: &ProbeArgs) -> ProbeIdentity {
     let hostname = check::hostname();
-    ProbeIdentity {
-        id: args
-            .probe_id
-            .clone()
-            .or_else(|| hostname.clone())
-            .unwrap_or_else(|| "unknown".to_string()),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        hostname,
-        merchant: args.merchant.clone(),
-        source: args.source.map(|s| s.to_string()),
-        interface: args.interface.clone(),
-    }
+    let id = args
+        .probe_id
+        .clone()
+        .or_else(|| hostname.clone())
+        .unwrap_or_else(|| "unknown".to_string());
+    let mut identity = ProbeIdentity::new(id);
+    identity.hostname = hostname;
+    identity.merchant = args.merchant.clone();
+    identity.source = args.source.map(|s| s.to_string());
+    identity.interface = args.interface.clone();
+    identity
 }
 
 /// Renders the report as asked and writes it to stdout or, atomically, to --out.
@@ -332,9 +349,20 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// A named scenario, or a behaviour name for every site and port
+/// (`--scenario silent`).
 fn scenario(name: &str) -> anyhow::Result<Scenario> {
-    Scenario::named(name)
-        .with_context(|| format!("choose one of: {}", Scenario::names().join(", ")))
+    if let Ok(s) = Scenario::named(name) {
+        return Ok(s);
+    }
+    match name.parse::<Behaviour>() {
+        Ok(b) => Ok(Scenario::uniform(b)),
+        Err(_) => anyhow::bail!(
+            "`{name}` is neither a scenario nor a behaviour: choose a scenario ({}) or a behaviour for every site and port ({}); `stca2-probe lab --list` describes them",
+            Scenario::names().join(", "),
+            Behaviour::ALL.map(|b| b.as_str()).join(", ")
+        ),
+    }
 }
 
 async fn cmd_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
@@ -344,16 +372,19 @@ async fn cmd_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
             let s = scenario(name)?;
             println!("  {name:<18} {}", s.description());
         }
-        println!("behaviours:");
+        println!("behaviours (also usable as --scenario, for every site and port):");
         for b in Behaviour::ALL {
-            println!("  {b}");
+            println!("  {:<18} {}", b.as_str(), b.description());
         }
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = LabConfig::new(scenario(&args.scenario)?);
     config.ca_dir = args.ca_dir.clone();
     let lab = Lab::start(config).await?;
-    println!("stca2-probe lab: scenario `{}`", args.scenario);
+    let target_file = args.ca_dir.join("lab.toml");
+    lab.write_target_file(&target_file)
+        .with_context(|| format!("cannot write {}", target_file.display()))?;
+    println!("stca2-probe lab: scenario `{}`", lab.scenario().name);
     for e in lab.endpoints() {
         println!(
             "  {:<9} {:<9} {:<21} {}",
@@ -364,7 +395,11 @@ async fn cmd_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("CA certificates written to {}", args.ca_dir.display());
-    println!("In another terminal: stca2-probe check --targets targets/lab.toml");
+    println!("Target file written to {}", target_file.display());
+    println!(
+        "In another terminal: stca2-probe check --targets {}",
+        target_file.display()
+    );
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
@@ -374,60 +409,85 @@ async fn cmd_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn cmd_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let dir = tempfile_dir()?;
+    // Dropped last, on every path: the lab's PKI and target file go with it.
+    let dir = tempfile::Builder::new()
+        .prefix("stca2-probe-demo-")
+        .tempdir()
+        .context("cannot create a scratch folder for the demo")?;
     let mut config = LabConfig::new(scenario(&args.scenario)?);
-    config.ca_dir = dir.join("lab-ca");
+    config.ca_dir = dir.path().join("lab-ca");
     let lab = Lab::start(config).await?;
-    let target_file = dir.join("demo.toml");
+    let target_file = dir.path().join("demo.toml");
     lab.write_target_file(&target_file)
         .with_context(|| format!("cannot write {}", target_file.display()))?;
     let targets = TargetSet::load(&target_file)?;
     let allow = AllowList::new(
         vec![allow::parse_cidr("127.0.0.0/8")?],
-        AllowList::ceiling_from_env().context("STCA2_PROBE_ALLOW is not a list of networks")?,
+        AllowList::ceiling_from_env()?,
     );
+    if let Some(code) = refuse(&targets, &allow) {
+        lab.shutdown().await;
+        return Ok(code);
+    }
     if !args.output.json && !args.output.csv {
+        let mut ips: Vec<String> = lab
+            .endpoints()
+            .iter()
+            .map(|e| e.addr.ip().to_string())
+            .collect();
+        ips.dedup();
         eprintln!(
-            "demo: a simulated gateway (scenario `{}`) is serving on {} and {}; checking it…\n",
-            args.scenario,
-            lab.endpoints()
-                .first()
-                .map(|e| e.addr.ip().to_string())
-                .unwrap_or_default(),
-            lab.endpoints()
-                .last()
-                .map(|e| e.addr.ip().to_string())
-                .unwrap_or_default(),
+            "demo: a simulated gateway (scenario `{}`) is serving on {}; checking it…\n",
+            lab.scenario().name,
+            ips.join(" and ")
         );
     }
-    let config = ProbeConfig {
-        timeout: Duration::from_secs(1),
-        attempts: 3,
-        spacing: Duration::from_millis(50),
-        source: None,
-        interface: None,
-        allow,
-        client_identity: None,
-        with_pem: args.output.with_pem,
-    };
-    let identity = ProbeIdentity {
-        id: "demo".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        hostname: check::hostname(),
-        merchant: None,
-        source: None,
-        interface: None,
-    };
+    let mut config = ProbeConfig::new(allow);
+    config.timeout = Duration::from_secs(1);
+    config.spacing = Duration::from_millis(50);
+    config.with_pem = args.output.with_pem;
+    let mut identity = ProbeIdentity::new("demo");
+    identity.hostname = check::hostname();
     let report = check::run(&targets, &config, identity).await;
     lab.shutdown().await;
     emit(&report, &targets.warnings, &args.output)?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(ExitCode::SUCCESS)
 }
 
-/// A private scratch folder for the demo's PKI and target file.
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("stca2-probe-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        for (d, want) in [
+            (Duration::from_millis(50), "50 ms"),
+            (Duration::from_millis(999), "999 ms"),
+            (Duration::from_secs(1), "1 s"),
+            (Duration::from_millis(1500), "1.5 s"),
+            (Duration::from_millis(2250), "2.25 s"),
+            (Duration::from_secs(300), "300 s"),
+        ] {
+            assert_eq!(human_duration(d), want);
+        }
+    }
+
+    #[test]
+    fn scenarios_fall_back_to_behaviours() {
+        assert_eq!(scenario("healthy").unwrap().name, "healthy");
+        let s = scenario("silent").unwrap();
+        assert_eq!(
+            s.behaviour(stca2_probe::targets::Role::Primary, 1146),
+            Behaviour::Silent
+        );
+        assert_eq!(
+            s.behaviour(stca2_probe::targets::Role::Secondary, 7212),
+            Behaviour::Silent
+        );
+        let e = scenario("nope").unwrap_err().to_string();
+        assert!(
+            e.contains("primary-blocked") && e.contains("reset-after-hello"),
+            "{e}"
+        );
+    }
 }
