@@ -222,3 +222,24 @@ fn lyra_target_file_parses() {
     let allow = stca2_probe::check::allow_list(&t, &[], Some(ceiling));
     assert_eq!(stca2_probe::check::refused_targets(&t, &allow).len(), 2);
 }
+
+/// `check`'s default is the same file, compiled in (parsed here, never probed).
+#[test]
+fn builtin_target_set_is_lyra() {
+    use stca2_probe::targets::{BUILTIN_LYRA, BUILTIN_LYRA_PATH, TargetSet};
+    assert_eq!(
+        BUILTIN_LYRA,
+        std::fs::read_to_string("targets/lyra.toml").unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = TargetSet::builtin_in(dir.path()).unwrap();
+    let file = TargetSet::load(Path::new("targets/lyra.toml")).unwrap();
+    assert_eq!(builtin.sites, file.sites);
+    assert_eq!(builtin.ports, file.ports);
+    assert_eq!(builtin.path, Path::new(BUILTIN_LYRA_PATH));
+    // The help says where the default's anchors come from.
+    let out = run(&["check", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("built-in Lyra set"), "{text}");
+    assert!(text.contains("STCA2_PROBE_CA_DIR"), "{text}");
+}
