@@ -79,6 +79,7 @@ pub(super) fn tls_config(
         Behaviour::Stca2 | Behaviour::Slow => single(pki.stca2_server())?,
         Behaviour::Stca => single(pki.stca_server())?,
         Behaviour::Interceptor => single(pki.interceptor_server())?,
+        Behaviour::Forged => single(pki.forged_server())?,
         Behaviour::Expired => single(pki.stca2_expired())?,
         Behaviour::Tls12Only => {
             let id = pki.stca2_server();
@@ -195,6 +196,7 @@ async fn handle(stream: TcpStream, served: Arc<Served>) {
         | Behaviour::Stca
         | Behaviour::ClientAuth
         | Behaviour::Interceptor
+        | Behaviour::Forged
         | Behaviour::Expired
         | Behaviour::Tls12Only => tls(stream, &served).await,
     }
