@@ -22,6 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::pki::{Identity, LabPki};
 use super::{Behaviour, LabError};
+use crate::probe::tls::provider;
 
 /// The longest a lab connection lives, whatever the client does.
 pub const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
@@ -46,13 +47,6 @@ pub(super) struct Served {
     pub tls: Option<Arc<ServerConfig>>,
     /// How long `slow` waits before the handshake.
     pub slow_delay: Duration,
-    /// The lab's PKI, for responders that build their own answers.
-    #[allow(dead_code)] // used once the legacy responder is wired in
-    pub pki: Arc<LabPki>,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The rustls server configuration of a TLS behaviour; `None` for the others.
