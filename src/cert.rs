@@ -236,6 +236,26 @@ impl CertInfo {
     }
 }
 
+/// Describes each certificate of a chain, in order: a description, or why
+/// it does not parse (the PEM is filled with `with_pem`).
+pub fn describe_each(
+    chain: &[Vec<u8>],
+    now: OffsetDateTime,
+    with_pem: bool,
+) -> Vec<Result<CertInfo, CertError>> {
+    chain
+        .iter()
+        .map(|der| {
+            CertInfo::from_der(der, now).map(|mut info| {
+                if with_pem {
+                    info.pem = Some(to_pem(der));
+                }
+                info
+            })
+        })
+        .collect()
+}
+
 /// Describes a whole chain; certificates that do not parse are skipped and
 /// counted in the returned error list, so one bad certificate hides nothing else.
 pub fn describe_chain(
@@ -245,14 +265,9 @@ pub fn describe_chain(
 ) -> (Vec<CertInfo>, Vec<String>) {
     let mut infos = Vec::new();
     let mut errors = Vec::new();
-    for (i, der) in chain.iter().enumerate() {
-        match CertInfo::from_der(der, now) {
-            Ok(mut info) => {
-                if with_pem {
-                    info.pem = Some(to_pem(der));
-                }
-                infos.push(info);
-            }
+    for (i, d) in describe_each(chain, now, with_pem).into_iter().enumerate() {
+        match d {
+            Ok(info) => infos.push(info),
             Err(e) => errors.push(format!("certificate {i}: {e}")),
         }
     }
@@ -797,7 +812,8 @@ mod tests {
             (r.family, r.signature_verified)
         };
         use SignatureVerified as V;
-        let cases: Vec<(&str, Vec<&Vec<u8>>, (CaFamily, SignatureVerified))> = vec![
+        type Case<'a> = (&'a str, Vec<&'a Vec<u8>>, (CaFamily, SignatureVerified));
+        let cases: Vec<Case<'_>> = vec![
             (
                 "real chain",
                 vec![&real_leaf, &stca2_int.der],
