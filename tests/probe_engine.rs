@@ -22,6 +22,7 @@ use stca2_probe::cert::{CaFamily, SignatureVerified};
 use stca2_probe::probe::dns::DnsSetup;
 use stca2_probe::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStack, TlsStatus};
 use stca2_probe::probe::tls::IMPOSTOR;
+use stca2_probe::probe::tls::provider;
 use stca2_probe::probe::{self, ClientIdentity, ProbeConfig};
 use stca2_probe::targets::TargetSet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -98,10 +99,6 @@ fn pki(ip: &str) -> Pki {
         key,
         root,
     }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn server_config(

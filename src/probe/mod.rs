@@ -5,8 +5,11 @@
 //! the allow-list *before any socket exists*, then for each port runs a few
 //! spaced attempts, each a TCP connect ([`tcp`]) followed, when it opened, by
 //! a TLS handshake on that connection ([`tls`]). Latencies of the successful
-//! attempts are summarised ([`latency`]); the presented chain is described
-//! and classified by [`crate::cert`].
+//! attempts are summarised ([`latency`]); the chain of every completed
+//! handshake is classified by [`crate::cert`] and the least migrated one is
+//! reported (a balancer may send one connection in three elsewhere). When
+//! rustls refuses the server's protocol itself, a legacy capture
+//! ([`legacy`]) reads the chain rustls could not.
 //!
 //! Every site runs in its own task (a [`JoinSet`] owned by [`check`]) and
 //! its ports run concurrently inside it, so a whole check lasts as long as

@@ -6,7 +6,9 @@
 //! whether its signatures verify, are separate facts computed afterwards by
 //! [`crate::cert::classify`]. The handshake signatures themselves are still
 //! checked with the ring provider's algorithms, so a completed handshake
-//! means the server really holds the leaf's key.
+//! means the server really holds the leaf's key — and a signature that does
+//! not verify is reported as such ([`IMPOSTOR`]), never retried as a legacy
+//! server.
 //!
 //! Client-certificate requests are recorded by a client-cert resolver that
 //! notes the request and the CA names it lists, and offers nothing (or the
