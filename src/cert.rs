@@ -5,10 +5,16 @@
 //! middlebox on the merchant's network). That is a question of identity, not
 //! of signature validity: the old STCA hierarchy is signed with SHA-1, which
 //! modern stacks rightly refuse to verify, and a refusal must not turn an STCA
-//! chain into "unknown". So a chain's family is decided by matching the top
-//! certificate's issuer name and authority key identifier (and, for a root
-//! presented in the chain, its SPKI) against each family's anchors. Signature
-//! verification is reported as a separate fact.
+//! chain into "unknown". So a chain's family is decided by building the
+//! leaf's path through the presented certificates and matching the top of
+//! that path — its issuer name and authority key identifier, or, for a root
+//! presented in the chain, its SPKI — against each family's anchors.
+//! Signature verification along the path is reported as a separate fact; a
+//! chain that names a family but does not verify is a forgery.
+//!
+//! Names and SANs come from the server and end up on a terminal: control
+//! characters in them are escaped, so a certificate cannot inject escape
+//! sequences into the report.
 //!
 //! Everything here is pure: DER in, facts out.
 
@@ -182,10 +188,12 @@ impl CertInfo {
                 ParsedExtension::SubjectAlternativeName(s) => {
                     for name in &s.general_names {
                         match name {
-                            GeneralName::DNSName(d) => san.push((*d).to_string()),
+                            GeneralName::DNSName(d) => san.push(escape_control(d)),
                             GeneralName::IPAddress(b) => san.push(ip_bytes(b)),
-                            GeneralName::RFC822Name(m) => san.push(format!("email:{m}")),
-                            GeneralName::URI(u) => san.push(format!("uri:{u}")),
+                            GeneralName::RFC822Name(m) => {
+                                san.push(format!("email:{}", escape_control(m)))
+                            }
+                            GeneralName::URI(u) => san.push(format!("uri:{}", escape_control(u))),
                             _ => {}
                         }
                     }
@@ -228,6 +236,26 @@ impl CertInfo {
     }
 }
 
+/// Describes each certificate of a chain, in order: a description, or why
+/// it does not parse (the PEM is filled with `with_pem`).
+pub fn describe_each(
+    chain: &[Vec<u8>],
+    now: OffsetDateTime,
+    with_pem: bool,
+) -> Vec<Result<CertInfo, CertError>> {
+    chain
+        .iter()
+        .map(|der| {
+            CertInfo::from_der(der, now).map(|mut info| {
+                if with_pem {
+                    info.pem = Some(to_pem(der));
+                }
+                info
+            })
+        })
+        .collect()
+}
+
 /// Describes a whole chain; certificates that do not parse are skipped and
 /// counted in the returned error list, so one bad certificate hides nothing else.
 pub fn describe_chain(
@@ -237,14 +265,9 @@ pub fn describe_chain(
 ) -> (Vec<CertInfo>, Vec<String>) {
     let mut infos = Vec::new();
     let mut errors = Vec::new();
-    for (i, der) in chain.iter().enumerate() {
-        match CertInfo::from_der(der, now) {
-            Ok(mut info) => {
-                if with_pem {
-                    info.pem = Some(to_pem(der));
-                }
-                infos.push(info);
-            }
+    for (i, d) in describe_each(chain, now, with_pem).into_iter().enumerate() {
+        match d {
+            Ok(info) => infos.push(info),
             Err(e) => errors.push(format!("certificate {i}: {e}")),
         }
     }
@@ -254,28 +277,41 @@ pub fn describe_chain(
 /// A chain's family and whether its signatures verify, decided against the anchors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
-    /// The family whose anchor the chain's top certificate names (or is).
+    /// The family whose anchor the top of the leaf's path names (or is).
     pub family: CaFamily,
-    /// The signature check, separate from the family.
+    /// The signature check along that path, separate from the family.
     pub signature_verified: SignatureVerified,
 }
 
 /// Decides the family of a presented chain (leaf first) by identity.
 ///
-/// The top certificate is the last one that parses. It belongs to a family
+/// The leaf's path is built first: from the leaf, each step goes to a
+/// presented certificate whose subject is the current certificate's issuer
+/// (and whose SKI is its AKI, when both are present), until a self-signed
+/// certificate or no issuer among the presented ones. Certificates off that
+/// path are extras and ignored: a real root appended after a forged leaf
+/// gives the forged leaf nothing. The top of the path belongs to a family
 /// when it *is* one of the family's anchors (same SPKI), or when its issuer
 /// name equals an anchor's subject and, if both carry key identifiers, its
-/// AKI equals that anchor's SKI.
+/// AKI equals that anchor's SKI. The signatures are then checked along the
+/// path and from the anchor: a chain that only *names* a family gets
+/// [`SignatureVerified::False`], which the verdict treats as forged.
 pub fn classify(chain: &[Vec<u8>], families: &[(CaFamily, &[Anchor])]) -> Classification {
-    let parsed: Vec<X509Certificate<'_>> = chain
+    let unknown = Classification {
+        family: CaFamily::Unknown,
+        signature_verified: SignatureVerified::False,
+    };
+    let parsed: Vec<Option<X509Certificate<'_>>> = chain
         .iter()
-        .filter_map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+        .map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
         .collect();
-    let Some(top) = parsed.last() else {
-        return Classification {
-            family: CaFamily::Unknown,
-            signature_verified: SignatureVerified::False,
-        };
+    // Without a readable leaf there is nothing to tie the chain to the server.
+    let Some(Some(_)) = parsed.first() else {
+        return unknown;
+    };
+    let path = leaf_path(&parsed);
+    let Some(top) = path.last() else {
+        return unknown;
     };
     let top_spki = sha256(top.public_key().raw);
     let top_aki = authority_key_id(top);
@@ -284,10 +320,7 @@ pub fn classify(chain: &[Vec<u8>], families: &[(CaFamily, &[Anchor])]) -> Classi
         for anchor in anchors.iter() {
             let is_anchor = anchor.spki_sha256 == top_spki;
             let issued_by = top.issuer().as_raw() == anchor.subject_der.as_slice()
-                && match (&top_aki, &anchor.ski) {
-                    (Some(aki), Some(ski)) => aki == ski,
-                    _ => true,
-                };
+                && key_ids_agree(top_aki.as_deref(), anchor.ski.as_deref());
             if is_anchor || issued_by {
                 found = Some((*family, anchor));
                 break 'families;
@@ -295,19 +328,76 @@ pub fn classify(chain: &[Vec<u8>], families: &[(CaFamily, &[Anchor])]) -> Classi
         }
     }
     match found {
-        None => Classification {
-            family: CaFamily::Unknown,
-            signature_verified: verify_links(&parsed, None),
-        },
+        None => unknown,
         Some((family, anchor)) => Classification {
             family,
-            signature_verified: verify_links(&parsed, Some(anchor)),
+            signature_verified: verify_links(&path, anchor),
         },
     }
 }
 
-/// Verifies each link of the chain, then the top against the anchor.
-fn verify_links(parsed: &[X509Certificate<'_>], anchor: Option<&Anchor>) -> SignatureVerified {
+/// True unless both key identifiers are present and differ.
+fn key_ids_agree(aki: Option<&[u8]>, ski: Option<&[u8]>) -> bool {
+    match (aki, ski) {
+        (Some(aki), Some(ski)) => aki == ski,
+        _ => true,
+    }
+}
+
+/// True when `issuer` may have issued `cert` by name and key identifier.
+fn names_issuer(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+    cert.issuer().as_raw() == issuer.subject().as_raw()
+        && key_ids_agree(
+            authority_key_id(cert).as_deref(),
+            subject_key_id(issuer).as_deref(),
+        )
+}
+
+/// The path from the leaf (`parsed[0]`) up through the presented
+/// certificates, each used at most once. Among several candidates for an
+/// issuer, one whose key verifies the current certificate wins.
+fn leaf_path<'a, 'b>(parsed: &'b [Option<X509Certificate<'a>>]) -> Vec<&'b X509Certificate<'a>> {
+    let mut used = vec![false; parsed.len()];
+    let mut path = Vec::new();
+    let Some(Some(leaf)) = parsed.first() else {
+        return path;
+    };
+    used[0] = true;
+    path.push(leaf);
+    let mut current = leaf;
+    loop {
+        if current.subject().as_raw() == current.issuer().as_raw() {
+            break; // self-signed: the path ends here
+        }
+        let candidates: Vec<usize> = parsed
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !used[*i] && c.as_ref().is_some_and(|c| names_issuer(current, c)))
+            .map(|(i, _)| i)
+            .collect();
+        let pick = candidates
+            .iter()
+            .copied()
+            .find(|&i| {
+                parsed[i]
+                    .as_ref()
+                    .is_some_and(|c| current.verify_signature(Some(c.public_key())).is_ok())
+            })
+            .or_else(|| candidates.first().copied());
+        let Some(next) = pick.and_then(|i| {
+            used[i] = true;
+            parsed[i].as_ref()
+        }) else {
+            break;
+        };
+        path.push(next);
+        current = next;
+    }
+    path
+}
+
+/// Verifies each link of the path, then its top against the anchor.
+fn verify_links(path: &[&X509Certificate<'_>], anchor: &Anchor) -> SignatureVerified {
     let mut worst = SignatureVerified::True;
     let mut note = |r: Result<(), X509Error>| match r {
         Ok(()) => {}
@@ -318,14 +408,14 @@ fn verify_links(parsed: &[X509Certificate<'_>], anchor: Option<&Anchor>) -> Sign
         }
         Err(_) => worst = SignatureVerified::False,
     };
-    for pair in parsed.windows(2) {
+    for pair in path.windows(2) {
         note(pair[0].verify_signature(Some(pair[1].public_key())));
     }
-    let Some(top) = parsed.last() else {
+    let Some(top) = path.last() else {
         return SignatureVerified::False;
     };
-    match anchor.map(|a| X509Certificate::from_der(&a.der)) {
-        Some(Ok((_, a))) => {
+    match X509Certificate::from_der(&anchor.der) {
+        Ok((_, a)) => {
             if a.public_key().raw == top.public_key().raw {
                 // The chain presents the anchor itself: check its self-signature.
                 note(top.verify_signature(None));
@@ -333,7 +423,7 @@ fn verify_links(parsed: &[X509Certificate<'_>], anchor: Option<&Anchor>) -> Sign
                 note(top.verify_signature(Some(a.public_key())));
             }
         }
-        _ => return SignatureVerified::False,
+        Err(_) => return SignatureVerified::False,
     }
     worst
 }
@@ -425,20 +515,48 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
     rdns.into_iter().rev().collect::<Vec<_>>().join(",")
 }
 
-/// Escapes an attribute value for RFC 4514 §2.4.
+/// Escapes an attribute value for RFC 4514 §2.4, and every control
+/// character (C0, DEL, C1) as `\XX` hex of its UTF-8 bytes, which the RFC
+/// allows for any character: a name can never carry a terminal escape sequence.
 fn escape_dn_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         let edge_space = c == ' ' && (i == 0 || i == last);
-        if matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+        if c.is_control() {
+            push_hex_escaped(&mut out, c);
+        } else if matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
             || edge_space
             || (i == 0 && c == '#')
         {
             out.push('\\');
             out.push(c);
-        } else if c == '\0' {
-            out.push_str("\\00");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes `c` as `\XX` per UTF-8 byte (uppercase hex).
+fn push_hex_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    let mut buf = [0u8; 4];
+    for b in c.encode_utf8(&mut buf).bytes() {
+        let _ = write!(out, "\\{b:02X}");
+    }
+}
+
+/// A string from a certificate (a SAN) with its control characters
+/// (C0, DEL, C1) escaped as `\XX`, so it is safe to print on a terminal.
+pub fn escape_control(value: &str) -> String {
+    if !value.chars().any(char::is_control) {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if c.is_control() {
+            push_hex_escaped(&mut out, c);
         } else {
             out.push(c);
         }
@@ -618,6 +736,154 @@ mod tests {
         assert_eq!(dn_der_to_string(&raw[2..]), want);
         let junk = dn_der_to_string(&[0xff, 0x01]);
         assert!(junk.starts_with("hex:"), "{junk}");
+    }
+
+    /// A CA for the classification tests: its params, key and certificate.
+    struct TestCa {
+        params: rcgen::CertificateParams,
+        key: rcgen::KeyPair,
+        der: Vec<u8>,
+    }
+
+    fn ca_params(cn: &str, aki: bool) -> rcgen::CertificateParams {
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.use_authority_key_identifier_extension = aki;
+        p
+    }
+
+    fn root(cn: &str) -> TestCa {
+        let params = ca_params(cn, false);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        TestCa { params, key, der }
+    }
+
+    fn intermediate(cn: &str, parent: &TestCa) -> TestCa {
+        let params = ca_params(cn, true);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let issuer = rcgen::Issuer::from_params(&parent.params, &parent.key);
+        let der = params.signed_by(&key, &issuer).unwrap().der().to_vec();
+        TestCa { params, key, der }
+    }
+
+    /// A leaf naming `issuer_params` as its issuer (name, and AKI when
+    /// `aki`), signed by `key` — the issuer's own key, or a forger's.
+    fn leaf(issuer_params: &rcgen::CertificateParams, key: &rcgen::KeyPair, aki: bool) -> Vec<u8> {
+        let mut p = rcgen::CertificateParams::new(vec!["gw.lab".to_string()]).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "gw.lab");
+        p.use_authority_key_identifier_extension = aki;
+        let issuer = rcgen::Issuer::from_params(issuer_params, key);
+        let own = rcgen::KeyPair::generate().unwrap();
+        p.signed_by(&own, &issuer).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn the_family_comes_from_the_leaf_path_and_forgeries_do_not_verify() {
+        let stca2_root = root("STCA2 Root");
+        let stca2_int = intermediate("STCA2 Issuing", &stca2_root);
+        let stca_root = root("STCA Root");
+        let evil = root("Interceptor Root");
+        let anchors2 = vec![Anchor::from_der(&stca2_root.der).unwrap()];
+        let anchors1 = vec![Anchor::from_der(&stca_root.der).unwrap()];
+        let fams = [
+            (CaFamily::Stca2, anchors2.as_slice()),
+            (CaFamily::Stca, anchors1.as_slice()),
+        ];
+        let real_leaf = leaf(&stca2_int.params, &stca2_int.key, true);
+        // A forged leaf naming the STCA2 intermediate (name and its key
+        // identifier: rcgen writes the AKI from the issuer's key id method,
+        // which is the intermediate's own SHA-256 method over its key), but
+        // signed by the interceptor's key.
+        let ski_of_int = stca2_int.params.key_identifier(&stca2_int.key);
+        let mut forged_issuer = stca2_int.params.clone();
+        forged_issuer.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(ski_of_int);
+        let forged_leaf = leaf(&forged_issuer, &evil.key, true);
+        let evil_leaf = leaf(&evil.params, &evil.key, true);
+        // A leaf copying the STCA2 root's name, without an AKI.
+        let named_leaf = leaf(&stca2_root.params, &evil.key, false);
+        let junk = vec![0x30, 0x03, 1, 2, 3];
+
+        let c = |chain: &[&Vec<u8>]| {
+            let chain: Vec<Vec<u8>> = chain.iter().map(|c| (*c).clone()).collect();
+            let r = classify(&chain, &fams);
+            (r.family, r.signature_verified)
+        };
+        use SignatureVerified as V;
+        type Case<'a> = (&'a str, Vec<&'a Vec<u8>>, (CaFamily, SignatureVerified));
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "real chain",
+                vec![&real_leaf, &stca2_int.der],
+                (CaFamily::Stca2, V::True),
+            ),
+            (
+                "real chain with its root",
+                vec![&real_leaf, &stca2_int.der, &stca2_root.der],
+                (CaFamily::Stca2, V::True),
+            ),
+            (
+                "extras after the path are ignored",
+                vec![&real_leaf, &stca2_int.der, &evil.der],
+                (CaFamily::Stca2, V::True),
+            ),
+            (
+                "extras before the issuer are skipped",
+                vec![&real_leaf, &evil.der, &stca_root.der, &stca2_int.der],
+                (CaFamily::Stca2, V::True),
+            ),
+            (
+                "interceptor leaf followed by the real STCA2 root",
+                vec![&evil_leaf, &stca2_root.der],
+                (CaFamily::Unknown, V::False),
+            ),
+            (
+                "interceptor leaf followed by the real STCA2 chain",
+                vec![&evil_leaf, &stca2_int.der, &stca2_root.der],
+                (CaFamily::Unknown, V::False),
+            ),
+            (
+                "forged leaf with the real STCA2 intermediate",
+                vec![&forged_leaf, &stca2_int.der],
+                (CaFamily::Stca2, V::False),
+            ),
+            (
+                "leaf copying the STCA2 root name without AKI",
+                vec![&named_leaf],
+                (CaFamily::Stca2, V::False),
+            ),
+            (
+                "unreadable leaf",
+                vec![&junk, &stca2_int.der],
+                (CaFamily::Unknown, V::False),
+            ),
+        ];
+        for (name, chain, want) in cases {
+            assert_eq!(c(&chain), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_names_and_sans() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["evil\x1b[31m.lab".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "red\x1b[31malert\x7f\u{9b}");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let info = CertInfo::from_der(&der, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(info.subject, "CN=red\\1B[31malert\\7F\\C2\\9B");
+        assert_eq!(info.issuer, info.subject);
+        assert_eq!(info.san, ["evil\\1B[31m.lab"]);
+        let json = serde_json::to_string(&info).unwrap();
+        assert!(
+            !json.contains('\u{1b}') && !json.contains("\\u001b"),
+            "{json}"
+        );
+        assert_eq!(escape_control("plain.lab"), "plain.lab");
     }
 
     #[test]

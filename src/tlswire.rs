@@ -92,6 +92,13 @@ const TLS13_SUITES: &[(u16, &str)] = &[
     (0x1303, "TLS_CHACHA20_POLY1305_SHA256"),
 ];
 
+/// Other suites rustls may negotiate, not offered by the legacy ClientHello,
+/// so that both stacks name every suite from this one table.
+const OTHER_SUITES: &[(u16, &str)] = &[
+    (0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+];
+
 /// Named groups offered: x25519, secp256r1, secp384r1.
 const GROUPS: &[u16] = &[0x001D, 0x0017, 0x0018];
 
@@ -111,10 +118,12 @@ const SIG_ALGS: &[u16] = &[
 ];
 
 /// The IANA name of a cipher suite, or `0xXXXX` for one not in the table.
+/// Both the rustls path and the legacy capture name suites with it.
 pub fn cipher_suite_name(suite: u16) -> String {
     LEGACY_SUITES
         .iter()
         .chain(TLS13_SUITES)
+        .chain(OTHER_SUITES)
         .find(|(id, _)| *id == suite)
         .map(|(_, n)| (*n).to_string())
         .unwrap_or_else(|| format!("0x{suite:04X}"))
@@ -132,7 +141,9 @@ pub fn version_name(version: u16) -> String {
     }
 }
 
-/// The IANA name of an alert description (`handshake_failure`…).
+/// The IANA name of an alert description (`handshake_failure`…), or
+/// `alert_<n>` for one not in the registry. The one alert spelling of the
+/// crate: the rustls path and the legacy capture both use it.
 pub fn alert_name(description: u8) -> String {
     let name = match description {
         0 => "close_notify",
@@ -169,6 +180,7 @@ pub fn alert_name(description: u8) -> String {
         115 => "unknown_psk_identity",
         116 => "certificate_required",
         120 => "no_application_protocol",
+        121 => "encrypted_client_hello_required",
         d => return format!("alert_{d}"),
     };
     name.to_string()
@@ -200,7 +212,7 @@ pub enum WireError {
         "the peer sent more than {MAX_TOTAL_BYTES} bytes without finishing its first flight: giving up"
     )]
     TooMuchData,
-    /// More than [`MAX_CERTIFICATES`] certificates in one message.
+    /// More than [`MAX_CERTIFICATES`] certificates in one message: how many it carries.
     #[error(
         "the Certificate message carries {0} certificates, more than the {MAX_CERTIFICATES} accepted"
     )]
@@ -250,7 +262,8 @@ pub enum Message {
 /// Turns a byte stream into [`Message`]s, within the module's limits.
 ///
 /// Feed it whatever the socket returned; it keeps at most one record and one
-/// handshake message buffered.
+/// handshake message buffered. Errors are sticky: once `feed` fails, every
+/// later call returns the same error and buffers nothing.
 #[derive(Debug, Default)]
 pub struct HandshakeReader {
     /// Bytes of an incomplete record (header included).
@@ -261,6 +274,8 @@ pub struct HandshakeReader {
     total: usize,
     /// Whether a record has been seen (for error wording).
     seen_record: bool,
+    /// The error that ended the stream, returned again by every later call.
+    failed: Option<WireError>,
 }
 
 impl HandshakeReader {
@@ -269,13 +284,22 @@ impl HandshakeReader {
         Self::default()
     }
 
-    /// Bytes fed so far.
-    pub fn total_bytes(&self) -> usize {
-        self.total
-    }
-
     /// Consumes `bytes`, returning every message they complete, in order.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Message>, WireError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let result = self.feed_inner(bytes);
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+            // Nothing more is buffered after a failure.
+            self.pending = Vec::new();
+            self.hs = Vec::new();
+        }
+        result
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8]) -> Result<Vec<Message>, WireError> {
         self.total = self.total.saturating_add(bytes.len());
         if self.total > MAX_TOTAL_BYTES {
             return Err(WireError::TooMuchData);
@@ -554,11 +578,17 @@ pub fn parse_certificate(body: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
         ));
     }
     let mut certs = Vec::new();
+    let mut count = 0usize;
     while !list.is_empty() {
-        if certs.len() == MAX_CERTIFICATES {
-            return Err(WireError::TooManyCertificates(certs.len() + 1));
+        let der = list.vec24()?;
+        count += 1;
+        // Past the limit, only count (the message is already bounded in size).
+        if certs.len() < MAX_CERTIFICATES {
+            certs.push(der.to_vec());
         }
-        certs.push(list.vec24()?.to_vec());
+    }
+    if count > MAX_CERTIFICATES {
+        return Err(WireError::TooManyCertificates(count));
     }
     Ok(certs)
 }
@@ -624,7 +654,8 @@ pub struct ServerFlight {
     pub certificates: Option<Vec<Vec<u8>>>,
     /// The client-certificate request, when the server sent one.
     pub certificate_request: Option<CertificateRequest>,
-    finished: Option<Progress>,
+    /// How the flight ended: a final progress or a (sticky) error.
+    finished: Option<Result<Progress, WireError>>,
 }
 
 impl ServerFlight {
@@ -633,20 +664,25 @@ impl ServerFlight {
         Self::default()
     }
 
-    /// Bytes fed so far.
-    pub fn total_bytes(&self) -> usize {
-        self.reader.total_bytes()
+    /// Consumes bytes from the server. Once the result is anything but
+    /// [`Progress::NeedMore`] — a final progress or an error — later calls
+    /// return it again, ignore their input and buffer nothing.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Progress, WireError> {
+        if let Some(end) = &self.finished {
+            return end.clone();
+        }
+        let result = self.feed_inner(bytes);
+        if !matches!(result, Ok(Progress::NeedMore)) {
+            self.finished = Some(result.clone());
+            // Drop whatever is buffered: nothing more will be read.
+            self.reader = HandshakeReader::new();
+        }
+        result
     }
 
-    /// Consumes bytes from the server. Once the result is anything but
-    /// [`Progress::NeedMore`], later calls return it again and ignore their input.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<Progress, WireError> {
-        if let Some(p) = &self.finished {
-            return Ok(p.clone());
-        }
+    fn feed_inner(&mut self, bytes: &[u8]) -> Result<Progress, WireError> {
         for msg in self.reader.feed(bytes)? {
             if let Some(p) = self.on_message(msg)? {
-                self.finished = Some(p.clone());
                 return Ok(p);
             }
         }
@@ -835,6 +871,8 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, WireError> {
 #[derive(Debug, Default)]
 pub struct ClientHelloReader {
     reader: HandshakeReader,
+    /// A sticky error: returned again by every later call.
+    failed: Option<WireError>,
 }
 
 impl ClientHelloReader {
@@ -843,8 +881,21 @@ impl ClientHelloReader {
         Self::default()
     }
 
-    /// Consumes bytes from the client; `Some` once the ClientHello is complete.
+    /// Consumes bytes from the client; `Some` once the ClientHello is
+    /// complete. After an error, every later call returns it again.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<ClientHello>, WireError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let result = self.feed_inner(bytes);
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+            self.reader = HandshakeReader::new();
+        }
+        result
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8]) -> Result<Option<ClientHello>, WireError> {
         // Only the first message matters: a client sends nothing else
         // before the server answers.
         match self.reader.feed(bytes)?.into_iter().next() {
@@ -1112,14 +1163,58 @@ mod tests {
     }
 
     #[test]
-    fn too_many_certificates() {
-        let chain = vec![vec![1u8; 10]; MAX_CERTIFICATES + 1];
-        let mut hs = server_hello(TLS1_2, &[7; 32], 0x002F);
-        hs.extend(server_certificate(&chain));
-        let err = ServerFlight::new()
-            .feed(&records(CT_HANDSHAKE, TLS1_2, &hs))
-            .unwrap_err();
-        assert_eq!(err, WireError::TooManyCertificates(MAX_CERTIFICATES + 1));
+    fn too_many_certificates_reports_the_real_count() {
+        for n in [MAX_CERTIFICATES + 1, 40] {
+            let chain = vec![vec![1u8; 10]; n];
+            let mut hs = server_hello(TLS1_2, &[7; 32], 0x002F);
+            hs.extend(server_certificate(&chain));
+            let err = ServerFlight::new()
+                .feed(&records(CT_HANDSHAKE, TLS1_2, &hs))
+                .unwrap_err();
+            assert_eq!(err, WireError::TooManyCertificates(n));
+            assert!(
+                err.to_string().contains(&format!(
+                    "carries {n} certificates, more than the {MAX_CERTIFICATES} accepted"
+                )),
+                "{err}"
+            );
+        }
+        let exactly = vec![vec![1u8; 10]; MAX_CERTIFICATES];
+        let msg = server_certificate(&exactly);
+        assert_eq!(
+            parse_certificate(&msg[4..]).unwrap().len(),
+            MAX_CERTIFICATES
+        );
+    }
+
+    #[test]
+    fn errors_are_sticky_and_nothing_more_is_buffered() {
+        let (good, _) = sample_flight(false);
+        // ServerFlight: an error (not TLS), then a valid flight: the same error.
+        let mut f = ServerFlight::new();
+        let err = f.feed(b"HTTP/1.1 400 Bad").unwrap_err();
+        assert_eq!(f.feed(&good), Err(err.clone()));
+        assert_eq!(f.reader.pending.len() + f.reader.hs.len(), 0);
+        assert!(f.hello.is_none());
+        // HandshakeReader: a record too long, then more bytes.
+        let mut r = HandshakeReader::new();
+        let err = r.feed(&[22, 3, 3, 0xFF, 0xFF]).unwrap_err();
+        assert_eq!(r.feed(&good), Err(err));
+        assert!(r.pending.is_empty() && r.hs.is_empty());
+        // An error in the middle of a feed drops what was buffered before it.
+        let mut r = HandshakeReader::new();
+        let mut bytes = records(CT_HANDSHAKE, TLS1_2, &[HS_SERVER_HELLO, 0, 0, 10, 1, 2]);
+        assert!(r.feed(&bytes).unwrap().is_empty());
+        assert!(!r.hs.is_empty());
+        bytes = vec![0x80, 3, 3, 0, 1];
+        let err = r.feed(&bytes).unwrap_err();
+        assert!(r.hs.is_empty() && r.pending.is_empty());
+        assert_eq!(r.feed(&[]), Err(err));
+        // ClientHelloReader: the same.
+        let mut c = ClientHelloReader::new();
+        let err = c.feed(&fatal_alert(TLS1_2, 40)).unwrap_err();
+        let hello = build_client_hello(Some("gw.example"), &[9; 32]);
+        assert_eq!(c.feed(&hello), Err(err));
     }
 
     #[test]

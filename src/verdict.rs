@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cert::CaFamily;
+use crate::cert::{CaFamily, SignatureVerified};
 use crate::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStatus};
 use crate::targets::{Role, Service};
 
@@ -200,10 +200,12 @@ pub fn not_measured(r: &TargetResult) -> bool {
     r.tcp.status == TcpStatus::Error && !dns_failed(r)
 }
 
-/// A target is "ready" when it answers with an STCA2 chain that has not expired.
+/// A target is "ready" when it answers with an STCA2 chain that has not
+/// expired and is not forged.
 pub fn ready(r: &TargetResult) -> bool {
     answers(r)
         && r.tls.as_ref().and_then(|t| t.ca_family) == Some(CaFamily::Stca2)
+        && forged(r).is_none()
         && chain_days(r).is_none_or(|(d, _)| d >= 0)
 }
 
@@ -253,8 +255,30 @@ fn family(r: &TargetResult) -> Option<CaFamily> {
     r.tls.as_ref().and_then(|t| t.ca_family)
 }
 
+/// The family a chain claims when it names STCA2 or STCA but its signatures
+/// do not verify: a forgery, which only an interceptor presents.
+/// (`unsupported-algorithm`, the old SHA-1 hierarchy, is no forgery.)
+fn forged(r: &TargetResult) -> Option<CaFamily> {
+    let t = r.tls.as_ref()?;
+    match (t.ca_family?, t.signature_verified?) {
+        (f @ (CaFamily::Stca2 | CaFamily::Stca), SignatureVerified::False) => Some(f),
+        _ => None,
+    }
+}
+
 fn intercepted(r: &TargetResult, ctx: &Context) -> bool {
-    ctx.anchors_available && tcp_open(r) && family(r) == Some(CaFamily::Unknown)
+    ctx.anchors_available
+        && tcp_open(r)
+        && (family(r) == Some(CaFamily::Unknown) || forged(r).is_some())
+}
+
+/// Who issued an intercepted chain, in words: the top issuer, marked when forged.
+fn interceptor_issuer(r: &TargetResult) -> Option<String> {
+    let issuer = top_issuer(r)?;
+    Some(match forged(r) {
+        Some(f) => format!("{issuer}, a forged {f} chain whose signatures do not verify"),
+        None => issuer.to_string(),
+    })
 }
 
 /// The hostname did not resolve (a refusal by the allow-list is not a DNS failure).
@@ -479,7 +503,7 @@ fn why_broken_all(sites: &[&SiteView<'_>], ctx: &Context) -> String {
         let issuers = dedup(
             intercepted
                 .iter()
-                .map(|r| top_issuer(r).unwrap_or("an unknown issuer").to_string())
+                .map(|r| interceptor_issuer(r).unwrap_or_else(|| "an unknown issuer".into()))
                 .collect(),
         );
         parts.push(format!(
@@ -821,7 +845,7 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
             );
         }
         let fam = tls.ca_family;
-        if fam == Some(CaFamily::Stca) {
+        if fam == Some(CaFamily::Stca) && forged(r).is_none() {
             push(
                 Severity::Error,
                 codes::OLD_CA,
@@ -833,7 +857,16 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
             );
         }
         let intercepted = intercepted(r, ctx);
-        if intercepted {
+        if let (true, Some(f)) = (intercepted, forged(r)) {
+            push(
+                Severity::Error,
+                codes::INTERCEPTION,
+                Some(r),
+                format!(
+                    "{at}: the chain claims to be {f} but its signatures do not verify — a forged chain, suspected interception by a middlebox on the merchant's network. Ask the merchant or the ISP to exempt the gateway addresses from TLS inspection."
+                ),
+            );
+        } else if intercepted {
             push(
                 Severity::Error,
                 codes::INTERCEPTION,
@@ -855,7 +888,11 @@ fn findings(results: &[TargetResult], ctx: &Context) -> Vec<Finding> {
                         -days
                     ),
                 );
-            } else if days >= 0 && fam == Some(CaFamily::Stca2) && days <= ctx.expiry_warning_days {
+            } else if days >= 0
+                && fam == Some(CaFamily::Stca2)
+                && !intercepted
+                && days <= ctx.expiry_warning_days
+            {
                 push(
                     Severity::Warning,
                     codes::EXPIRING,
@@ -977,7 +1014,7 @@ fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok:
             results
                 .iter()
                 .filter(|r| self::intercepted(r, ctx))
-                .filter_map(|r| top_issuer(r).map(str::to_string))
+                .filter_map(interceptor_issuer)
                 .collect(),
         );
         return format!(
@@ -1073,6 +1110,10 @@ pub(crate) mod test_support {
         Stca2,
         Stca,
         Unknown,
+        /// A chain naming this family whose signatures do not verify.
+        Forged(CaFamily),
+        /// An STCA2 chain signed with an algorithm the probe does not verify.
+        Unsupported,
         Closed(TcpStatus),
         Tls(TlsStatus),
         ClientAuth,
@@ -1198,6 +1239,16 @@ pub(crate) mod test_support {
                 )),
                 None,
             ),
+            O::Forged(f) => {
+                let mut t = tls(TlsStatus::Ok, Some(f), stca2_root, 400);
+                t.signature_verified = Some(crate::cert::SignatureVerified::False);
+                (open, Some(t), None)
+            }
+            O::Unsupported => {
+                let mut t = tls(TlsStatus::Ok, Some(CaFamily::Stca2), stca2_root, 400);
+                t.signature_verified = Some(crate::cert::SignatureVerified::UnsupportedAlgorithm);
+                (open, Some(t), None)
+            }
             O::Days(d) => (
                 open,
                 Some(tls(TlsStatus::Ok, Some(CaFamily::Stca2), stca2_root, d)),
@@ -1402,6 +1453,26 @@ mod tests {
                 &["Site 2 (bordeaux) answers", "127.0.38.45:1146 (timeout)"],
             ),
             (
+                "primary forged, secondary answers",
+                set(O::Forged(CaFamily::Stca2), O::Stca2, O::Stca2, O::Stca2),
+                R::ConfigureSecondary,
+                &[
+                    "intercepts TLS to 127.0.38.45:1146",
+                    "a forged STCA2 chain whose signatures do not verify",
+                ],
+            ),
+            (
+                "forged on both sites",
+                set(
+                    O::Forged(CaFamily::Stca2),
+                    O::Forged(CaFamily::Stca2),
+                    O::Forged(CaFamily::Stca),
+                    O::Forged(CaFamily::Stca),
+                ),
+                R::None,
+                &["Fix the interception"],
+            ),
+            (
                 "primary blocked, secondary intercepted",
                 set(TIMEOUT, TIMEOUT, O::Unknown, O::Stca2),
                 R::OpenPrimary,
@@ -1556,6 +1627,25 @@ mod tests {
                 ],
             ),
             (
+                "forged STCA2",
+                primary_only(O::Forged(CaFamily::Stca2), O::Stca2),
+                ctx,
+                codes::INTERCEPTION,
+                Severity::Error,
+                &[
+                    "127.0.38.45:1146",
+                    "the chain claims to be STCA2 but its signatures do not verify — a forged chain, suspected interception",
+                ],
+            ),
+            (
+                "forged STCA",
+                primary_only(O::Forged(CaFamily::Stca), O::Stca2),
+                ctx,
+                codes::INTERCEPTION,
+                Severity::Error,
+                &["the chain claims to be STCA but its signatures do not verify"],
+            ),
+            (
                 "anchors missing",
                 primary_only(O::Unknown, O::Stca2),
                 no_anchors,
@@ -1635,6 +1725,25 @@ mod tests {
         // An expiring STCA chain is old_ca, not an STCA2 expiry warning.
         let s = judge_default(&primary_only(O::Stca, O::Stca2));
         assert!(s.findings.iter().all(|f| f.code != codes::EXPIRING));
+    }
+
+    #[test]
+    fn a_forged_chain_is_interception_not_old_ca_nor_expiring() {
+        let s = judge_default(&primary_only(O::Forged(CaFamily::Stca), O::Stca2));
+        assert_eq!(codes_of(&s), [(codes::INTERCEPTION, Severity::Error)]);
+        assert!(!s.sites[0].ready);
+        let mut r = primary_only(O::Forged(CaFamily::Stca2), O::Stca2);
+        if let Some(t) = r[0].tls.as_mut() {
+            t.days_to_expiry = Some(3);
+        }
+        let s = judge_default(&r);
+        assert_eq!(codes_of(&s), [(codes::INTERCEPTION, Severity::Error)]);
+        assert!(
+            s.headline.starts_with("Suspected TLS interception")
+                && s.headline.contains("forged STCA2 chain"),
+            "{}",
+            s.headline
+        );
     }
 
     #[test]
@@ -1765,6 +1874,18 @@ mod tests {
                 set(O::Stca2, O::Stca2, O::Stca2, TIMEOUT),
                 Context::default(),
                 false,
+            ),
+            (
+                "forged STCA2",
+                set(O::Stca2, O::Forged(CaFamily::Stca2), O::Stca2, O::Stca2),
+                Context::default(),
+                false,
+            ),
+            (
+                "unsupported signature algorithm is no forgery",
+                set(O::Unsupported, O::Stca2, O::Stca2, O::Stca2),
+                Context::default(),
+                true,
             ),
             (
                 "anchors missing",

@@ -15,6 +15,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
 use stca2_probe::cert::{Anchor, CaFamily, classify};
 use stca2_probe::lab::{Behaviour, GARBAGE, Lab, LabConfig, LabError, LabPki, Scenario};
+use stca2_probe::probe::tls::provider;
 use stca2_probe::targets::{Role, Service, TargetSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -48,10 +49,6 @@ async fn start(n: u8, scenario: &str, dir: &Path) -> Lab {
 
 fn addr(ip: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// A client trusting `roots`, all protocol versions, optionally with the lab's terminal identity.

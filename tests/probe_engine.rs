@@ -21,7 +21,8 @@ use stca2_probe::allow::AllowList;
 use stca2_probe::cert::{CaFamily, SignatureVerified};
 use stca2_probe::probe::dns::DnsSetup;
 use stca2_probe::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStack, TlsStatus};
-use stca2_probe::probe::tls::wants_legacy_capture;
+use stca2_probe::probe::tls::IMPOSTOR;
+use stca2_probe::probe::tls::provider;
 use stca2_probe::probe::{self, ClientIdentity, ProbeConfig};
 use stca2_probe::targets::TargetSet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -100,10 +101,6 @@ fn pki(ip: &str) -> Pki {
     }
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 fn server_config(
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
@@ -146,6 +143,104 @@ enum Behaviour {
     Garbage,
     /// Reads the ClientHello, answers with a fatal TLS alert.
     Alert(u8),
+    /// rustls driven by hand, misbehaving where tokio-rustls would not.
+    Manual(Arc<ServerConfig>, Misbehaviour),
+}
+
+/// How a hand-driven rustls server deviates from the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Misbehaviour {
+    /// When rustls fails (e.g. on the client's certificate), send this raw
+    /// fatal alert instead of rustls' own.
+    AlertInstead(u8),
+    /// After its first flight, read nothing more and never answer.
+    SilentAfterFirstFlight,
+}
+
+/// Drives a rustls server connection by hand over `stream`.
+async fn manual(mut stream: TcpStream, config: Arc<ServerConfig>, how: Misbehaviour) {
+    let Ok(mut conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut buf = vec![0u8; 16384];
+    let mut flights = 0;
+    loop {
+        let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return,
+        };
+        if how == Misbehaviour::SilentAfterFirstFlight && flights > 0 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            return;
+        }
+        let mut rd = &buf[..n];
+        while !rd.is_empty() {
+            if conn.read_tls(&mut rd).is_err() {
+                return;
+            }
+            if conn.process_new_packets().is_err() {
+                if let Misbehaviour::AlertInstead(desc) = how {
+                    let _ = stream
+                        .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, desc])
+                        .await;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                return;
+            }
+        }
+        let mut out = Vec::new();
+        while conn.wants_write() {
+            if conn.write_tls(&mut out).is_err() {
+                return;
+            }
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            flights += 1;
+        }
+    }
+}
+
+/// Presents `chain` but signs with `key`, which is not the leaf's: an impostor.
+#[derive(Debug)]
+struct Impostor(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Impostor {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A server presenting `chain` while holding another key, optionally requiring client certificates.
+fn impostor_config(
+    chain: &[CertificateDer<'static>],
+    versions: &[&'static SupportedProtocolVersion],
+    client_ca: Option<&Ca>,
+) -> Arc<ServerConfig> {
+    let other = KeyPair::generate().unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(other.serialize_der()));
+    let signer = provider().key_provider.load_private_key(key).unwrap();
+    let certified = rustls::sign::CertifiedKey::new(chain.to_vec(), signer);
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            roots.add(ca.der()).unwrap();
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    Arc::new(builder.with_cert_resolver(Arc::new(Impostor(Arc::new(certified)))))
 }
 
 /// Binds `ip:port` (port 0 = any) and serves `b` until the test's runtime ends.
@@ -200,6 +295,7 @@ async fn handle(mut stream: TcpStream, b: Behaviour) {
                 .await;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
+        Behaviour::Manual(config, how) => manual(stream, config, how).await,
         Behaviour::Alert(desc) => {
             read_hello(&mut stream).await;
             let _ = stream
@@ -286,8 +382,10 @@ async fn healthy_tls13_server_is_open_ok_with_chain_family_and_sane_latency() {
     assert_eq!(tls.stack, TlsStack::Rustls);
     assert_eq!((tls.attempts, tls.successes), (3, 3));
     assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
+    // IANA names, not rustls' TLS13_ spelling.
     assert!(
-        tls.cipher.as_deref().unwrap().starts_with("TLS13_"),
+        tls.cipher.as_deref().unwrap().starts_with("TLS_AES_")
+            || tls.cipher.as_deref() == Some("TLS_CHACHA20_POLY1305_SHA256"),
         "{:?}",
         tls.cipher
     );
@@ -395,7 +493,8 @@ async fn reset_after_client_hello() {
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Reset, "{tls:?}");
     assert_eq!((tls.attempts, tls.successes), (2, 0));
-    assert!(!wants_legacy_capture(&tls));
+    // A reset is no protocol refusal: no legacy capture was tried.
+    assert!(!tls.detail.unwrap().contains("legacy capture"));
 }
 
 #[tokio::test]
@@ -425,8 +524,11 @@ async fn handshake_failure_alert_is_named_and_asks_for_legacy_capture() {
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");
     assert_eq!(tls.alert.as_deref(), Some("handshake_failure"));
-    assert!(tls.detail.as_deref().unwrap().contains("HandshakeFailure"));
-    assert!(wants_legacy_capture(&tls));
+    let detail = tls.detail.as_deref().unwrap();
+    assert!(detail.contains("HandshakeFailure"), "{detail}");
+    // The refusal sent the probe to a legacy capture, which was refused too.
+    assert!(detail.contains("legacy capture: "), "{detail}");
+    assert_eq!(tls.stack, TlsStack::Rustls);
 }
 
 async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion], version: &str) {
@@ -492,6 +594,102 @@ async fn client_auth_tls13() {
 #[tokio::test]
 async fn client_auth_tls12() {
     client_auth_case(11, &[&rustls::version::TLS12], "TLSv1.2").await;
+}
+
+#[tokio::test]
+async fn an_impostor_is_an_error_and_never_sent_to_legacy_capture() {
+    let ip = "127.39.20.1";
+    let p = pki(ip);
+    let terminals = Ca::root("Test Terminal CA");
+    for (versions, client_ca) in [
+        (&[&rustls::version::TLS13][..], None),
+        (&[&rustls::version::TLS12][..], None),
+        (rustls::ALL_VERSIONS, None),
+        // Asking for a client certificate first changes nothing: rustls
+        // records the request before it checks the server's signature.
+        (&[&rustls::version::TLS13][..], Some(&terminals)),
+        (&[&rustls::version::TLS12][..], Some(&terminals)),
+    ] {
+        let cfg = impostor_config(&p.chain, versions, client_ca);
+        let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
+        let r = check_one(ip, addr.port(), Some(&p.root), &config(3000, 1)).await;
+        let tls = r.tls.unwrap();
+        let what = format!("{versions:?} client auth {}", client_ca.is_some());
+        assert_eq!(tls.status, TlsStatus::Error, "{what}: {tls:?}");
+        assert_eq!(tls.stack, TlsStack::Rustls, "{what}: {tls:?}");
+        let detail = tls.detail.unwrap();
+        assert!(detail.starts_with(IMPOSTOR), "{what}: {detail}");
+        assert!(!detail.contains("legacy capture"), "{what}: {detail}");
+        assert_eq!(tls.client_auth.is_some(), client_ca.is_some(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
+    let ip = "127.39.21.1";
+    let p = pki(ip);
+    let terminals = Ca::root("Test Terminal CA");
+    let cfg = server_config(
+        &p.chain,
+        &p.key,
+        &[&rustls::version::TLS12],
+        Some(&terminals),
+    );
+    let addr = serve(
+        ip,
+        0,
+        Behaviour::Manual(cfg, Misbehaviour::SilentAfterFirstFlight),
+    )
+    .await;
+    let r = check_one(ip, addr.port(), Some(&p.root), &config(1000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Timeout, "{tls:?}");
+    assert!(tls.client_auth.is_some(), "the request is still recorded");
+    assert!(tls.detail.unwrap().contains("within 1 s"));
+}
+
+#[tokio::test]
+async fn a_client_certificate_refused_with_handshake_failure_is_no_legacy_server() {
+    let ip = "127.39.22.1";
+    let p = pki(ip);
+    let terminals = Ca::root("Test Terminal CA");
+    let cfg = server_config(
+        &p.chain,
+        &p.key,
+        &[&rustls::version::TLS12],
+        Some(&terminals),
+    );
+    let addr = serve(
+        ip,
+        0,
+        Behaviour::Manual(cfg, Misbehaviour::AlertInstead(40)),
+    )
+    .await;
+
+    // With an identity the server refuses: an alert, not a legacy capture
+    // that would turn it into client_auth_required.
+    let stranger = Ca::root("Somebody Else");
+    let (leaf, key) = stranger.leaf("terminal-0002", true);
+    let mut c = config(3000, 1);
+    c.client_identity = Some(ClientIdentity {
+        chain: vec![leaf],
+        key,
+    });
+    let r = check_one(ip, addr.port(), Some(&p.root), &c).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");
+    assert_eq!(tls.alert.as_deref(), Some("handshake_failure"));
+    assert_eq!(tls.stack, TlsStack::Rustls);
+    let detail = tls.detail.unwrap();
+    assert!(detail.contains("rejected the one presented"), "{detail}");
+    assert!(!detail.contains("legacy capture"), "{detail}");
+
+    // Without one: the TLS 1.2 refusal after the request is client_auth_required.
+    let r = check_one(ip, addr.port(), Some(&p.root), &config(3000, 1)).await;
+    let tls = r.tls.unwrap();
+    assert_eq!(tls.status, TlsStatus::ClientAuthRequired, "{tls:?}");
+    assert_eq!(tls.stack, TlsStack::Rustls);
+    assert!(tls.client_auth.is_some());
 }
 
 #[tokio::test]

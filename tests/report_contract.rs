@@ -160,7 +160,7 @@ fn tls_ok(chain: Vec<CertInfo>, family: CaFamily) -> TlsResult {
         alert: None,
         stack: TlsStack::Rustls,
         version: Some("TLSv1.3".into()),
-        cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
+        cipher: Some("TLS_AES_256_GCM_SHA384".into()),
         kx_group: Some("X25519".into()),
         alpn: None,
         attempts: 3,
@@ -702,6 +702,17 @@ fn the_example_is_the_primary_blocked_scenario() {
         "reports/example-report.json is stale; regenerate it with \
          `cargo test --test report_contract -- --ignored regenerate_example`"
     );
+}
+
+#[test]
+fn cipher_names_in_the_example_are_iana() {
+    let text = std::fs::read_to_string(EXAMPLE_PATH).expect("reports/example-report.json");
+    assert!(!text.contains("TLS13_"), "rustls' TLS13_ spelling leaked");
+    for r in example().results {
+        if let Some(c) = r.tls.and_then(|t| t.cipher) {
+            assert!(c.starts_with("TLS_"), "{c}");
+        }
+    }
 }
 
 /// Rewrites reports/example-report.json from [`example`]; run by hand after a

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::Value;
 use stca2_probe::allow::{AllowList, parse_cidr};
-use stca2_probe::cert::CaFamily;
+use stca2_probe::cert::{CaFamily, SignatureVerified};
 use stca2_probe::check;
 use stca2_probe::lab::{Behaviour, Lab, LabConfig, Scenario};
 use stca2_probe::probe::ProbeConfig;
@@ -274,6 +274,15 @@ fn behaviour_table() -> Vec<Expect> {
             Some(LegacyCapture),
             Some(codes::OLD_CA),
         ),
+        row(
+            B::Forged,
+            Open,
+            Some(S::Ok),
+            Some(Stca2),
+            tls13,
+            Some(Rustls),
+            Some(codes::INTERCEPTION),
+        ),
     ]
 }
 
@@ -380,6 +389,26 @@ fn mismatches(e: &Expect, report: &Report, r: &TargetResult) -> Vec<String> {
             expect(
                 named,
                 "the interception finding does not name the issuer".into(),
+            );
+        }
+        Behaviour::Forged => {
+            expect(
+                tls.and_then(|t| t.signature_verified) == Some(SignatureVerified::False),
+                format!(
+                    "signature_verified {:?}, expected false",
+                    tls.and_then(|t| t.signature_verified)
+                ),
+            );
+            let named = report.summary.findings.iter().any(|f| {
+                f.code == codes::INTERCEPTION
+                    && f.port == Some(r.port)
+                    && f.message
+                        .contains("claims to be STCA2 but its signatures do not verify")
+            });
+            expect(named, "the interception finding does not say forged".into());
+            expect(
+                !report.summary.sites.iter().any(|s| s.ready),
+                "a forged chain made a site ready".into(),
             );
         }
         Behaviour::LegacyStca => {

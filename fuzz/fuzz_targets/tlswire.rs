@@ -14,13 +14,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let chunk = usize::from(split).max(1);
     let mut flight = ServerFlight::new();
+    let mut fed = 0usize;
     for piece in rest.chunks(chunk) {
+        fed += piece.len();
         match flight.feed(piece) {
-            Ok(Progress::NeedMore) => {}
-            Ok(_) | Err(_) => break,
+            // Never more than the total cap without an outcome.
+            Ok(Progress::NeedMore) => assert!(fed <= tlswire::MAX_TOTAL_BYTES),
+            end => {
+                // Outcomes and errors are sticky.
+                assert_eq!(flight.feed(rest), end);
+                break;
+            }
         }
     }
-    assert!(flight.total_bytes() <= tlswire::MAX_TOTAL_BYTES + chunk);
     if let Some(certs) = &flight.certificates {
         assert!(certs.len() <= tlswire::MAX_CERTIFICATES);
     }

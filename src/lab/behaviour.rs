@@ -37,11 +37,16 @@ pub enum Behaviour {
     Garbage,
     /// The old gateway stack: TLS 1.2 with RSA key exchange and a SHA-1 STCA chain.
     LegacyStca,
+    /// TLS with a forged chain: a leaf naming the STCA2 intermediate (its
+    /// name and key identifier) but signed by the interceptor's key, presented
+    /// with the real STCA2 intermediate — an interceptor hiding behind the
+    /// STCA2 names.
+    Forged,
 }
 
 impl Behaviour {
     /// Every behaviour, in declaration order.
-    pub const ALL: [Behaviour; 12] = [
+    pub const ALL: [Behaviour; 13] = [
         Behaviour::Stca2,
         Behaviour::Stca,
         Behaviour::Closed,
@@ -54,6 +59,7 @@ impl Behaviour {
         Behaviour::Tls12Only,
         Behaviour::Garbage,
         Behaviour::LegacyStca,
+        Behaviour::Forged,
     ];
 
     /// The kebab-case name used on the command line and in scenario tables.
@@ -71,6 +77,7 @@ impl Behaviour {
             Behaviour::Tls12Only => "tls12-only",
             Behaviour::Garbage => "garbage",
             Behaviour::LegacyStca => "legacy-stca",
+            Behaviour::Forged => "forged",
         }
     }
 
@@ -89,6 +96,9 @@ impl Behaviour {
             Behaviour::Tls12Only => "TLS 1.2 only, STCA2 chain",
             Behaviour::Garbage => "answers with non-TLS bytes (HTTP 400)",
             Behaviour::LegacyStca => "legacy TLS 1.2 stack, STCA chain",
+            Behaviour::Forged => {
+                "TLS, forged leaf naming the STCA2 intermediate + the real intermediate"
+            }
         }
     }
 

@@ -256,7 +256,6 @@ impl Lab {
                     behaviour,
                     tls: tls_config,
                     slow_delay: config.slow_delay,
-                    pki: Arc::clone(&pki),
                 });
                 listeners.push((server::bind(addr)?, served));
             }

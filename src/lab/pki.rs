@@ -7,7 +7,11 @@
 //! - **STCA**: root -> leaf, the old authority. Its root's subject differs from
 //!   the STCA2 root's, so chains are told apart by name as well as by key.
 //! - **Interceptor**: root -> leaf, a TLS-inspecting middlebox that forges the
-//!   gateway's leaf (same subject and SAN) under its own root.
+//!   gateway's leaf (same subject and SAN) under its own root. A craftier
+//!   forgery copies the STCA2 intermediate's name and key identifier into
+//!   the leaf's issuer fields, signs it with the interceptor's key and
+//!   presents it with the real STCA2 intermediate: it names STCA2 but does
+//!   not verify.
 //!
 //! A fourth, the **client CA**, issues the terminal certificate that the
 //! `client-auth` behaviour requires. CA certificates carry a subject key
@@ -20,7 +24,7 @@ use std::path::Path;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SignatureAlgorithm,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType, SignatureAlgorithm,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
@@ -73,6 +77,7 @@ pub struct LabPki {
     stca_server: Identity,
     interceptor_root: CertificateDer<'static>,
     interceptor_server: Identity,
+    forged_server: Identity,
     client_ca: CertificateDer<'static>,
     client: Identity,
     extra_stca_anchors: Vec<CertificateDer<'static>>,
@@ -135,7 +140,7 @@ fn leaf_params(
 /// Signs a leaf under `issuer` and packages it with `rest` of the chain.
 fn issue(
     params: &CertificateParams,
-    issuer: &Issuer<'_, KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
     rest: &[&CertificateDer<'static>],
 ) -> Result<Identity, LabError> {
     let k = key(&rcgen::PKCS_ECDSA_P256_SHA256)?;
@@ -178,6 +183,10 @@ impl LabPki {
         let int_key = key(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let int_params = ca_params(dn("STCA2 Server CA 1 (lab)", "PayCert (lab)"), now, Some(0));
         let stca2_intermediate = int_params.signed_by(&int_key, &root)?.der().clone();
+        // What a forger copies from the real intermediate: its name and key identifier.
+        let mut forged_issuer_params = int_params.clone();
+        forged_issuer_params.key_identifier_method =
+            KeyIdMethod::PreSpecified(int_params.key_identifier(&int_key));
         let intermediate = Issuer::new(int_params, int_key);
         let stca2_server = issue(&valid, &intermediate, &[&stca2_intermediate])?;
         let expired = server(now - Duration::days(730), now - Duration::days(30));
@@ -202,6 +211,8 @@ impl LabPki {
         let interceptor_root = icpt_params.self_signed(&icpt_key)?.der().clone();
         let icpt = Issuer::new(icpt_params, icpt_key);
         let interceptor_server = issue(&valid, &icpt, &[&interceptor_root])?;
+        let forger = Issuer::from_params(&forged_issuer_params, icpt.key());
+        let forged_server = issue(&valid, &forger, &[&stca2_intermediate])?;
 
         // Client CA and a terminal certificate.
         let cca_key = key(&rcgen::PKCS_ECDSA_P256_SHA256)?;
@@ -227,6 +238,7 @@ impl LabPki {
             stca_server,
             interceptor_root,
             interceptor_server,
+            forged_server,
             client_ca,
             client,
             extra_stca_anchors: Vec::new(),
@@ -301,6 +313,12 @@ impl LabPki {
     /// The interceptor's server identity: forged gateway leaf + interceptor root.
     pub fn interceptor_server(&self) -> &Identity {
         &self.interceptor_server
+    }
+
+    /// A forged identity: a leaf naming the STCA2 intermediate, signed by the
+    /// interceptor's key, with the real STCA2 intermediate.
+    pub fn forged_server(&self) -> &Identity {
+        &self.forged_server
     }
 
     /// The CA whose certificates the `client-auth` behaviour accepts.
@@ -382,6 +400,12 @@ mod tests {
             classify(&chain(p.interceptor_server()), &fams).family,
             CaFamily::Unknown
         );
+        // The forgery names STCA2 but its leaf does not verify under the real intermediate.
+        let forged = chain(p.forged_server());
+        assert_eq!(forged[1], p.stca2_intermediate().to_vec());
+        let c = classify(&forged, &fams);
+        assert_eq!(c.family, CaFamily::Stca2);
+        assert_eq!(c.signature_verified, SignatureVerified::False);
     }
 
     #[test]

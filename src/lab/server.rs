@@ -22,6 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::pki::{Identity, LabPki};
 use super::{Behaviour, LabError};
+use crate::probe::tls::provider;
 
 /// The longest a lab connection lives, whatever the client does.
 pub const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
@@ -46,13 +47,6 @@ pub(super) struct Served {
     pub tls: Option<Arc<ServerConfig>>,
     /// How long `slow` waits before the handshake.
     pub slow_delay: Duration,
-    /// The lab's PKI, for responders that build their own answers.
-    #[allow(dead_code)] // used once the legacy responder is wired in
-    pub pki: Arc<LabPki>,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The rustls server configuration of a TLS behaviour; `None` for the others.
@@ -79,6 +73,7 @@ pub(super) fn tls_config(
         Behaviour::Stca2 | Behaviour::Slow => single(pki.stca2_server())?,
         Behaviour::Stca => single(pki.stca_server())?,
         Behaviour::Interceptor => single(pki.interceptor_server())?,
+        Behaviour::Forged => single(pki.forged_server())?,
         Behaviour::Expired => single(pki.stca2_expired())?,
         Behaviour::Tls12Only => {
             let id = pki.stca2_server();
@@ -195,6 +190,7 @@ async fn handle(stream: TcpStream, served: Arc<Served>) {
         | Behaviour::Stca
         | Behaviour::ClientAuth
         | Behaviour::Interceptor
+        | Behaviour::Forged
         | Behaviour::Expired
         | Behaviour::Tls12Only => tls(stream, &served).await,
     }

@@ -165,8 +165,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 /// handshake.
 ///
 /// On success the result becomes `stack: legacy-capture` with the captured
-/// version, cipher, chain facts, family and signature check; status is `ok`,
-/// or `client_auth_required` when the server asked for a client certificate.
+/// version, cipher, chain facts, family and signature check, and status
+/// `ok`. A CertificateRequest in the flight is recorded in `client_auth`,
+/// but the status stays `ok`: the capture stops at ServerHelloDone, so it
+/// never learns whether the server would *refuse* a client without a
+/// certificate — and a mere request is not a requirement. The rustls path
+/// follows the same rule: `client_auth_required` only once the server
+/// refused the connection after its request (see [`super::tls`]).
 /// The rustls failure is kept in `detail`. On failure the rustls result stays
 /// as it was and the capture error is appended to `detail`.
 pub fn apply(
@@ -196,11 +201,12 @@ pub fn apply(
             if let Some(u) = facts.unreadable {
                 detail.push_str(&format!("; {u}"));
             }
-            result.status = if cap.client_auth.is_some() {
-                TlsStatus::ClientAuthRequired
-            } else {
-                TlsStatus::Ok
-            };
+            if cap.client_auth.is_some() {
+                detail.push_str(
+                    "; the server asks for a client certificate (whether it requires one is unknown: the capture stops before answering)",
+                );
+            }
+            result.status = TlsStatus::Ok;
             result.alert = None;
             result.detail = Some(detail);
             result.stack = TlsStack::LegacyCapture;
@@ -287,5 +293,28 @@ mod tests {
         );
         assert_eq!(result.chain.len(), 2);
         assert!(result.detail.unwrap().contains("HandshakeFailure"));
+    }
+
+    #[test]
+    fn a_captured_request_is_recorded_but_is_no_requirement() {
+        let cap = LegacyCapture {
+            version: "TLSv1.2".into(),
+            cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+            chain: vec![include_bytes!("../../tests/fixtures/sha1/leaf.der").to_vec()],
+            client_auth: Some(vec!["CN=Terminal CA".into()]),
+        };
+        let mut result = TlsResult::failed(TlsStatus::Error, Some("no suites".into()), 1);
+        apply(&mut result, Ok(cap), &[], false);
+        assert_eq!(result.status, TlsStatus::Ok);
+        assert_eq!(
+            result.client_auth.map(|c| c.ca_names),
+            Some(vec!["CN=Terminal CA".to_string()])
+        );
+        assert!(
+            result
+                .detail
+                .unwrap()
+                .contains("asks for a client certificate"),
+        );
     }
 }

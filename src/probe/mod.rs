@@ -5,8 +5,11 @@
 //! the allow-list *before any socket exists*, then for each port runs a few
 //! spaced attempts, each a TCP connect ([`tcp`]) followed, when it opened, by
 //! a TLS handshake on that connection ([`tls`]). Latencies of the successful
-//! attempts are summarised ([`latency`]); the presented chain is described
-//! and classified by [`crate::cert`].
+//! attempts are summarised ([`latency`]); the chain of every completed
+//! handshake is classified by [`crate::cert`] and the least migrated one is
+//! reported (a balancer may send one connection in three elsewhere). When
+//! rustls refuses the server's protocol itself, a legacy capture
+//! ([`legacy`]) reads the chain rustls could not.
 //!
 //! Every site runs in its own task (a [`JoinSet`] owned by [`check`]) and
 //! its ports run concurrently inside it, so a whole check lasts as long as
@@ -33,7 +36,7 @@ use rustls::sign::CertifiedKey;
 use tokio::task::JoinSet;
 
 use crate::allow::AllowList;
-use crate::cert::{Anchor, CaFamily, CertInfo};
+use crate::cert::{Anchor, CaFamily, CertInfo, Classification, SignatureVerified};
 use crate::probe::dns::{Dns, DnsSetup};
 use crate::probe::latency::Recorder;
 use crate::probe::result::{TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
@@ -47,6 +50,17 @@ pub const DEFAULT_ATTEMPTS: u32 = 3;
 pub const DEFAULT_SPACING: Duration = Duration::from_millis(200);
 /// Default bound of each step (DNS, connect, handshake).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A step's bound in words, the same way in every detail: `5 s` when whole
+/// seconds, else `500 ms`.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
 
 /// How to run a check.
 #[derive(Debug, Clone)]
@@ -413,13 +427,13 @@ async fn probe_target(
         }
     }
     let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
-    let tls = (!handshakes.is_empty()).then(|| summarise_tls(shared, handshakes));
-    let tls = match tls {
-        Some(mut t) if tls::wants_legacy_capture(&t) => {
+    let tls = match summarise_tls(shared, handshakes) {
+        Some((mut t, true)) => {
             legacy_capture(shared, addr, &name, &mut t).await;
             Some(t)
         }
-        other => other,
+        Some((t, false)) => Some(t),
+        None => None,
     };
     (tcp, tls)
 }
@@ -508,33 +522,53 @@ fn summarise_tcp(attempts: u32, lat: &Recorder, failures: &[ConnectFailure]) -> 
     }
 }
 
-fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
+/// Summarises the handshakes of one target, and says whether a legacy
+/// capture should follow (decided on the chosen handshake's typed flag).
+///
+/// Status, version, cipher and client authentication come from the first
+/// handshake that answered (else the last one). The chain of *every*
+/// answered handshake is classified, and the worst one is reported — a
+/// load balancer that sends one connection in three through an interceptor,
+/// or to a node still on STCA, must not pass as STCA2. When the handshakes
+/// disagree, `detail` tallies them.
+fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> Option<(TlsResult, bool)> {
     let attempts = u32::try_from(handshakes.len()).unwrap_or(u32::MAX);
     let mut lat = Recorder::new();
     for h in handshakes.iter().filter(|h| h.answered()) {
         lat.record(h.elapsed);
     }
     let successes = u32::try_from(lat.len()).unwrap_or(u32::MAX);
-    let chosen = match handshakes.iter().position(Handshake::answered) {
-        Some(i) => i,
-        None => handshakes.len() - 1,
-    };
-    let Some(h) = handshakes.into_iter().nth(chosen) else {
-        // Unreachable in practice: `handshakes` is never empty here.
-        return TlsResult::failed(
-            TlsStatus::Error,
-            Some("no handshake result".into()),
-            attempts,
-        );
-    };
+    let chosen = handshakes
+        .iter()
+        .position(Handshake::answered)
+        .unwrap_or(handshakes.len().checked_sub(1)?);
     let families = shared.families();
-    let facts = chain_facts(&h.chain, &families, shared.with_pem);
-    let detail = match (h.detail, facts.unreadable) {
-        (d, None) => d,
-        (None, Some(e)) => Some(e),
-        (Some(d), Some(e)) => Some(format!("{d}; {e}")),
+    // Every answered handshake's chain, or the chosen one's when none answered.
+    let classified: Vec<(usize, Classification)> = handshakes
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| !h.chain.is_empty() && (h.answered() || *i == chosen))
+        .map(|(i, h)| (i, crate::cert::classify(&h.chain, &families)))
+        .collect();
+    // The worst chain; on a tie, the chosen handshake's, then the earliest.
+    let worst = classified
+        .iter()
+        .min_by_key(|(i, c)| (migration_rank(c), *i != chosen, *i))
+        .cloned();
+    let tally = chain_tally(&classified);
+    let legacy = handshakes[chosen].wants_legacy_capture();
+    let (chain_der, class) = match worst {
+        Some((i, c)) => (handshakes[i].chain.clone(), Some(c)),
+        None => (Vec::new(), None),
     };
-    TlsResult {
+    let h = handshakes.into_iter().nth(chosen)?;
+    let facts = describe_facts(&chain_der, class, shared.with_pem);
+    let detail = [h.detail, tally, facts.unreadable]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+    let detail = (!detail.is_empty()).then(|| detail.join("; "));
+    let result = TlsResult {
         status: h.status,
         detail,
         alert: h.alert,
@@ -551,7 +585,57 @@ fn summarise_tls(shared: &Shared, handshakes: Vec<Handshake>) -> TlsResult {
         signature_verified: facts.signature_verified,
         days_to_expiry: facts.days_to_expiry,
         client_auth: h.client_auth,
+    };
+    Some((result, legacy))
+}
+
+/// How far a chain is along the migration, worst first: unknown or forged
+/// (suspected interception) < STCA < STCA2.
+fn migration_rank(c: &Classification) -> u8 {
+    match (c.family, c.signature_verified) {
+        (CaFamily::Unknown, _) | (_, SignatureVerified::False) => 0,
+        (CaFamily::Stca, _) => 1,
+        (CaFamily::Stca2, _) => 2,
     }
+}
+
+/// A chain's family in words for the tally: `STCA2`, `a forged STCA2 chain`…
+fn chain_label(c: &Classification) -> String {
+    match (c.family, c.signature_verified) {
+        (CaFamily::Unknown, _) => "an unknown chain".to_string(),
+        (f, SignatureVerified::False) => format!("a forged {f} chain"),
+        (f, _) => f.to_string(),
+    }
+}
+
+/// "2 of 3 handshakes presented STCA2, 1 presented STCA" when the chains
+/// of the classified handshakes disagree; `None` when they agree.
+fn chain_tally(classified: &[(usize, Classification)]) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (_, c) in classified {
+        let label = chain_label(c);
+        match counts.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((label, 1)),
+        }
+    }
+    if counts.len() < 2 {
+        return None;
+    }
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let total = classified.len();
+    let parts: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .map(|(k, (label, n))| {
+            if k == 0 {
+                format!("{n} of {total} handshakes presented {label}")
+            } else {
+                format!("{n} presented {label}")
+            }
+        })
+        .collect();
+    Some(parts.join(", "))
 }
 
 /// What a presented chain says, ready for a [`TlsResult`]: shared by the
@@ -563,7 +647,7 @@ pub struct ChainFacts {
     /// `None` when no chain was presented.
     pub ca_family: Option<CaFamily>,
     /// `None` when no chain was presented.
-    pub signature_verified: Option<crate::cert::SignatureVerified>,
+    pub signature_verified: Option<SignatureVerified>,
     /// Days until the leaf expires; negative once expired.
     pub days_to_expiry: Option<i64>,
     /// Certificates that did not parse, in words, for `tls.detail`.
@@ -576,24 +660,37 @@ pub fn chain_facts(
     families: &[(CaFamily, &[Anchor])],
     with_pem: bool,
 ) -> ChainFacts {
+    let class = (!chain_der.is_empty()).then(|| crate::cert::classify(chain_der, families));
+    describe_facts(chain_der, class, with_pem)
+}
+
+/// Describes a chain already classified (`None`: no chain was presented).
+/// Each certificate is parsed once; the leaf's expiry comes from its description.
+fn describe_facts(
+    chain_der: &[Vec<u8>],
+    class: Option<Classification>,
+    with_pem: bool,
+) -> ChainFacts {
     let now = time::OffsetDateTime::now_utc();
-    let (chain, errors) = crate::cert::describe_chain(chain_der, now, with_pem);
+    let described = crate::cert::describe_each(chain_der, now, with_pem);
+    let days_to_expiry = described
+        .first()
+        .and_then(|leaf| leaf.as_ref().ok())
+        .map(|i| i.days_to_expiry);
+    let mut chain = Vec::with_capacity(described.len());
+    let mut errors = Vec::new();
+    for (i, d) in described.into_iter().enumerate() {
+        match d {
+            Ok(info) => chain.push(info),
+            Err(e) => errors.push(format!("certificate {i}: {e}")),
+        }
+    }
     let unreadable =
         (!errors.is_empty()).then(|| format!("unreadable certificates: {}", errors.join("; ")));
-    let (ca_family, signature_verified) = if chain_der.is_empty() {
-        (None, None)
-    } else {
-        let c = crate::cert::classify(chain_der, families);
-        (Some(c.family), Some(c.signature_verified))
-    };
-    let days_to_expiry = chain_der
-        .first()
-        .and_then(|leaf| CertInfo::from_der(leaf, now).ok())
-        .map(|i| i.days_to_expiry);
     ChainFacts {
         chain,
-        ca_family,
-        signature_verified,
+        ca_family: class.as_ref().map(|c| c.family),
+        signature_verified: class.map(|c| c.signature_verified),
         days_to_expiry,
         unreadable,
     }
@@ -610,6 +707,99 @@ mod tests {
             errno: None,
             icmp: None,
         }
+    }
+
+    fn shared_with(families: Vec<(CaFamily, Vec<Anchor>)>) -> Shared {
+        let config = ProbeConfig::new(AllowList::new(vec![], None));
+        Shared {
+            attempts: 3,
+            spacing: Duration::ZERO,
+            connect: config.connect_options(),
+            allow: config.allow.clone(),
+            identity: Ok(None),
+            timeout: config.timeout,
+            with_pem: false,
+            families,
+            dns: None,
+            ports: vec![],
+        }
+    }
+
+    fn answered(chain: &crate::lab::Identity) -> Handshake {
+        let mut h = Handshake::failed(None);
+        h.status = TlsStatus::Ok;
+        h.chain = chain.chain().iter().map(|c| c.to_vec()).collect();
+        h
+    }
+
+    #[test]
+    fn every_completed_handshake_is_classified_and_the_worst_is_reported() {
+        let pki = crate::lab::LabPki::generate(
+            "127.0.38.45".parse().unwrap(),
+            "127.0.38.173".parse().unwrap(),
+        )
+        .unwrap();
+        let shared = shared_with(vec![
+            (
+                CaFamily::Stca2,
+                vec![Anchor::from_der(pki.stca2_root()).unwrap()],
+            ),
+            (
+                CaFamily::Stca,
+                vec![Anchor::from_der(pki.stca_root()).unwrap()],
+            ),
+        ]);
+        let summary = |hs: Vec<Handshake>| summarise_tls(&shared, hs).unwrap().0;
+
+        // A balancer with one node still on STCA: the first handshake is STCA2.
+        let t = summary(vec![
+            answered(pki.stca2_server()),
+            answered(pki.stca_server()),
+            answered(pki.stca2_server()),
+        ]);
+        assert_eq!(t.ca_family, Some(CaFamily::Stca));
+        assert_eq!(t.successes, 3);
+        assert!(t.chain[0].issuer.contains("STCA Root CA"), "{:?}", t.chain);
+        assert_eq!(
+            t.detail.as_deref(),
+            Some("2 of 3 handshakes presented STCA2, 1 presented STCA")
+        );
+
+        // An interceptor on one path in three, and a forgery on another.
+        let t = summary(vec![
+            answered(pki.stca2_server()),
+            answered(pki.forged_server()),
+            answered(pki.interceptor_server()),
+        ]);
+        assert_eq!(t.ca_family, Some(CaFamily::Stca2));
+        assert_eq!(t.signature_verified, Some(SignatureVerified::False));
+        let d = t.detail.unwrap();
+        assert!(d.contains("1 of 3 handshakes presented STCA2"), "{d}");
+        assert!(d.contains("1 presented a forged STCA2 chain"), "{d}");
+        assert!(d.contains("1 presented an unknown chain"), "{d}");
+
+        // Agreement: no tally, the first handshake's chain.
+        let t = summary(vec![
+            answered(pki.stca2_server()),
+            answered(pki.stca2_server()),
+        ]);
+        assert_eq!(t.ca_family, Some(CaFamily::Stca2));
+        assert_eq!(t.signature_verified, Some(SignatureVerified::True));
+        assert_eq!(t.detail, None);
+
+        // Failed handshakes are not classified when one answered.
+        let mut failed = answered(pki.interceptor_server());
+        failed.status = TlsStatus::Reset;
+        let t = summary(vec![failed, answered(pki.stca2_server())]);
+        assert_eq!(t.ca_family, Some(CaFamily::Stca2));
+        assert_eq!((t.attempts, t.successes), (2, 1));
+    }
+
+    #[test]
+    fn durations_read_the_same_everywhere() {
+        assert_eq!(fmt_duration(Duration::from_secs(5)), "5 s");
+        assert_eq!(fmt_duration(Duration::from_millis(500)), "500 ms");
+        assert_eq!(fmt_duration(Duration::from_millis(1500)), "1500 ms");
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<TcpStrea
             status: TcpStatus::Timeout,
             detail: format!(
                 "no answer to the TCP connection within {} (SYN unanswered): a router or firewall on the path silently drops it, or the host is down",
-                fmt_duration(opts.timeout)
+                super::fmt_duration(opts.timeout)
             ),
             errno: None,
             icmp: None,
@@ -352,15 +352,6 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EINVAL => "EINVAL",
         libc::EMSGSIZE => "EMSGSIZE",
         _ => "errno",
-    }
-}
-
-fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{ms} ms")
     }
 }
 

@@ -6,16 +6,31 @@
 //! whether its signatures verify, are separate facts computed afterwards by
 //! [`crate::cert::classify`]. The handshake signatures themselves are still
 //! checked with the ring provider's algorithms, so a completed handshake
-//! means the server really holds the leaf's key.
+//! means the server really holds the leaf's key — and a signature that does
+//! not verify is reported as such ([`IMPOSTOR`]), never retried as a legacy
+//! server.
 //!
 //! Client-certificate requests are recorded by a client-cert resolver that
 //! notes the request and the CA names it lists, and offers nothing (or the
-//! configured [`ClientIdentity`](super::ClientIdentity)). In TLS 1.2 a server
-//! that insists then fails the handshake. In TLS 1.3 the client finishes
-//! first and the refusal (alert `certificate_required`) arrives afterwards,
-//! so after a handshake where a certificate was requested we read once,
-//! bounded by `min(timeout, 1 s)`, to catch it. That read also catches a
+//! configured [`ClientIdentity`](super::ClientIdentity)). A request alone is
+//! not a requirement: the status becomes `client_auth_required` only when
+//! the server then *refuses* the connection without a certificate. In TLS
+//! 1.2 that refusal ends the handshake — an alert, a reset or a close after
+//! the request (a timeout or a local error is not a refusal). In TLS 1.3 the
+//! client finishes first and the refusal (alert `certificate_required`)
+//! arrives afterwards, so after a handshake where a certificate was
+//! requested we read once, bounded by `min(timeout, 1 s)`, to catch it; only
+//! that read can turn a TLS 1.3 request into a requirement (rustls records
+//! the request before the server's Certificate, CertificateVerify and
+//! Finished, so a handshake that fails later failed for another reason).
+//! Which version a failed handshake spoke is known from which of the
+//! verifier's signature checks rustls called. The same read catches a
 //! server that rejects the identity we did send.
+//!
+//! A failure is classified once, here, into a [`TlsStatus`], an alert name,
+//! words, and a typed flag: whether rustls refused the server's protocol
+//! itself (versions, suites, signature algorithms), which is what sends the
+//! orchestrator to the legacy capture ([`Handshake::wants_legacy_capture`]).
 //!
 //! Every attempt builds its own client config (so the capture belongs to
 //! that connection) with session resumption disabled (so every attempt is a
@@ -34,20 +49,24 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::probe::result::{ClientAuthRequest, TlsResult, TlsStack, TlsStatus};
+use crate::probe::result::{ClientAuthRequest, TlsStatus};
 
 /// The longest wait for a post-handshake alert in TLS 1.3 client authentication.
 const POST_HANDSHAKE_READ: Duration = Duration::from_secs(1);
 
-/// The words that mark a rustls failure as "this server speaks a TLS rustls cannot".
-const LEGACY_MARK: &str = "rustls cannot negotiate with this server";
+/// Words that open the detail of a failure where rustls cannot speak the server's TLS.
+const LEGACY_WORDS: &str = "rustls cannot negotiate with this server";
+
+/// What a bad handshake signature means: the detail of `CertificateError::BadSignature`.
+pub const IMPOSTOR: &str =
+    "the server cannot prove it holds the certificate's key — impostor or interception";
 
 /// Alerts by which a server refuses rustls' offer itself (versions, suites, parameters).
-const REFUSAL_ALERTS: &[&str] = &[
-    "handshake_failure",
-    "protocol_version",
-    "insufficient_security",
-    "illegal_parameter",
+const REFUSAL_ALERTS: &[AlertDescription] = &[
+    AlertDescription::HandshakeFailure,
+    AlertDescription::ProtocolVersion,
+    AlertDescription::InsufficientSecurity,
+    AlertDescription::IllegalParameter,
 ];
 
 /// What one handshake needs besides the TCP stream.
@@ -82,6 +101,9 @@ pub struct Handshake {
     pub client_auth: Option<ClientAuthRequest>,
     /// Time from ClientHello to the outcome.
     pub elapsed: Duration,
+    /// rustls refused the server's protocol itself: decided when the failure
+    /// is classified ([`Failure::legacy_candidate`]), never serialised.
+    legacy_candidate: bool,
 }
 
 impl Handshake {
@@ -98,14 +120,63 @@ impl Handshake {
             chain: Vec::new(),
             client_auth: None,
             elapsed: Duration::ZERO,
+            legacy_candidate: false,
         }
     }
-}
 
-impl Handshake {
     /// True when the server answered TLS properly: `ok`, or a client-certificate request.
     pub fn answered(&self) -> bool {
         matches!(self.status, TlsStatus::Ok | TlsStatus::ClientAuthRequired)
+    }
+
+    /// True when a legacy capture may read the chain rustls could not: rustls
+    /// refused the server's protocol (a refusal alert, an incompatible peer,
+    /// an unsupported suite, signature scheme or encoding).
+    ///
+    /// Never after a client-certificate request: the server then accepted
+    /// rustls' parameters, and a failure comes from client authentication,
+    /// which a legacy ClientHello cannot settle.
+    pub fn wants_legacy_capture(&self) -> bool {
+        self.legacy_candidate && self.client_auth.is_none() && !self.answered()
+    }
+
+    /// Records a classified failure.
+    fn fail(&mut self, f: Failure) {
+        self.status = f.status;
+        self.alert = f.alert;
+        self.detail = Some(f.detail);
+        self.legacy_candidate = f.legacy_candidate;
+    }
+}
+
+/// A classified failure of a handshake or of the post-handshake read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The outcome class.
+    pub status: TlsStatus,
+    /// The alert's name, when one was received.
+    pub alert: Option<String>,
+    /// What happened, in words.
+    pub detail: String,
+    /// rustls refused the server's protocol itself: a legacy capture may help.
+    pub legacy_candidate: bool,
+}
+
+impl Failure {
+    fn new(status: TlsStatus, detail: String) -> Failure {
+        Failure {
+            status,
+            alert: None,
+            detail,
+            legacy_candidate: false,
+        }
+    }
+
+    fn legacy(detail: String) -> Failure {
+        Failure {
+            legacy_candidate: true,
+            ..Failure::new(TlsStatus::Error, detail)
+        }
     }
 }
 
@@ -115,6 +186,9 @@ struct Seen {
     chain: Vec<Vec<u8>>,
     request: Option<Vec<String>>,
     identity_sent: bool,
+    /// rustls asked for a TLS 1.2 ServerKeyExchange signature check: the
+    /// handshake was TLS 1.2, even if it failed before reporting a version.
+    tls12_signature: bool,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -153,6 +227,7 @@ impl ServerCertVerifier for CapturingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        with_seen(&self.seen, |s| s.tls12_signature = true);
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
     }
 
@@ -204,7 +279,9 @@ impl ResolvesClientCert for RecordingResolver {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The crypto provider of every TLS configuration in this crate, the probe's
+/// and the lab's: ring, built explicitly (no process-wide default).
+pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -261,20 +338,17 @@ pub async fn handshake(
     let connector = TlsConnector::from(Arc::new(config));
     let result = tokio::time::timeout(opts.timeout, connector.connect(name, stream)).await;
     out.elapsed = start.elapsed();
+    // Set when the TLS 1.3 post-handshake read saw the server refuse the connection.
+    let mut refused_after_handshake = false;
     match result {
         Err(_) => {
             out.status = TlsStatus::Timeout;
             out.detail = Some(format!(
-                "no TLS answer within {} ms: the server accepts TCP but never completes the handshake (a silent service or a middlebox)",
-                opts.timeout.as_millis()
+                "no TLS answer within {}: the server accepts TCP but never completes the handshake (a silent service or a middlebox)",
+                super::fmt_duration(opts.timeout)
             ));
         }
-        Ok(Err(e)) => {
-            let (status, alert, detail) = classify_io(&e);
-            out.status = status;
-            out.alert = alert;
-            out.detail = Some(detail);
-        }
+        Ok(Err(e)) => out.fail(classify_io(&e)),
         Ok(Ok(mut tls)) => {
             {
                 let conn = tls.get_ref().1;
@@ -303,34 +377,44 @@ pub async fn handshake(
                         out.detail = Some(
                             "the server closed the connection right after the handshake".into(),
                         );
+                        refused_after_handshake = true;
                     }
                     Ok(Err(e)) => {
-                        let (status, alert, detail) = classify_io(&e);
-                        out.status = status;
-                        out.alert = alert;
-                        out.detail = Some(format!("after the handshake: {detail}"));
+                        let mut f = classify_io(&e);
+                        refused_after_handshake = is_refusal(f.status);
+                        f.detail = format!("after the handshake: {}", f.detail);
+                        // The handshake completed: nothing for a legacy capture to add.
+                        f.legacy_candidate = false;
+                        out.fail(f);
                     }
                 }
             }
         }
     }
-    let (chain, request, identity_sent) = with_seen(&seen, |s| {
+    let (chain, request, identity_sent, tls12_signature) = with_seen(&seen, |s| {
         (
             std::mem::take(&mut s.chain),
             s.request.take(),
             s.identity_sent,
+            s.tls12_signature,
         )
     });
     out.chain = chain;
     if let Some(ca_names) = request {
         out.client_auth = Some(ClientAuthRequest { ca_names });
-        if !identity_sent && out.status != TlsStatus::Ok {
+        let tls12 = out.version.as_deref() == Some("TLSv1.2") || tls12_signature;
+        let refused = if tls12 {
+            is_refusal(out.status)
+        } else {
+            refused_after_handshake
+        };
+        if refused && !identity_sent {
             let why = out.detail.take().unwrap_or_default();
             out.detail = Some(format!(
                 "the server asked for a client certificate and refused the connection without one ({why}); pass --client-cert and --client-key to test with a terminal's credentials"
             ));
             out.status = TlsStatus::ClientAuthRequired;
-        } else if identity_sent && out.status != TlsStatus::Ok {
+        } else if refused {
             let why = out.detail.take().unwrap_or_default();
             out.detail = Some(format!(
                 "the server asked for a client certificate and rejected the one presented: {why}"
@@ -340,41 +424,49 @@ pub async fn handshake(
     out
 }
 
-/// Classifies a failed handshake (or post-handshake read): status, alert name, detail.
-pub fn classify_io(e: &std::io::Error) -> (TlsStatus, Option<String>, String) {
+/// How a server refuses a connection after asking for a client certificate:
+/// an alert, a reset or a close. A timeout or a local error is no refusal.
+fn is_refusal(status: TlsStatus) -> bool {
+    matches!(status, TlsStatus::Alert | TlsStatus::Reset | TlsStatus::Eof)
+}
+
+/// Classifies a failed handshake (or post-handshake read).
+pub fn classify_io(e: &std::io::Error) -> Failure {
     use std::io::ErrorKind;
     if let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         return classify_rustls(err);
     }
     match e.kind() {
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => (
-            TlsStatus::Reset,
-            None,
-            format!(
-                "the connection was reset during the TLS handshake ({e}): the server or a middlebox aborts it"
-            ),
-        ),
-        ErrorKind::UnexpectedEof => (
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            Failure::new(
+                TlsStatus::Reset,
+                format!(
+                    "the connection was reset during the TLS handshake ({e}): the server or a middlebox aborts it"
+                ),
+            )
+        }
+        ErrorKind::UnexpectedEof => Failure::new(
             TlsStatus::Eof,
-            None,
             format!("the server closed the connection during the TLS handshake ({e})"),
         ),
-        ErrorKind::TimedOut => (TlsStatus::Timeout, None, format!("TLS timed out: {e}")),
-        _ => (TlsStatus::Error, None, format!("TLS failed: {e}")),
+        ErrorKind::TimedOut => Failure::new(TlsStatus::Timeout, format!("TLS timed out: {e}")),
+        _ => Failure::new(TlsStatus::Error, format!("TLS failed: {e}")),
     }
 }
 
-/// Classifies a rustls error: alerts by name, the rest as errors with rustls' own words.
-pub fn classify_rustls(err: &rustls::Error) -> (TlsStatus, Option<String>, String) {
-    use rustls::{Error, PeerIncompatible, PeerMisbehaved};
+/// Classifies a rustls error: alerts by name, the rest as errors with rustls'
+/// own words, and whether a legacy capture may read what rustls could not.
+pub fn classify_rustls(err: &rustls::Error) -> Failure {
+    use rustls::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
     match err {
         Error::AlertReceived(desc) => {
-            let name = alert_name(*desc);
-            (
-                TlsStatus::Alert,
-                Some(name.clone()),
-                format!("the server sent TLS alert {name} ({err})"),
-            )
+            let name = crate::tlswire::alert_name(u8::from(*desc));
+            Failure {
+                status: TlsStatus::Alert,
+                detail: format!("the server sent TLS alert {name} ({err})"),
+                alert: Some(name),
+                legacy_candidate: REFUSAL_ALERTS.contains(desc),
+            }
         }
         Error::PeerIncompatible(why) => {
             let hint = match why {
@@ -384,11 +476,7 @@ pub fn classify_rustls(err: &rustls::Error) -> (TlsStatus, Option<String>, Strin
                 }
                 _ => "the server offers only parameters rustls refuses",
             };
-            (
-                TlsStatus::Error,
-                None,
-                format!("{LEGACY_MARK}: {hint} ({err})"),
-            )
+            Failure::legacy(format!("{LEGACY_WORDS}: {hint} ({err})"))
         }
         Error::PeerMisbehaved(
             PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme
@@ -396,57 +484,23 @@ pub fn classify_rustls(err: &rustls::Error) -> (TlsStatus, Option<String>, Strin
             | PeerMisbehaved::SelectedUnofferedCipherSuite
             | PeerMisbehaved::SelectedUnusableCipherSuiteForVersion
             | PeerMisbehaved::SelectedUnofferedKxGroup,
-        ) => (
-            TlsStatus::Error,
-            None,
-            format!(
-                "{LEGACY_MARK}: the server chose a suite or signature rustls did not offer ({err})"
-            ),
-        ),
-        Error::InvalidCertificate(
-            rustls::CertificateError::BadEncoding
-            | rustls::CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-            | rustls::CertificateError::BadSignature,
-        ) => (
-            TlsStatus::Error,
-            None,
-            format!(
-                "{LEGACY_MARK}: its certificate or signature uses an encoding or algorithm rustls cannot process ({err})"
-            ),
-        ),
-        _ => (TlsStatus::Error, None, format!("TLS failed: {err}")),
-    }
-}
-
-/// An alert's name in the RFC's snake_case, e.g. `handshake_failure`.
-pub fn alert_name(desc: AlertDescription) -> String {
-    match desc.as_str() {
-        Some(camel) => snake_case(camel),
-        None => format!("unknown_alert_{}", u8::from(desc)),
-    }
-}
-
-/// `HandshakeFailure` -> `handshake_failure`, `UnknownCA` -> `unknown_ca`,
-/// `UnknownPSKIdentity` -> `unknown_psk_identity`.
-fn snake_case(camel: &str) -> String {
-    if camel == "UnrecognisedName" {
-        // rustls spells it the British way; the RFC name is American.
-        return "unrecognized_name".into();
-    }
-    let chars: Vec<char> = camel.chars().collect();
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let prev_lower = chars[i - 1].is_ascii_lowercase();
-            let acronym_end = chars[i - 1].is_ascii_uppercase()
-                && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev_lower || acronym_end {
-                out.push('_');
-            }
+        ) => Failure::legacy(format!(
+            "{LEGACY_WORDS}: the server chose a suite or signature rustls did not offer ({err})"
+        )),
+        // The handshake signature does not verify under the presented leaf's
+        // key: the server does not hold it. No legacy capture: the chain was
+        // read, and it is not the server's.
+        Error::InvalidCertificate(CertificateError::BadSignature) => {
+            Failure::new(TlsStatus::Error, format!("{IMPOSTOR} ({err})"))
         }
-        out.push(c.to_ascii_lowercase());
+        Error::InvalidCertificate(
+            CertificateError::BadEncoding
+            | CertificateError::UnsupportedSignatureAlgorithmContext { .. },
+        ) => Failure::legacy(format!(
+            "{LEGACY_WORDS}: its certificate or signature uses an encoding or algorithm rustls cannot process ({err})"
+        )),
+        _ => Failure::new(TlsStatus::Error, format!("TLS failed: {err}")),
     }
-    out
 }
 
 fn version_name(v: rustls::ProtocolVersion) -> String {
@@ -456,63 +510,88 @@ fn version_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
+/// The IANA name of a negotiated suite (`TLS_AES_256_GCM_SHA384`, not
+/// rustls' `TLS13_…` spelling), from the one table the legacy capture uses too.
 fn suite_name(s: rustls::CipherSuite) -> String {
-    s.as_str().map_or_else(|| format!("{s:?}"), str::to_string)
-}
-
-/// True when a rustls failure is a protocol-level refusal worth a legacy capture.
-///
-/// That is: the server sent alert handshake_failure, protocol_version,
-/// insufficient_security or illegal_parameter, or rustls itself gave up
-/// because the server is incompatible, signs with an algorithm it does not
-/// support, or presents a certificate it cannot decode. Those are exactly
-/// the old STCA stacks (TLS 1.2 with RSA key exchange, CBC, SHA-1) whose
-/// chain a hand-built ClientHello can still read.
-pub fn wants_legacy_capture(result: &TlsResult) -> bool {
-    if result.stack != TlsStack::Rustls {
-        return false;
-    }
-    match result.status {
-        TlsStatus::Alert => result
-            .alert
-            .as_deref()
-            .is_some_and(|a| REFUSAL_ALERTS.contains(&a)),
-        TlsStatus::Error => result
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.contains(LEGACY_MARK)),
-        _ => false,
-    }
+    crate::tlswire::cipher_suite_name(u16::from(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn result(status: TlsStatus, alert: Option<&str>, detail: Option<String>) -> TlsResult {
-        TlsResult {
-            alert: alert.map(str::to_string),
-            ..TlsResult::failed(status, detail, 1)
+    fn handshake_after(f: Failure) -> Handshake {
+        let mut h = Handshake::failed(None);
+        h.fail(f);
+        h
+    }
+
+    /// `HandshakeFailure` -> `handshake_failure`, `UnknownPSKIdentity` -> `unknown_psk_identity`.
+    fn snake_case(camel: &str) -> String {
+        let chars: Vec<char> = camel.chars().collect();
+        let mut out = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                let prev_lower = chars[i - 1].is_ascii_lowercase();
+                let acronym_end = chars[i - 1].is_ascii_uppercase()
+                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+                if prev_lower || acronym_end {
+                    out.push('_');
+                }
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    fn alert_of(desc: AlertDescription) -> Option<String> {
+        classify_rustls(&rustls::Error::AlertReceived(desc)).alert
+    }
+
+    #[test]
+    fn alert_names_come_from_the_one_table() {
+        assert_eq!(
+            alert_of(AlertDescription::HandshakeFailure).as_deref(),
+            Some("handshake_failure")
+        );
+        assert_eq!(
+            alert_of(AlertDescription::CertificateRequired).as_deref(),
+            Some("certificate_required")
+        );
+        assert_eq!(
+            alert_of(AlertDescription::UnrecognisedName).as_deref(),
+            Some("unrecognized_name")
+        );
+        // Unknown alerts are spelled as the legacy capture spells them.
+        assert_eq!(
+            alert_of(AlertDescription::Unknown(200)).as_deref(),
+            Some("alert_200")
+        );
+        // Every alert rustls knows has its RFC name in the table.
+        for n in 0..=u8::MAX {
+            let desc = AlertDescription::from(n);
+            let Some(camel) = desc.as_str() else { continue };
+            let want = match camel {
+                "UnrecognisedName" => "unrecognized_name".to_string(),
+                other => snake_case(other),
+            };
+            assert_eq!(alert_of(desc), Some(want), "alert {n} ({camel})");
         }
     }
 
     #[test]
-    fn alert_names_are_snake_case() {
+    fn cipher_suites_have_iana_names() {
+        for suite in rustls::crypto::ring::default_provider().cipher_suites {
+            let s = suite.suite();
+            let rustls_name = s.as_str().unwrap_or_default();
+            let name = suite_name(s);
+            assert!(!name.starts_with("TLS13_"), "{name}");
+            assert!(name.starts_with("TLS_"), "{name} for {rustls_name}");
+            assert_eq!(name, rustls_name.replace("TLS13_", "TLS_"));
+        }
         assert_eq!(
-            alert_name(AlertDescription::HandshakeFailure),
-            "handshake_failure"
-        );
-        assert_eq!(
-            alert_name(AlertDescription::CertificateRequired),
-            "certificate_required"
-        );
-        assert_eq!(
-            alert_name(AlertDescription::ProtocolVersion),
-            "protocol_version"
-        );
-        assert_eq!(
-            alert_name(AlertDescription::Unknown(200)),
-            "unknown_alert_200"
+            suite_name(rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
+            "TLS_AES_256_GCM_SHA384"
         );
     }
 
@@ -560,6 +639,15 @@ mod tests {
             (
                 IoError::new(
                     ErrorKind::InvalidData,
+                    Error::InvalidCertificate(rustls::CertificateError::BadSignature),
+                ),
+                TlsStatus::Error,
+                None,
+                false,
+            ),
+            (
+                IoError::new(
+                    ErrorKind::InvalidData,
                     Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
                 ),
                 TlsStatus::Error,
@@ -580,25 +668,40 @@ mod tests {
             ),
         ];
         for (e, status, alert, legacy) in cases {
-            let (s, a, d) = classify_io(&e);
-            assert_eq!(s, status, "{e}");
-            assert_eq!(a.as_deref(), alert, "{e}");
+            let f = classify_io(&e);
+            assert_eq!(f.status, status, "{e}");
+            assert_eq!(f.alert.as_deref(), alert, "{e}");
             assert!(
-                d.contains(&e.to_string()) || d.contains("received fatal alert"),
-                "{d}"
+                f.detail.contains(&e.to_string()) || f.detail.contains("received fatal alert"),
+                "{}",
+                f.detail
             );
-            assert_eq!(
-                wants_legacy_capture(&result(s, a.as_deref(), Some(d))),
-                legacy,
-                "{e}"
-            );
+            assert_eq!(f.legacy_candidate, legacy, "{e}");
+            let mut h = handshake_after(f);
+            assert_eq!(h.wants_legacy_capture(), legacy, "{e}");
+            // After a client-certificate request, never.
+            h.client_auth = Some(ClientAuthRequest { ca_names: vec![] });
+            assert!(!h.wants_legacy_capture(), "{e}");
         }
     }
 
     #[test]
-    fn legacy_capture_results_do_not_ask_for_another() {
-        let mut r = result(TlsStatus::Alert, Some("handshake_failure"), None);
-        r.stack = TlsStack::LegacyCapture;
-        assert!(!wants_legacy_capture(&r));
+    fn a_bad_handshake_signature_is_an_impostor_not_a_legacy_server() {
+        let f = classify_rustls(&rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadSignature,
+        ));
+        assert_eq!(f.status, TlsStatus::Error);
+        assert!(f.detail.starts_with(IMPOSTOR), "{}", f.detail);
+        assert!(!handshake_after(f).wants_legacy_capture());
+    }
+
+    #[test]
+    fn the_legacy_flag_does_not_hide_in_the_words() {
+        // A detail that merely contains the words is no candidate: the flag is typed.
+        let h = handshake_after(Failure::new(
+            TlsStatus::Error,
+            format!("TLS failed: {LEGACY_WORDS}"),
+        ));
+        assert!(!h.wants_legacy_capture());
     }
 }
