@@ -161,8 +161,8 @@ impl Dns {
             Err(_) => Err((
                 DnsStatus::Timeout,
                 format!(
-                    "no DNS answer for {host} within {} ms: the DNS server does not answer",
-                    self.timeout.as_millis()
+                    "no DNS answer for {host} within {}: the DNS server does not answer",
+                    super::fmt_duration(self.timeout)
                 ),
             )),
             Ok(Err(e)) => Err(classify_error(host, &e)),
