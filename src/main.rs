@@ -21,6 +21,19 @@ use stca2_probe::targets::TargetSet;
 /// (0 and 1 come from [`Report::exit_code`].)
 const EXIT_USAGE: u8 = 2;
 
+/// Shown under `stca2-probe check --help`.
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  stca2-probe check                               the real gateway, from the shop's own network
+  stca2-probe check --interface wwan0             the same over the 4G link instead of the ADSL box
+  stca2-probe check --json --out report.json      the v1 report, for the back office or a ticket
+  stca2-probe check --csv > isp-ticket.csv        rows to attach to an ISP ticket
+  stca2-probe check --targets targets/lab-ca/lab.toml   against `stca2-probe lab` on loopback
+
+Exit codes: 0 every site x port answered TLS with an STCA2 chain; 1 the check found a problem
+(the first lines say what to open or fix); 2 bad arguments, a bad target file, a destination
+refused by the allow-list, or the check could not run.";
+
 #[derive(Parser)]
 #[command(
     name = "stca2-probe",
@@ -44,6 +57,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check every site x port of a target set, all in parallel, and give a verdict.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Serve simulated gateways on loopback (127.0.38.45, 127.0.38.173) until Ctrl-C.
     Lab(LabArgs),
