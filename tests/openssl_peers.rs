@@ -1,8 +1,8 @@
 //! Legacy capture against real OpenSSL servers (`openssl s_server`), the
 //! closest thing to an old gateway stack the test machine has.
 //!
-//! Each test starts its own `s_server` on a distinct 127.0.41.N address,
-//! waits for it to listen, and kills it on drop. When the `openssl` command
+//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
+//! distinct 127.0.41.N address, waits for it to listen, and kills it on drop. When the `openssl` command
 //! is missing the tests print a loud SKIPPED line and pass (CI installs it).
 
 mod support;

@@ -4,8 +4,9 @@
 //! through `check::run` — target set, allow-list, TCP, rustls, the legacy
 //! fallback, classification, verdict — and assert on the report.
 //!
-//! Each test starts its own `s_server` on a distinct 127.51.<n>.1 address,
-//! waits (generously) for it to listen, and kills it on drop. When the
+//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
+//! distinct 127.51.<n>.1 address, waits (generously) for it to listen, and
+//! kills it on drop. When the
 //! `openssl` command is missing the tests print a loud SKIPPED line and pass.
 //! Nothing here leaves 127.0.0.0/8.
 
