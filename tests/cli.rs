@@ -1,31 +1,16 @@
 //! The command line as a user meets it: exit codes, messages that name the
 //! file, line and column, and an allow-list that refuses before any packet.
 
-use std::io::Write;
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stca2-probe"));
-    // The repository's lab guard, as .cargo/config.toml sets it for `cargo run`.
-    c.env("STCA2_PROBE_ALLOW", "127.0.0.0/8,10.0.0.0/8");
-    c.env("NO_COLOR", "1");
-    c
-}
+use support::cli::{assert_no_connection, bin, write};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run stca2-probe")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::File::create(&p)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    p.to_string_lossy().into_owned()
 }
 
 const BASE: &str = r#"name = "t"
@@ -116,17 +101,6 @@ fn bad_flags_exit_2() {
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-    }
-}
-
-/// A listener on the refused address must see no connection at all.
-fn assert_no_connection(listener: &TcpListener) {
-    listener.set_nonblocking(true).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    match listener.accept() {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        Ok((_, peer)) => panic!("the refused address was contacted from {peer}"),
-        Err(e) => panic!("accept: {e}"),
     }
 }
 

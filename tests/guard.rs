@@ -5,29 +5,14 @@
 //! name that no resolver sends a query for) so that a broken guard shows up
 //! as a failed test rather than as a packet somewhere.
 
+mod support;
+
 use std::ffi::OsStr;
-use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stca2-probe"));
-    c.env("STCA2_PROBE_ALLOW", "127.0.0.0/8,10.0.0.0/8");
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::File::create(&p)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    p.to_string_lossy().into_owned()
-}
+use support::cli::{assert_no_connection, bin, write};
 
 fn set(primary: &str, secondary: &str) -> String {
     format!(
@@ -45,17 +30,6 @@ number = 1146
 service = "stca2"
 "#
     )
-}
-
-/// A listener on the refused address must see no connection at all.
-fn assert_no_connection(listener: &TcpListener) {
-    listener.set_nonblocking(true).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    match listener.accept() {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        Ok((_, peer)) => panic!("the refused address was contacted from {peer}"),
-        Err(e) => panic!("accept: {e}"),
-    }
 }
 
 fn check(ceiling: &OsStr, file: &str) -> Output {

@@ -91,6 +91,59 @@ fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
     e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
 }
 
+/// Asserts that the I/O error `e` carries a rustls error matching `pattern`.
+macro_rules! assert_rustls_error {
+    ($e:expr, $pattern:pat) => {{
+        let e = &$e;
+        assert!(matches!(rustls_error(e), Some($pattern)), "{e:?}");
+    }};
+    ($e:expr, $pattern:pat, $what:expr) => {{
+        let e = &$e;
+        assert!(
+            matches!(rustls_error(e), Some($pattern)),
+            "{}: {e:?}",
+            $what
+        );
+    }};
+}
+
+/// A handshake with `to` by a client that trusts the lab's STCA2 root only.
+async fn stca2_handshake(lab: &Lab, to: SocketAddr) -> io::Result<TlsStream<TcpStream>> {
+    handshake(to, client(&[lab.pki().stca2_root()], None)).await
+}
+
+/// `to` presents a chain that is not STCA2: a client trusting only STCA2
+/// refuses it as from an unknown issuer, one trusting `root` completes.
+/// Returns the chain presented.
+async fn chain_trusted_by(
+    lab: &Lab,
+    to: SocketAddr,
+    root: &CertificateDer<'static>,
+) -> Vec<Vec<u8>> {
+    let e = stca2_handshake(lab, to).await.unwrap_err();
+    assert_rustls_error!(
+        e,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+        to
+    );
+    let tls = handshake(to, client(&[root], None)).await.unwrap();
+    presented(&tls)
+}
+
+/// Connects to `to` and sends a TLS record header with a 5-byte body.
+async fn send_hello(to: SocketAddr) -> TcpStream {
+    let mut tcp = connect(to).await.unwrap();
+    tcp.write_all(b"\x16\x03\x01\x00\x05hello").await.unwrap();
+    tcp
+}
+
+/// A lab where every endpoint behaves as `b`.
+async fn start_uniform(n: u8, b: Behaviour, dir: &Path) -> Lab {
+    Lab::start(config(n, Scenario::uniform(b), dir))
+        .await
+        .unwrap()
+}
+
 fn assert_refused(r: io::Result<TcpStream>, what: &str) {
     match r {
         Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{what}: {e}"),
@@ -161,23 +214,15 @@ async fn healthy_serves_stca2_and_asks_for_a_client_certificate_on_7212() {
         .await
         .unwrap()
         .unwrap_err();
-    assert!(
-        matches!(
-            rustls_error(&e),
-            Some(rustls::Error::AlertReceived(
-                AlertDescription::CertificateRequired
-            ))
-        ),
-        "{e:?}"
+    assert_rustls_error!(
+        e,
+        rustls::Error::AlertReceived(AlertDescription::CertificateRequired)
     );
 
     // ... and in TLS 1.2 the refusal comes during the handshake.
     let tls12 = client_versions(&[lab.pki().stca2_root()], None, &[&rustls::version::TLS12]);
     let e = handshake(addr(s, 7212), tls12).await.unwrap_err();
-    assert!(
-        matches!(rustls_error(&e), Some(rustls::Error::AlertReceived(_))),
-        "{e:?}"
-    );
+    assert_rustls_error!(e, rustls::Error::AlertReceived(_));
 
     // With the lab's terminal certificate the mutual handshake completes and
     // the server then waits for the client to close.
@@ -222,22 +267,8 @@ async fn old_ca_serves_the_stca_chain() {
     let lab = start(5, "old-ca", dir.path()).await;
     let (p, s) = ips(5);
     for to in [addr(p, 1146), addr(s, 7212)] {
-        let e = handshake(to, client(&[lab.pki().stca2_root()], None))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                rustls_error(&e),
-                Some(rustls::Error::InvalidCertificate(
-                    CertificateError::UnknownIssuer
-                ))
-            ),
-            "{to}: {e:?}"
-        );
-        let tls = handshake(to, client(&[lab.pki().stca_root()], None))
-            .await
-            .unwrap();
-        assert_eq!(family(lab.pki(), &presented(&tls)), CaFamily::Stca);
+        let chain = chain_trusted_by(&lab, to, lab.pki().stca_root()).await;
+        assert_eq!(family(lab.pki(), &chain), CaFamily::Stca);
     }
     lab.shutdown().await;
 }
@@ -248,22 +279,7 @@ async fn intercepted_serves_a_chain_of_no_family() {
     let lab = start(6, "intercepted", dir.path()).await;
     let (p, s) = ips(6);
     for to in [addr(p, 1146), addr(s, 1146), addr(p, 7212)] {
-        let e = handshake(to, client(&[lab.pki().stca2_root()], None))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                rustls_error(&e),
-                Some(rustls::Error::InvalidCertificate(
-                    CertificateError::UnknownIssuer
-                ))
-            ),
-            "{to}: {e:?}"
-        );
-        let tls = handshake(to, client(&[lab.pki().interceptor_root()], None))
-            .await
-            .unwrap();
-        let chain = presented(&tls);
+        let chain = chain_trusted_by(&lab, to, lab.pki().interceptor_root()).await;
         assert_eq!(family(lab.pki(), &chain), CaFamily::Unknown);
         // The forged leaf copies the gateway's subject.
         let forged =
@@ -283,17 +299,12 @@ async fn expired_serves_an_expired_stca2_leaf() {
     let dir = tempfile::tempdir().unwrap();
     let lab = start(7, "expired", dir.path()).await;
     let (p, _) = ips(7);
-    let e = handshake(addr(p, 1146), client(&[lab.pki().stca2_root()], None))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            rustls_error(&e),
-            Some(rustls::Error::InvalidCertificate(
-                CertificateError::Expired | CertificateError::ExpiredContext { .. }
-            ))
-        ),
-        "{e:?}"
+    let e = stca2_handshake(&lab, addr(p, 1146)).await.unwrap_err();
+    assert_rustls_error!(
+        e,
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. }
+        )
     );
     lab.shutdown().await;
 }
@@ -310,8 +321,7 @@ async fn mixed_scenario_endpoints() {
     handshake(addr(p, 7212), mutual).await.unwrap();
 
     // Secondary 1146 is silent: TCP opens, no byte ever comes back.
-    let mut tcp = connect(addr(s, 1146)).await.unwrap();
-    tcp.write_all(b"\x16\x03\x01\x00\x05hello").await.unwrap();
+    let mut tcp = send_hello(addr(s, 1146)).await;
     let mut buf = [0u8; 16];
     let r = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut buf)).await;
     assert!(r.is_err(), "silent endpoint answered: {r:?}");
@@ -323,23 +333,14 @@ async fn mixed_scenario_endpoints() {
 #[tokio::test]
 async fn reset_after_hello_resets() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(config(
-        9,
-        Scenario::uniform(Behaviour::ResetAfterHello),
-        dir.path(),
-    ))
-    .await
-    .unwrap();
+    let lab = start_uniform(9, Behaviour::ResetAfterHello, dir.path()).await;
     assert_eq!(lab.scenario().name, "reset-after-hello");
     let (p, s) = ips(9);
-    let e = handshake(addr(p, 1146), client(&[lab.pki().stca2_root()], None))
-        .await
-        .unwrap_err();
+    let e = stca2_handshake(&lab, addr(p, 1146)).await.unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e:?}");
 
     // Raw: a record header and body, then the reset.
-    let mut tcp = connect(addr(s, 7212)).await.unwrap();
-    tcp.write_all(b"\x16\x03\x01\x00\x05hello").await.unwrap();
+    let mut tcp = send_hello(addr(s, 7212)).await;
     let mut buf = [0u8; 16];
     let e = tokio::time::timeout(QUICK, tcp.read(&mut buf))
         .await
@@ -352,16 +353,9 @@ async fn reset_after_hello_resets() {
 #[tokio::test]
 async fn garbage_answers_http() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(config(
-        10,
-        Scenario::uniform(Behaviour::Garbage),
-        dir.path(),
-    ))
-    .await
-    .unwrap();
+    let lab = start_uniform(10, Behaviour::Garbage, dir.path()).await;
     let (p, s) = ips(10);
-    let mut tcp = connect(addr(p, 1146)).await.unwrap();
-    tcp.write_all(b"\x16\x03\x01\x00\x05hello").await.unwrap();
+    let mut tcp = send_hello(addr(p, 1146)).await;
     let mut got = Vec::new();
     tokio::time::timeout(QUICK, tcp.read_to_end(&mut got))
         .await
@@ -369,30 +363,17 @@ async fn garbage_answers_http() {
         .unwrap();
     assert_eq!(got, GARBAGE);
 
-    let e = handshake(addr(s, 1146), client(&[lab.pki().stca2_root()], None))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(rustls_error(&e), Some(rustls::Error::InvalidMessage(_))),
-        "{e:?}"
-    );
+    let e = stca2_handshake(&lab, addr(s, 1146)).await.unwrap_err();
+    assert_rustls_error!(e, rustls::Error::InvalidMessage(_));
     lab.shutdown().await;
 }
 
 #[tokio::test]
 async fn tls12_only_refuses_tls13() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::start(config(
-        11,
-        Scenario::uniform(Behaviour::Tls12Only),
-        dir.path(),
-    ))
-    .await
-    .unwrap();
+    let lab = start_uniform(11, Behaviour::Tls12Only, dir.path()).await;
     let (p, _) = ips(11);
-    let tls = handshake(addr(p, 1146), client(&[lab.pki().stca2_root()], None))
-        .await
-        .unwrap();
+    let tls = stca2_handshake(&lab, addr(p, 1146)).await.unwrap();
     assert_eq!(
         tls.get_ref().1.protocol_version(),
         Some(rustls::ProtocolVersion::TLSv1_2)
@@ -400,10 +381,7 @@ async fn tls12_only_refuses_tls13() {
     assert_eq!(family(lab.pki(), &presented(&tls)), CaFamily::Stca2);
     let only13 = client_versions(&[lab.pki().stca2_root()], None, &[&rustls::version::TLS13]);
     let e = handshake(addr(p, 7212), only13).await.unwrap_err();
-    assert!(
-        matches!(rustls_error(&e), Some(rustls::Error::AlertReceived(_))),
-        "{e:?}"
-    );
+    assert_rustls_error!(e, rustls::Error::AlertReceived(_));
     lab.shutdown().await;
 }
 
@@ -419,9 +397,7 @@ async fn slow_answers_after_the_delay() {
         Behaviour::Slow
     );
     let t = Instant::now();
-    let tls = handshake(addr(p, 1146), client(&[lab.pki().stca2_root()], None))
-        .await
-        .unwrap();
+    let tls = stca2_handshake(&lab, addr(p, 1146)).await.unwrap();
     assert!(
         t.elapsed() >= Duration::from_millis(750),
         "{:?}",
@@ -560,12 +536,9 @@ async fn a_second_lab_on_the_same_addresses_says_what_to_do() {
         "{msg}"
     );
     // The failed start left the first lab serving.
-    handshake(
-        addr(ips(15).0, 1146),
-        client(&[first.pki().stca2_root()], None),
-    )
-    .await
-    .unwrap();
+    stca2_handshake(&first, addr(ips(15).0, 1146))
+        .await
+        .unwrap();
     first.shutdown().await;
 }
 

@@ -33,6 +33,7 @@
 //! completes), so the black hole really is the dropped ICMP.
 
 mod netns_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsStatus};
 use stca2_probe::report::Report;
 use stca2_probe::targets::Role;
 use stca2_probe::verdict::Recommendation;
+use support::report::result;
 
 /// Every step of the probe (connect, handshake).
 const STEP: Duration = Duration::from_secs(1);
@@ -60,15 +62,6 @@ fn ruleset(forward: &str, output: &str) -> String {
 }}
 "
     )
-}
-
-/// The result for a role and port.
-fn result(report: &Report, role: Role, port: u16) -> &TargetResult {
-    report
-        .results
-        .iter()
-        .find(|r| r.role == role && r.port == port)
-        .unwrap_or_else(|| panic!("no result for {role:?} port {port}"))
 }
 
 /// True when the verdict has a finding with this code for this site and port.
@@ -100,6 +93,31 @@ fn assert_dropped(r: &TargetResult) {
     assert!(detail.contains("silently drops"), "{detail}");
 }
 
+/// Asserts that the primary's 1146 failed at TCP with `status`, so no TLS
+/// was tried; returns the TCP detail.
+fn primary_tcp_failure(report: &Report, status: TcpStatus) -> &str {
+    let r = result(report, Role::Primary, 1146);
+    assert_eq!(r.tcp.status, status, "{r:#?}");
+    assert!(r.tls.is_none());
+    r.tcp.detail.as_deref().unwrap_or_default()
+}
+
+/// Asserts that the verdict counts the primary's STCA2 port as closed and names it.
+fn assert_primary_stca2_closed(report: &Report) {
+    let s = &report.summary;
+    assert!(s.stca2_port_closed, "{s:#?}");
+    assert!(
+        has_finding(report, "port_closed", "toulouse", 1146),
+        "{s:#?}"
+    );
+}
+
+/// Asserts the verdict's failover recommendation.
+fn assert_failover(report: &Report, want: Recommendation) {
+    let s = &report.summary;
+    assert_eq!(s.failover.recommendation, want, "{s:#?}");
+}
+
 /// Runs the check and bounds its duration: one silent step plus slack.
 fn timed_check(t: &Topology, lab: &netns_support::GatewayLab) -> Report {
     let start = Instant::now();
@@ -113,18 +131,25 @@ fn timed_check(t: &Topology, lab: &netns_support::GatewayLab) -> Report {
     report
 }
 
-#[test]
-fn drop_is_a_timeout_and_the_port_is_closed() {
-    let Some(t) = Topology::build("drop", 101) else {
-        return;
-    };
+/// Applies `verdict` (counted as `comment`) to the primary's 1146 in the
+/// router, then checks the healthy lab.
+fn primary_1146(test: &str, n: u8, verdict: &str, comment: &str) -> Option<(Topology, Report)> {
+    let t = Topology::build(test, n)?;
     let primary = t.primary();
     t.nft(&ruleset(
-        &format!("ip daddr {primary} tcp dport 1146 counter drop comment \"dropped\""),
+        &format!("ip daddr {primary} tcp dport 1146 counter {verdict} comment \"{comment}\""),
         "",
     ));
     let lab = t.start_lab("healthy");
     let report = timed_check(&t, &lab);
+    Some((t, report))
+}
+
+#[test]
+fn drop_is_a_timeout_and_the_port_is_closed() {
+    let Some((t, report)) = primary_1146("drop", 101, "drop", "dropped") else {
+        return;
+    };
 
     assert_dropped(result(&report, Role::Primary, 1146));
     assert!(counter(&t, "dropped") >= 1, "the SYN never met the rule");
@@ -132,77 +157,41 @@ fn drop_is_a_timeout_and_the_port_is_closed() {
     assert_healthy(result(&report, Role::Secondary, 1146));
     assert_healthy(result(&report, Role::Secondary, 7212));
 
-    let s = &report.summary;
-    assert!(s.stca2_port_closed, "{s:#?}");
-    assert!(!s.ok);
-    assert!(
-        has_finding(&report, "port_closed", "toulouse", 1146),
-        "{s:#?}"
-    );
-    assert_eq!(
-        s.failover.recommendation,
-        Recommendation::OpenPrimary,
-        "{s:#?}"
-    );
+    assert_primary_stca2_closed(&report);
+    assert!(!report.summary.ok);
+    assert_failover(&report, Recommendation::OpenPrimary);
     assert_eq!(report.exit_code(), 1);
 }
 
 #[test]
 fn reject_with_tcp_reset_is_refused() {
-    let Some(t) = Topology::build("reset", 102) else {
+    let Some((t, report)) = primary_1146("reset", 102, "reject with tcp reset", "reset") else {
         return;
     };
-    let primary = t.primary();
-    t.nft(&ruleset(
-        &format!(
-            "ip daddr {primary} tcp dport 1146 counter reject with tcp reset comment \"reset\""
-        ),
-        "",
-    ));
-    let lab = t.start_lab("healthy");
-    let report = timed_check(&t, &lab);
 
-    let r = result(&report, Role::Primary, 1146);
-    assert_eq!(r.tcp.status, TcpStatus::Refused, "{r:#?}");
-    assert!(r.tls.is_none());
-    let detail = r.tcp.detail.as_deref().unwrap_or_default();
+    let detail = primary_tcp_failure(&report, TcpStatus::Refused);
     assert!(detail.contains("ECONNREFUSED"), "{detail}");
     assert!(counter(&t, "reset") >= 1);
     assert_healthy(result(&report, Role::Primary, 7212));
     assert_healthy(result(&report, Role::Secondary, 1146));
 
-    let s = &report.summary;
-    assert!(s.stca2_port_closed, "{s:#?}");
-    assert!(
-        has_finding(&report, "port_closed", "toulouse", 1146),
-        "{s:#?}"
-    );
-    assert_eq!(
-        s.failover.recommendation,
-        Recommendation::OpenPrimary,
-        "{s:#?}"
-    );
+    assert_primary_stca2_closed(&report);
+    assert_failover(&report, Recommendation::OpenPrimary);
 }
 
 #[test]
 fn reject_with_icmp_admin_prohibited_is_unreachable_and_names_the_router() {
-    let Some(t) = Topology::build("adminprohib", 103) else {
+    let Some((t, report)) = primary_1146(
+        "adminprohib",
+        103,
+        "reject with icmp type admin-prohibited",
+        "prohibited",
+    ) else {
         return;
     };
     let primary = t.primary();
-    t.nft(&ruleset(
-        &format!(
-            "ip daddr {primary} tcp dport 1146 counter reject with icmp type admin-prohibited comment \"prohibited\""
-        ),
-        "",
-    ));
-    let lab = t.start_lab("healthy");
-    let report = timed_check(&t, &lab);
 
-    let r = result(&report, Role::Primary, 1146);
-    assert_eq!(r.tcp.status, TcpStatus::Unreachable, "{r:#?}");
-    assert!(r.tls.is_none());
-    let detail = r.tcp.detail.as_deref().unwrap_or_default();
+    let detail = primary_tcp_failure(&report, TcpStatus::Unreachable);
     eprintln!("tcp.detail: {detail}");
     let router = t.router_client_side();
     assert!(
@@ -217,13 +206,9 @@ fn reject_with_icmp_admin_prohibited_is_unreachable_and_names_the_router() {
     assert!(counter(&t, "prohibited") >= 1);
     assert_healthy(result(&report, Role::Secondary, 1146));
 
-    let s = &report.summary;
-    assert!(s.stca2_port_closed, "{s:#?}");
-    assert!(
-        has_finding(&report, "port_closed", "toulouse", 1146),
-        "{s:#?}"
-    );
-    let finding = s
+    assert_primary_stca2_closed(&report);
+    let finding = report
+        .summary
         .findings
         .iter()
         .find(|f| f.code == "port_closed")
@@ -282,12 +267,8 @@ fn secondary_dropped_means_open_secondary() {
     let Some(report) = drop_sites("dropsec", 104, false, true) else {
         return;
     };
+    assert_failover(&report, Recommendation::OpenSecondary);
     let s = &report.summary;
-    assert_eq!(
-        s.failover.recommendation,
-        Recommendation::OpenSecondary,
-        "{s:#?}"
-    );
     assert!(s.failover.message.contains("173"), "{s:#?}");
 }
 
@@ -296,12 +277,7 @@ fn both_dropped_means_open_both() {
     let Some(report) = drop_sites("dropboth", 105, true, true) else {
         return;
     };
-    let s = &report.summary;
-    assert_eq!(
-        s.failover.recommendation,
-        Recommendation::OpenBoth,
-        "{s:#?}"
-    );
+    assert_failover(&report, Recommendation::OpenBoth);
 }
 
 #[test]
@@ -309,18 +285,15 @@ fn primary_dropped_means_open_primary() {
     let Some(report) = drop_sites("dropprim", 106, true, false) else {
         return;
     };
+    assert_failover(&report, Recommendation::OpenPrimary);
     let s = &report.summary;
-    assert_eq!(
-        s.failover.recommendation,
-        Recommendation::OpenPrimary,
-        "{s:#?}"
-    );
     assert!(s.failover.message.contains(".45"), "{s:#?}");
 }
 
 /// The router's client-side link gets a small MTU; ICMP "fragmentation
-/// needed" from the router is counted, and dropped when `black_hole`.
-fn mtu_path(test: &str, n: u8, black_hole: bool) -> Option<(Report, u64)> {
+/// needed" from the router is counted, and dropped when `black_hole`. The
+/// router must have sent at least one: `unless` says what it means otherwise.
+fn mtu_path(test: &str, n: u8, black_hole: bool, unless: &str) -> Option<Report> {
     let t = Topology::build(test, n)?;
     t.in_router(&["ip", "link", "set", "r0", "mtu", "576"]);
     // Nothing may shrink the gateway's segments behind the test's back.
@@ -343,18 +316,19 @@ fn mtu_path(test: &str, n: u8, black_hole: bool) -> Option<(Report, u64)> {
     t.nft(&ruleset(&rule.replace("frag-needed\"", "fwd\""), &rule));
     let lab = t.start_lab("healthy");
     let report = timed_check(&t, &lab);
-    Some((report, counter(&t, "frag-needed")))
+    assert!(
+        counter(&t, "frag-needed") >= 1,
+        "the router never had to say `fragmentation needed`: {unless}"
+    );
+    Some(report)
 }
 
 #[test]
 fn mtu_black_hole_opens_tcp_but_tls_times_out() {
-    let Some((report, frag_needed)) = mtu_path("mtuhole", 107, true) else {
+    let unless = "the flight fit in 576 bytes";
+    let Some(report) = mtu_path("mtuhole", 107, true, unless) else {
         return;
     };
-    assert!(
-        frag_needed >= 1,
-        "the router never had to say `fragmentation needed`: the flight fit in 576 bytes"
-    );
     for r in &report.results {
         assert_eq!(r.tcp.status, TcpStatus::Open, "{r:#?}");
         let tls = r.tls.as_ref().expect("TCP opened, so TLS was tried");
@@ -378,13 +352,10 @@ fn mtu_black_hole_opens_tcp_but_tls_times_out() {
 
 #[test]
 fn mtu_with_path_mtu_discovery_completes() {
-    let Some((report, frag_needed)) = mtu_path("mtuok", 108, false) else {
+    let unless = "this control proves nothing";
+    let Some(report) = mtu_path("mtuok", 108, false, unless) else {
         return;
     };
-    assert!(
-        frag_needed >= 1,
-        "the router never had to say `fragmentation needed`: this control proves nothing"
-    );
     for r in &report.results {
         assert_healthy(r);
     }

@@ -1,130 +1,33 @@
 //! Legacy capture against real OpenSSL servers (`openssl s_server`), the
 //! closest thing to an old gateway stack the test machine has.
 //!
-//! Each test starts its own `s_server` on a distinct 127.0.41.N address,
-//! waits for it to listen, and kills it on drop. When the `openssl` command
+//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
+//! distinct 127.0.41.N address, waits for it to listen, and kills it on drop. When the `openssl` command
 //! is missing the tests print a loud SKIPPED line and pass (CI installs it).
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use rcgen::{CertifiedIssuer, KeyPair};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use stca2_probe::cert::{self, Anchor, CaFamily, SignatureVerified};
+use stca2_probe::cert::{self, Anchor, CaFamily, Classification, SignatureVerified};
 use stca2_probe::probe::legacy::{LegacyCapture, capture};
+use support::openssl::{
+    RSA_KX_TLS12, SHA1_STCA_ROOT, SServer, ca_params, der, fixture, leaf_params, openssl_available,
+};
 use tokio::net::TcpStream;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sha1");
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!(
-            "\n==== SKIPPED: openssl not installed (these tests need the openssl CLI) ====\n"
-        );
-    }
-    ok
-}
-
-/// A running `openssl s_server`, killed when dropped.
-struct SServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl SServer {
-    /// Starts `openssl s_server -accept <ip>:<free port> <args>` and waits
-    /// (at most 15 s) until it prints ACCEPT.
-    fn start(ip: &str, args: &[&str]) -> SServer {
-        let port = std::net::TcpListener::bind((ip, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
-        let mut child = Command::new("openssl")
-            .arg("s_server")
-            .arg("-accept")
-            .arg(addr.to_string())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn openssl s_server");
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        // Drain both pipes for the server's whole life so it never blocks on them.
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx2.send(format!("stderr: {line}"));
-            }
-        });
-        let mut seen = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        let mut server = SServer { child, addr };
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left.min(Duration::from_millis(200))) {
-                Ok(line) if line.trim() == "ACCEPT" => return server,
-                Ok(line) => seen.push(line),
-                Err(_) => {
-                    if let Ok(Some(status)) = server.child.try_wait() {
-                        panic!("openssl s_server exited ({status}): {}", seen.join("\n"));
-                    }
-                    if left.is_zero() {
-                        panic!(
-                            "openssl s_server did not listen within 15 s: {}",
-                            seen.join("\n")
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Drop for SServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn legacy_capture(addr: SocketAddr) -> LegacyCapture {
     let stream = TcpStream::connect(addr).await.unwrap();
     capture(stream, None, TIMEOUT).await.unwrap()
-}
-
-fn fixture(name: &str) -> String {
-    format!("{FIXTURES}/{name}")
-}
-
-fn der(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap()
 }
 
 /// A verifier that accepts any certificate: the test only wants to see
@@ -195,16 +98,19 @@ impl Pki {
     fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
-}
 
-fn ca_params(cn: &str) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name
-        .push(DnType::OrganizationName, "PayCert Lab");
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    p
+    /// Starts `s_server` with this leaf and `extra` flags.
+    fn serve(&self, ip: &str, extra: &[&str]) -> SServer {
+        SServer::with_cert(ip, &self.path("leaf.pem"), &self.path("leaf.key"), extra)
+    }
+
+    /// Serves this leaf alone and captures it: the chain is exactly the leaf.
+    async fn capture_leaf(&self, ip: &str) -> LegacyCapture {
+        let server = self.serve(ip, &[]);
+        let cap = legacy_capture(server.addr).await;
+        assert_eq!(cap.chain, vec![self.leaf_der.clone()]);
+        cap
+    }
 }
 
 /// A root named `root_cn` and a leaf for 127.0.0.1 it signs; `expired` puts
@@ -212,22 +118,17 @@ fn ca_params(cn: &str) -> CertificateParams {
 /// self-signed (an interceptor's throwaway certificate).
 fn make_pki(root_cn: Option<&str>, expired: bool) -> Pki {
     let dir = tempfile::tempdir().unwrap();
-    let mut leaf = CertificateParams::new(vec!["gateway.lab".to_string()]).unwrap();
+    let mut leaf = leaf_params("gateway.lab", None, expired);
     leaf.subject_alt_names
         .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    leaf.distinguished_name
-        .push(DnType::CommonName, "gateway.lab");
-    leaf.use_authority_key_identifier_extension = true;
-    if expired {
-        let now = ::time::OffsetDateTime::now_utc();
-        leaf.not_before = now - ::time::Duration::days(400);
-        leaf.not_after = now - ::time::Duration::days(10);
-    }
     let leaf_key = KeyPair::generate().unwrap();
     let (leaf_cert, root_der) = match root_cn {
         Some(cn) => {
-            let root =
-                CertifiedIssuer::self_signed(ca_params(cn), KeyPair::generate().unwrap()).unwrap();
+            let root = CertifiedIssuer::self_signed(
+                ca_params(cn, "PayCert Lab"),
+                KeyPair::generate().unwrap(),
+            )
+            .unwrap();
             std::fs::write(dir.path().join("root.pem"), root.pem()).unwrap();
             (
                 leaf.signed_by(&leaf_key, &root).unwrap(),
@@ -254,20 +155,7 @@ async fn sha1_stca_tls12_rsa_only_server_is_captured_as_stca() {
     if !openssl_available() {
         return;
     }
-    let server = SServer::start(
-        "127.0.41.1",
-        &[
-            "-cert",
-            &fixture("leaf.pem"),
-            "-key",
-            &fixture("leaf.key"),
-            "-cert_chain",
-            &fixture("inter.pem"),
-            "-tls1_2",
-            "-cipher",
-            "AES128-SHA:@SECLEVEL=0",
-        ],
-    );
+    let server = SServer::sha1_stca("127.0.41.1", &RSA_KX_TLS12);
     // rustls cannot negotiate RSA key exchange with CBC: the server refuses it.
     let err = rustls_handshake(server.addr)
         .await
@@ -300,19 +188,9 @@ async fn tls12_client_auth_request_lists_the_ca_names() {
     let mut names = std::fs::read_to_string(pki.path("root.pem")).unwrap();
     names.push_str(&std::fs::read_to_string(fixture("root.pem")).unwrap());
     std::fs::write(&cafile, names).unwrap();
-    let server = SServer::start(
+    let server = pki.serve(
         "127.0.41.2",
-        &[
-            "-cert",
-            &pki.path("leaf.pem"),
-            "-key",
-            &pki.path("leaf.key"),
-            "-tls1_2",
-            "-Verify",
-            "1",
-            "-CAfile",
-            &cafile,
-        ],
+        &["-tls1_2", "-Verify", "1", "-CAfile", &cafile],
     );
     let cap = legacy_capture(server.addr).await;
     assert_eq!(cap.version, "TLSv1.2");
@@ -328,18 +206,16 @@ async fn tls12_client_auth_request_lists_the_ca_names() {
     );
     assert_eq!(
         cap.client_auth,
-        Some(vec![
-            stca2_root,
-            "CN=STCA Root CA (lab),O=STCA Lab,C=FR".to_string(),
-        ])
+        Some(vec![stca2_root, SHA1_STCA_ROOT.to_string(),])
     );
 }
 
-fn lab_families(stca2_root: &[u8]) -> (Vec<Anchor>, Vec<Anchor>) {
-    (
-        vec![Anchor::from_der(stca2_root).unwrap()],
-        vec![Anchor::from_der(&der("root.der")).unwrap()],
-    )
+/// Classifies `chain` against the lab's families: STCA2 is `stca2_root`,
+/// STCA the committed SHA-1 root.
+fn classify_lab(chain: &[Vec<u8>], stca2_root: &[u8]) -> Classification {
+    let stca2 = vec![Anchor::from_der(stca2_root).unwrap()];
+    let stca = vec![Anchor::from_der(&der("root.der")).unwrap()];
+    cert::classify(chain, &[(CaFamily::Stca2, &stca2), (CaFamily::Stca, &stca)])
 }
 
 #[tokio::test]
@@ -349,25 +225,8 @@ async fn self_signed_interceptor_is_unknown() {
     }
     let stca2 = make_pki(Some("STCA2 Root CA (lab)"), false);
     let interceptor = make_pki(None, false);
-    let server = SServer::start(
-        "127.0.41.3",
-        &[
-            "-cert",
-            &interceptor.path("leaf.pem"),
-            "-key",
-            &interceptor.path("leaf.key"),
-        ],
-    );
-    let cap = legacy_capture(server.addr).await;
-    assert_eq!(cap.chain, vec![interceptor.leaf_der.clone()]);
-    let (stca2_anchors, stca_anchors) = lab_families(&stca2.root_der);
-    let class = cert::classify(
-        &cap.chain,
-        &[
-            (CaFamily::Stca2, &stca2_anchors),
-            (CaFamily::Stca, &stca_anchors),
-        ],
-    );
+    let cap = interceptor.capture_leaf("127.0.41.3").await;
+    let class = classify_lab(&cap.chain, &stca2.root_der);
     assert_eq!(class.family, CaFamily::Unknown);
     assert_eq!(class.signature_verified, SignatureVerified::False);
 }
@@ -378,17 +237,7 @@ async fn expired_stca2_leaf_has_negative_days_to_expiry() {
         return;
     }
     let pki = make_pki(Some("STCA2 Root CA (lab)"), true);
-    let server = SServer::start(
-        "127.0.41.4",
-        &[
-            "-cert",
-            &pki.path("leaf.pem"),
-            "-key",
-            &pki.path("leaf.key"),
-        ],
-    );
-    let cap = legacy_capture(server.addr).await;
-    assert_eq!(cap.chain, vec![pki.leaf_der.clone()]);
+    let cap = pki.capture_leaf("127.0.41.4").await;
     let (infos, errors) =
         cert::describe_chain(&cap.chain, ::time::OffsetDateTime::now_utc(), false);
     assert!(errors.is_empty(), "{errors:?}");
@@ -397,14 +246,7 @@ async fn expired_stca2_leaf_has_negative_days_to_expiry() {
         "days_to_expiry {}",
         infos[0].days_to_expiry
     );
-    let (stca2_anchors, stca_anchors) = lab_families(&pki.root_der);
-    let class = cert::classify(
-        &cap.chain,
-        &[
-            (CaFamily::Stca2, &stca2_anchors),
-            (CaFamily::Stca, &stca_anchors),
-        ],
-    );
+    let class = classify_lab(&cap.chain, &pki.root_der);
     assert_eq!(class.family, CaFamily::Stca2);
     assert_eq!(class.signature_verified, SignatureVerified::True);
 }

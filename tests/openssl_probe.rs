@@ -4,129 +4,31 @@
 //! through `check::run` — target set, allow-list, TCP, rustls, the legacy
 //! fallback, classification, verdict — and assert on the report.
 //!
-//! Each test starts its own `s_server` on a distinct 127.51.<n>.1 address,
-//! waits (generously) for it to listen, and kills it on drop. When the
+//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
+//! distinct 127.51.<n>.1 address, waits (generously) for it to listen, and
+//! kills it on drop. When the
 //! `openssl` command is missing the tests print a loud SKIPPED line and pass.
 //! Nothing here leaves 127.0.0.0/8.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod support;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use std::path::Path;
+use std::time::Duration;
+
+use rcgen::{CertifiedIssuer, KeyPair};
 use stca2_probe::allow::{AllowList, parse_cidr};
 use stca2_probe::cert::{CaFamily, CertInfo, SignatureVerified};
 use stca2_probe::check;
 use stca2_probe::probe::ProbeConfig;
-use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsStack, TlsStatus};
+use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
 use stca2_probe::report::{ProbeIdentity, Report};
 use stca2_probe::targets::TargetSet;
 use stca2_probe::verdict::codes;
+use support::openssl::{
+    FIXTURES, RSA_KX_TLS12, SHA1_STCA_ROOT, SServer, ca_params, fixture, leaf_params,
+    openssl_available,
+};
 use tempfile::TempDir;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sha1");
-/// The subject of the committed SHA-1 STCA root (tests/fixtures/sha1/root.pem).
-const SHA1_STCA_ROOT: &str = "CN=STCA Root CA (lab),O=STCA Lab,C=FR";
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!(
-            "\n==== SKIPPED: openssl not installed (these tests need the openssl CLI) ====\n"
-        );
-    }
-    ok
-}
-
-fn fixture(name: &str) -> String {
-    format!("{FIXTURES}/{name}")
-}
-
-// ---------------------------------------------------------------------------
-// openssl s_server.
-
-/// A running `openssl s_server`, killed when dropped.
-struct SServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl SServer {
-    /// Starts `openssl s_server -accept <ip>:<free port> <args>` and waits
-    /// (at most 20 s) until it prints ACCEPT.
-    fn start(ip: &str, args: &[&str]) -> SServer {
-        let port = std::net::TcpListener::bind((ip, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
-        let mut child = Command::new("openssl")
-            .arg("s_server")
-            .arg("-accept")
-            .arg(addr.to_string())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn openssl s_server");
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        // Drain both pipes for the server's whole life so it never blocks on them.
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx2.send(format!("stderr: {line}"));
-            }
-        });
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut server = SServer { child, addr };
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left.min(Duration::from_millis(200))) {
-                Ok(line) if line.trim() == "ACCEPT" => return server,
-                Ok(line) => seen.push(line),
-                Err(_) => {
-                    if let Ok(Some(status)) = server.child.try_wait() {
-                        panic!("openssl s_server exited ({status}): {}", seen.join("\n"));
-                    }
-                    if left.is_zero() {
-                        panic!(
-                            "openssl s_server did not listen within 20 s: {}",
-                            seen.join("\n")
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Drop for SServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Certificates.
@@ -136,29 +38,6 @@ impl Drop for SServer {
 struct Pki {
     dir: TempDir,
     stca2: CertifiedIssuer<'static, KeyPair>,
-}
-
-fn ca_params(cn: &str, org: &str) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::OrganizationName, org);
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    p
-}
-
-fn leaf_params(cn: &str, expired: bool) -> CertificateParams {
-    let mut p = CertificateParams::new(vec!["gateway.lab".to_string()]).unwrap();
-    p.distinguished_name
-        .push(DnType::OrganizationName, "Lab gateway");
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.use_authority_key_identifier_extension = true;
-    if expired {
-        let now = ::time::OffsetDateTime::now_utc();
-        p.not_before = now - ::time::Duration::days(400);
-        p.not_after = now - ::time::Duration::days(10);
-    }
-    p
 }
 
 impl Pki {
@@ -189,7 +68,7 @@ impl Pki {
     /// when `self_signed` (an interceptor's throwaway certificate).
     fn leaf(&self, name: &str, cn: &str, expired: bool, self_signed: bool) {
         let key = KeyPair::generate().unwrap();
-        let params = leaf_params(cn, expired);
+        let params = leaf_params(cn, Some("Lab gateway"), expired);
         let cert = if self_signed {
             params.self_signed(&key).unwrap()
         } else {
@@ -246,6 +125,16 @@ anchors = "stca-root.pem"
 // ---------------------------------------------------------------------------
 // The probe.
 
+/// Serves the leaf `<name>.pem` / `<name>.key` alone and checks it as the STCA2 port.
+async fn serve_leaf(pki: &Pki, ip: &str, name: &str) -> Report {
+    let (cert, key) = (
+        pki.path(&format!("{name}.pem")),
+        pki.path(&format!("{name}.key")),
+    );
+    let server = SServer::with_cert(ip, &cert, &key, &[]);
+    check(&pki.targets(&server, "stca2")).await
+}
+
 /// Checks `targets` with 2 attempts and generous 5 s steps, loopback only.
 async fn check(targets: &TargetSet) -> Report {
     let allow = AllowList::new(
@@ -264,6 +153,21 @@ fn only(report: &Report) -> &TargetResult {
     let r = &report.results[0];
     assert_eq!(r.tcp.status, TcpStatus::Open, "{r:#?}");
     r
+}
+
+/// The one target's handshake, which completed with this family and signature verdict.
+fn completed(report: &Report, family: CaFamily, verified: SignatureVerified) -> &TlsResult {
+    let tls = only(report).tls.as_ref().unwrap();
+    assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
+    assert_eq!(tls.ca_family, Some(family));
+    assert_eq!(tls.signature_verified, Some(verified));
+    tls
+}
+
+/// Not ready for the migration: the summary says so and the exit code is 1.
+fn assert_not_ready(report: &Report) {
+    assert!(!report.summary.ok);
+    assert_eq!(report.exit_code(), 1);
 }
 
 fn finding<'a>(report: &'a Report, code: &str) -> Option<&'a str> {
@@ -296,27 +200,10 @@ async fn sha1_rsa_kx_tls12_gateway_falls_back_to_legacy_capture() {
         return;
     }
     let pki = Pki::new();
-    let server = SServer::start(
-        "127.51.1.1",
-        &[
-            "-cert",
-            &fixture("leaf.pem"),
-            "-key",
-            &fixture("leaf.key"),
-            "-cert_chain",
-            &fixture("inter.pem"),
-            "-tls1_2",
-            "-cipher",
-            "AES128-SHA:@SECLEVEL=0",
-        ],
-    );
+    let server = SServer::sha1_stca("127.51.1.1", &RSA_KX_TLS12);
     let report = check(&pki.targets(&server, "stca2")).await;
-    let r = only(&report);
-    let tls = r.tls.as_ref().unwrap();
+    let tls = completed(&report, CaFamily::Stca, SignatureVerified::True);
     assert_eq!(tls.stack, TlsStack::LegacyCapture, "{tls:#?}");
-    assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
-    assert_eq!(tls.ca_family, Some(CaFamily::Stca));
-    assert_eq!(tls.signature_verified, Some(SignatureVerified::True));
     assert_eq!(tls.version.as_deref(), Some("TLSv1.2"));
     assert_eq!(tls.cipher.as_deref(), Some("TLS_RSA_WITH_AES_128_CBC_SHA"));
     let subjects: Vec<String> = tls.chain.iter().map(|c| c.subject.clone()).collect();
@@ -341,9 +228,8 @@ async fn sha1_rsa_kx_tls12_gateway_falls_back_to_legacy_capture() {
     let old = finding(&report, codes::OLD_CA).expect("an old_ca finding");
     assert!(old.contains(SHA1_STCA_ROOT), "{old}");
     assert!(finding(&report, codes::TLS_FAILED).is_none());
-    assert!(!report.summary.ok);
     assert!(!report.summary.stca2_port_closed);
-    assert_eq!(report.exit_code(), 1);
+    assert_not_ready(&report);
 }
 
 #[tokio::test]
@@ -353,19 +239,7 @@ async fn sha1_chain_over_a_modern_suite_needs_no_legacy_capture() {
     }
     let pki = Pki::new();
     // SECLEVEL=0 lets OpenSSL 3 serve a SHA-1 chain at all; the handshake itself is TLS 1.3.
-    let server = SServer::start(
-        "127.51.6.1",
-        &[
-            "-cert",
-            &fixture("leaf.pem"),
-            "-key",
-            &fixture("leaf.key"),
-            "-cert_chain",
-            &fixture("inter.pem"),
-            "-cipher",
-            "DEFAULT:@SECLEVEL=0",
-        ],
-    );
+    let server = SServer::sha1_stca("127.51.6.1", &["-cipher", "DEFAULT:@SECLEVEL=0"]);
     let report = check(&pki.targets(&server, "stca2")).await;
     let tls = only(&report).tls.as_ref().unwrap();
     assert_eq!(tls.stack, TlsStack::Rustls, "{tls:#?}");
@@ -382,11 +256,9 @@ async fn client_auth(ip: &str, extra: &[&str]) -> (Pki, Report) {
     pki.leaf("leaf", "gateway.lab", false, false);
     let cafile = pki.accepted_cas();
     let (cert, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
-    let mut args = vec![
-        "-cert", &cert, "-key", &key, "-Verify", "1", "-CAfile", &cafile,
-    ];
+    let mut args = vec!["-Verify", "1", "-CAfile", &cafile];
     args.extend_from_slice(extra);
-    let server = SServer::start(ip, &args);
+    let server = SServer::with_cert(ip, &cert, &key, &args);
     let report = check(&pki.targets(&server, "declaration")).await;
     drop(server);
     (pki, report)
@@ -452,20 +324,8 @@ async fn self_signed_interceptor_is_unknown_and_named() {
     }
     let pki = Pki::new();
     pki.leaf("proxy", "Corporate Inspection Proxy", false, true);
-    let server = SServer::start(
-        "127.51.4.1",
-        &[
-            "-cert",
-            &pki.path("proxy.pem"),
-            "-key",
-            &pki.path("proxy.key"),
-        ],
-    );
-    let report = check(&pki.targets(&server, "stca2")).await;
-    let tls = only(&report).tls.as_ref().unwrap();
-    assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
-    assert_eq!(tls.ca_family, Some(CaFamily::Unknown));
-    assert_eq!(tls.signature_verified, Some(SignatureVerified::False));
+    let report = serve_leaf(&pki, "127.51.4.1", "proxy").await;
+    let tls = completed(&report, CaFamily::Unknown, SignatureVerified::False);
     assert_eq!(tls.chain.len(), 1);
     let msg = finding(&report, codes::INTERCEPTION).expect("an interception finding");
     assert!(msg.contains("CN=Corporate Inspection Proxy"), "{msg}");
@@ -477,8 +337,7 @@ async fn self_signed_interceptor_is_unknown_and_named() {
         "{}",
         report.summary.headline
     );
-    assert!(!report.summary.ok);
-    assert_eq!(report.exit_code(), 1);
+    assert_not_ready(&report);
 }
 
 #[tokio::test]
@@ -488,20 +347,8 @@ async fn expired_stca2_leaf_is_stca2_and_expired() {
     }
     let pki = Pki::new();
     pki.leaf("expired", "gateway.lab", true, false);
-    let server = SServer::start(
-        "127.51.5.1",
-        &[
-            "-cert",
-            &pki.path("expired.pem"),
-            "-key",
-            &pki.path("expired.key"),
-        ],
-    );
-    let report = check(&pki.targets(&server, "stca2")).await;
-    let tls = only(&report).tls.as_ref().unwrap();
-    assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
-    assert_eq!(tls.ca_family, Some(CaFamily::Stca2));
-    assert_eq!(tls.signature_verified, Some(SignatureVerified::True));
+    let report = serve_leaf(&pki, "127.51.5.1", "expired").await;
+    let tls = completed(&report, CaFamily::Stca2, SignatureVerified::True);
     let days = tls.days_to_expiry.unwrap();
     assert!((-11..=-10).contains(&days), "days_to_expiry {days}");
     let msg = finding(&report, codes::EXPIRED).expect("an expired finding");
@@ -510,8 +357,7 @@ async fn expired_stca2_leaf_is_stca2_and_expired() {
         "{msg}"
     );
     assert!(finding(&report, codes::INTERCEPTION).is_none());
-    assert!(!report.summary.ok);
-    assert_eq!(report.exit_code(), 1);
+    assert_not_ready(&report);
 }
 
 #[test]

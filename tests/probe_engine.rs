@@ -15,12 +15,15 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WantsServerCert;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls::{ConfigBuilder, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use stca2_probe::allow::AllowList;
 use stca2_probe::cert::{CaFamily, SignatureVerified};
 use stca2_probe::probe::dns::DnsSetup;
-use stca2_probe::probe::result::{DnsStatus, TargetResult, TcpStatus, TlsStack, TlsStatus};
+use stca2_probe::probe::result::{
+    DnsStatus, TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
+};
 use stca2_probe::probe::tls::IMPOSTOR;
 use stca2_probe::probe::tls::provider;
 use stca2_probe::probe::{self, ClientIdentity, ProbeConfig};
@@ -101,16 +104,16 @@ fn pki(ip: &str) -> Pki {
     }
 }
 
-fn server_config(
-    chain: &[CertificateDer<'static>],
-    key: &PrivateKeyDer<'static>,
+/// A server config for `versions` that requires a client certificate from
+/// `client_ca` when given; the server's own certificate comes next.
+fn server_builder(
     versions: &[&'static SupportedProtocolVersion],
     client_ca: Option<&Ca>,
-) -> Arc<ServerConfig> {
+) -> ConfigBuilder<ServerConfig, WantsServerCert> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(versions)
         .unwrap();
-    let builder = match client_ca {
+    match client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
@@ -120,12 +123,29 @@ fn server_config(
                 .unwrap();
             builder.with_client_cert_verifier(verifier)
         }
-    };
+    }
+}
+
+fn server_config(
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+    versions: &[&'static SupportedProtocolVersion],
+    client_ca: Option<&Ca>,
+) -> Arc<ServerConfig> {
     Arc::new(
-        builder
+        server_builder(versions, client_ca)
             .with_single_cert(chain.to_vec(), key.clone_key())
             .unwrap(),
     )
+}
+
+/// A terminal's identity: a client certificate named `name` issued by `ca`.
+fn identity(ca: &Ca, name: &str) -> ClientIdentity {
+    let (leaf, key) = ca.leaf(name, true);
+    ClientIdentity {
+        chain: vec![leaf],
+        key,
+    }
 }
 
 // ---------------------------------------------------------------- servers
@@ -226,21 +246,10 @@ fn impostor_config(
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(other.serialize_der()));
     let signer = provider().key_provider.load_private_key(key).unwrap();
     let certified = rustls::sign::CertifiedKey::new(chain.to_vec(), signer);
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .unwrap();
-    let builder = match client_ca {
-        None => builder.with_no_client_auth(),
-        Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            roots.add(ca.der()).unwrap();
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                .build()
-                .unwrap();
-            builder.with_client_cert_verifier(verifier)
-        }
-    };
-    Arc::new(builder.with_cert_resolver(Arc::new(Impostor(Arc::new(certified)))))
+    Arc::new(
+        server_builder(versions, client_ca)
+            .with_cert_resolver(Arc::new(Impostor(Arc::new(certified)))),
+    )
 }
 
 /// Binds `ip:port` (port 0 = any) and serves `b` until the test's runtime ends.
@@ -353,6 +362,14 @@ async fn check_one(ip: &str, port: u16, anchor: Option<&Ca>, cfg: &ProbeConfig) 
     let mut results = probe::check(&t, cfg).await;
     assert_eq!(results.len(), 1);
     results.remove(0)
+}
+
+/// Serves `b` on `ip` and checks it with `attempts` attempts, 3 s steps and
+/// no anchors; the TLS part of the result.
+async fn tls_against(ip: &str, b: Behaviour, attempts: u32) -> TlsResult {
+    let addr = serve(ip, 0, b).await;
+    let r = check_one(ip, addr.port(), None, &config(3000, attempts)).await;
+    r.tls.unwrap()
 }
 
 static FREE: AtomicU32 = AtomicU32::new(0);
@@ -487,10 +504,7 @@ async fn silent_tls_server_times_out_and_is_not_retried() {
 
 #[tokio::test]
 async fn reset_after_client_hello() {
-    let ip = "127.39.6.1";
-    let addr = serve(ip, 0, Behaviour::ResetAfterHello).await;
-    let r = check_one(ip, addr.port(), None, &config(3000, 2)).await;
-    let tls = r.tls.unwrap();
+    let tls = tls_against("127.39.6.1", Behaviour::ResetAfterHello, 2).await;
     assert_eq!(tls.status, TlsStatus::Reset, "{tls:?}");
     assert_eq!((tls.attempts, tls.successes), (2, 0));
     // A reset is no protocol refusal: no legacy capture was tried.
@@ -499,29 +513,20 @@ async fn reset_after_client_hello() {
 
 #[tokio::test]
 async fn close_after_client_hello_is_eof() {
-    let ip = "127.39.7.1";
-    let addr = serve(ip, 0, Behaviour::EofAfterHello).await;
-    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
-    let tls = r.tls.unwrap();
+    let tls = tls_against("127.39.7.1", Behaviour::EofAfterHello, 1).await;
     assert_eq!(tls.status, TlsStatus::Eof, "{tls:?}");
 }
 
 #[tokio::test]
 async fn garbage_answer_is_error_with_rustls_words() {
-    let ip = "127.39.8.1";
-    let addr = serve(ip, 0, Behaviour::Garbage).await;
-    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
-    let tls = r.tls.unwrap();
+    let tls = tls_against("127.39.8.1", Behaviour::Garbage, 1).await;
     assert_eq!(tls.status, TlsStatus::Error, "{tls:?}");
     assert!(tls.detail.unwrap().contains("corrupt message"));
 }
 
 #[tokio::test]
 async fn handshake_failure_alert_is_named_and_asks_for_legacy_capture() {
-    let ip = "127.39.9.1";
-    let addr = serve(ip, 0, Behaviour::Alert(40)).await;
-    let r = check_one(ip, addr.port(), None, &config(3000, 1)).await;
-    let tls = r.tls.unwrap();
+    let tls = tls_against("127.39.9.1", Behaviour::Alert(40), 1).await;
     assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");
     assert_eq!(tls.alert.as_deref(), Some("handshake_failure"));
     let detail = tls.detail.as_deref().unwrap();
@@ -561,12 +566,8 @@ async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion],
     assert!(tls.detail.unwrap().contains("--client-cert"));
 
     // With a terminal's identity: ok, and the request is still recorded.
-    let (leaf, key) = terminals.leaf("terminal-0001", true);
     let mut c = config(3000, 1);
-    c.client_identity = Some(ClientIdentity {
-        chain: vec![leaf],
-        key,
-    });
+    c.client_identity = Some(identity(&terminals, "terminal-0001"));
     let r = check_one(&ip, addr.port(), Some(&p.root), &c).await;
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Ok, "{version}: {tls:?}");
@@ -574,12 +575,7 @@ async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion],
     assert!(tls.client_auth.unwrap().ca_names[0].contains("Test Terminal CA"));
 
     // With an identity the server does not trust: the refusal is reported, not ok.
-    let stranger = Ca::root("Somebody Else");
-    let (leaf, key) = stranger.leaf("terminal-0002", true);
-    c.client_identity = Some(ClientIdentity {
-        chain: vec![leaf],
-        key,
-    });
+    c.client_identity = Some(identity(&Ca::root("Somebody Else"), "terminal-0002"));
     let r = check_one(&ip, addr.port(), Some(&p.root), &c).await;
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Alert, "{version}: {tls:?}");
@@ -624,9 +620,9 @@ async fn an_impostor_is_an_error_and_never_sent_to_legacy_capture() {
     }
 }
 
-#[tokio::test]
-async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
-    let ip = "127.39.21.1";
+/// A TLS 1.2 server on `ip` that asks for a terminal's certificate and then
+/// misbehaves `how`; its PKI and address.
+async fn tls12_client_auth_misbehaving(ip: &str, how: Misbehaviour) -> (Pki, SocketAddr) {
     let p = pki(ip);
     let terminals = Ca::root("Test Terminal CA");
     let cfg = server_config(
@@ -635,12 +631,14 @@ async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
         &[&rustls::version::TLS12],
         Some(&terminals),
     );
-    let addr = serve(
-        ip,
-        0,
-        Behaviour::Manual(cfg, Misbehaviour::SilentAfterFirstFlight),
-    )
-    .await;
+    let addr = serve(ip, 0, Behaviour::Manual(cfg, how)).await;
+    (p, addr)
+}
+
+#[tokio::test]
+async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
+    let ip = "127.39.21.1";
+    let (p, addr) = tls12_client_auth_misbehaving(ip, Misbehaviour::SilentAfterFirstFlight).await;
     let r = check_one(ip, addr.port(), Some(&p.root), &config(1000, 1)).await;
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Timeout, "{tls:?}");
@@ -651,30 +649,12 @@ async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
 #[tokio::test]
 async fn a_client_certificate_refused_with_handshake_failure_is_no_legacy_server() {
     let ip = "127.39.22.1";
-    let p = pki(ip);
-    let terminals = Ca::root("Test Terminal CA");
-    let cfg = server_config(
-        &p.chain,
-        &p.key,
-        &[&rustls::version::TLS12],
-        Some(&terminals),
-    );
-    let addr = serve(
-        ip,
-        0,
-        Behaviour::Manual(cfg, Misbehaviour::AlertInstead(40)),
-    )
-    .await;
+    let (p, addr) = tls12_client_auth_misbehaving(ip, Misbehaviour::AlertInstead(40)).await;
 
     // With an identity the server refuses: an alert, not a legacy capture
     // that would turn it into client_auth_required.
-    let stranger = Ca::root("Somebody Else");
-    let (leaf, key) = stranger.leaf("terminal-0002", true);
     let mut c = config(3000, 1);
-    c.client_identity = Some(ClientIdentity {
-        chain: vec![leaf],
-        key,
-    });
+    c.client_identity = Some(identity(&Ca::root("Somebody Else"), "terminal-0002"));
     let r = check_one(ip, addr.port(), Some(&p.root), &c).await;
     let tls = r.tls.unwrap();
     assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");

@@ -10,9 +10,11 @@
 //! 127.50.<n>.173 (n unique across this file), on the real ports 1146 and
 //! 7212, so tests run in parallel. Nothing here leaves 127.0.0.0/8.
 
+mod support;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -26,6 +28,8 @@ use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsStack, TlsStatus};
 use stca2_probe::report::{ProbeIdentity, Report};
 use stca2_probe::targets::{Role, Service, TargetSet};
 use stca2_probe::verdict::{Recommendation, codes};
+use support::cli::bin;
+use support::report::result;
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/report.schema.json");
 /// The lab's `slow` delay: well under the probe's 1 s timeout.
@@ -106,14 +110,6 @@ fn schema_errors(v: &jsonschema::Validator, report: &Report) -> Vec<String> {
         .collect()
 }
 
-fn result(report: &Report, role: Role, port: u16) -> &TargetResult {
-    report
-        .results
-        .iter()
-        .find(|r| r.role == role && r.port == port)
-        .unwrap_or_else(|| panic!("no result for {role:?} port {port}"))
-}
-
 fn has_finding(report: &Report, code: &str, r: &TargetResult) -> bool {
     report
         .summary
@@ -138,151 +134,71 @@ struct Expect {
     finding: Option<&'static str>,
 }
 
-const fn row(
+/// A handshake by rustls in TLS 1.3 that ends in `tls`, over a chain of `family`.
+const fn handshake(
     behaviour: Behaviour,
-    tcp: TcpStatus,
-    tls: Option<TlsStatus>,
-    family: Option<CaFamily>,
-    version: Option<&'static str>,
-    stack: Option<TlsStack>,
+    tls: TlsStatus,
+    family: CaFamily,
     finding: Option<&'static str>,
 ) -> Expect {
     Expect {
         behaviour,
-        tcp,
-        tls,
-        family,
-        version,
-        stack,
+        tcp: TcpStatus::Open,
+        tls: Some(tls),
+        family: Some(family),
+        version: Some("TLSv1.3"),
+        stack: Some(TlsStack::Rustls),
         finding,
+    }
+}
+
+/// TCP opens, then rustls' handshake fails with `tls` before any chain is seen.
+const fn tls_failure(behaviour: Behaviour, tls: TlsStatus) -> Expect {
+    Expect {
+        behaviour,
+        tcp: TcpStatus::Open,
+        tls: Some(tls),
+        family: None,
+        version: None,
+        stack: Some(TlsStack::Rustls),
+        finding: Some(codes::TLS_FAILED),
     }
 }
 
 fn behaviour_table() -> Vec<Expect> {
     use Behaviour as B;
     use CaFamily::{Stca, Stca2, Unknown};
-    use TcpStatus::{Open, Refused};
-    use TlsStack::{LegacyCapture, Rustls};
     use TlsStatus as S;
-    let tls13 = Some("TLSv1.3");
+    let tls12 = Some("TLSv1.2");
     vec![
-        row(
-            B::Stca2,
-            Open,
-            Some(S::Ok),
-            Some(Stca2),
-            tls13,
-            Some(Rustls),
-            None,
-        ),
-        row(
-            B::Stca,
-            Open,
-            Some(S::Ok),
-            Some(Stca),
-            tls13,
-            Some(Rustls),
-            Some(codes::OLD_CA),
-        ),
-        row(
-            B::Closed,
-            Refused,
-            None,
-            None,
-            None,
-            None,
-            Some(codes::PORT_CLOSED),
-        ),
-        row(
-            B::Silent,
-            Open,
-            Some(S::Timeout),
-            None,
-            None,
-            Some(Rustls),
-            Some(codes::TLS_FAILED),
-        ),
-        row(
-            B::ResetAfterHello,
-            Open,
-            Some(S::Reset),
-            None,
-            None,
-            Some(Rustls),
-            Some(codes::TLS_FAILED),
-        ),
-        row(
-            B::ClientAuth,
-            Open,
-            Some(S::ClientAuthRequired),
-            Some(Stca2),
-            tls13,
-            Some(Rustls),
-            None,
-        ),
-        row(
-            B::Interceptor,
-            Open,
-            Some(S::Ok),
-            Some(Unknown),
-            tls13,
-            Some(Rustls),
-            Some(codes::INTERCEPTION),
-        ),
-        row(
-            B::Expired,
-            Open,
-            Some(S::Ok),
-            Some(Stca2),
-            tls13,
-            Some(Rustls),
-            Some(codes::EXPIRED),
-        ),
-        row(
-            B::Slow,
-            Open,
-            Some(S::Ok),
-            Some(Stca2),
-            tls13,
-            Some(Rustls),
-            None,
-        ),
-        row(
-            B::Tls12Only,
-            Open,
-            Some(S::Ok),
-            Some(Stca2),
-            Some("TLSv1.2"),
-            Some(Rustls),
-            None,
-        ),
-        row(
-            B::Garbage,
-            Open,
-            Some(S::Error),
-            None,
-            None,
-            Some(Rustls),
-            Some(codes::TLS_FAILED),
-        ),
-        row(
-            B::LegacyStca,
-            Open,
-            Some(S::Ok),
-            Some(Stca),
-            Some("TLSv1.2"),
-            Some(LegacyCapture),
-            Some(codes::OLD_CA),
-        ),
-        row(
-            B::Forged,
-            Open,
-            Some(S::Ok),
-            Some(Stca2),
-            tls13,
-            Some(Rustls),
-            Some(codes::INTERCEPTION),
-        ),
+        handshake(B::Stca2, S::Ok, Stca2, None),
+        handshake(B::Stca, S::Ok, Stca, Some(codes::OLD_CA)),
+        Expect {
+            behaviour: B::Closed,
+            tcp: TcpStatus::Refused,
+            tls: None,
+            family: None,
+            version: None,
+            stack: None,
+            finding: Some(codes::PORT_CLOSED),
+        },
+        tls_failure(B::Silent, S::Timeout),
+        tls_failure(B::ResetAfterHello, S::Reset),
+        handshake(B::ClientAuth, S::ClientAuthRequired, Stca2, None),
+        handshake(B::Interceptor, S::Ok, Unknown, Some(codes::INTERCEPTION)),
+        handshake(B::Expired, S::Ok, Stca2, Some(codes::EXPIRED)),
+        handshake(B::Slow, S::Ok, Stca2, None),
+        Expect {
+            version: tls12,
+            ..handshake(B::Tls12Only, S::Ok, Stca2, None)
+        },
+        tls_failure(B::Garbage, S::Error),
+        Expect {
+            version: tls12,
+            stack: Some(TlsStack::LegacyCapture),
+            ..handshake(B::LegacyStca, S::Ok, Stca, Some(codes::OLD_CA))
+        },
+        handshake(B::Forged, S::Ok, Stca2, Some(codes::INTERCEPTION)),
     ]
 }
 
@@ -655,18 +571,13 @@ async fn four_silent_targets_finish_together() {
 // ---------------------------------------------------------------------------
 // The binary, end to end.
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stca2-probe"));
-    c.env("STCA2_PROBE_ALLOW", "127.0.0.0/8");
-    c.env("NO_COLOR", "1");
-    c
-}
-
 /// Runs `stca2-probe check --targets FILE --timeout 1 --attempts 1 <extra>`
 /// off the runtime's threads, so the in-process lab keeps serving.
 async fn run_check(target_file: &Path, extra: &[&str]) -> Output {
     let mut cmd = bin();
-    cmd.arg("check")
+    // Loopback only: the in-process lab is all there is to reach.
+    cmd.env("STCA2_PROBE_ALLOW", "127.0.0.0/8")
+        .arg("check")
         .arg("--targets")
         .arg(target_file)
         .args(["--timeout", "1", "--attempts", "1"])
@@ -674,6 +585,16 @@ async fn run_check(target_file: &Path, extra: &[&str]) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("run stca2-probe"))
         .await
         .unwrap()
+}
+
+/// Starts the named scenario's lab on 127.50.<n>.x with its files in `dir`,
+/// runs the CLI against it with `extra`, stops the lab, and asserts the exit code.
+async fn cli(dir: &Path, n: u8, scenario: &str, extra: &[&str], exit: i32) -> Output {
+    let running = start_lab(n, Scenario::named(scenario).unwrap(), dir).await;
+    let out = run_check(&running.target_file, extra).await;
+    running.lab.shutdown().await;
+    assert_eq!(out.status.code(), Some(exit), "{}", stderr(&out));
+    out
 }
 
 fn stdout(o: &Output) -> String {
@@ -687,10 +608,7 @@ fn stderr(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_json_healthy_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(31, Scenario::named("healthy").unwrap(), dir.path()).await;
-    let out = run_check(&running.target_file, &["--json"]).await;
-    running.lab.shutdown().await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cli(dir.path(), 31, "healthy", &["--json"], 0).await;
     let report = Report::from_json(&stdout(&out)).expect("stdout is one v1 report");
     assert!(report.summary.ok);
     assert!(!report.summary.stca2_port_closed);
@@ -701,10 +619,7 @@ async fn cli_json_healthy_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_json_primary_blocked_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(32, Scenario::named("primary-blocked").unwrap(), dir.path()).await;
-    let out = run_check(&running.target_file, &["--json"]).await;
-    running.lab.shutdown().await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = cli(dir.path(), 32, "primary-blocked", &["--json"], 1).await;
     let doc: Value = serde_json::from_str(&stdout(&out)).expect("stdout is JSON");
     assert_eq!(doc["summary"]["stca2_port_closed"], Value::Bool(true));
     assert_eq!(doc["summary"]["ok"], Value::Bool(false));
@@ -719,10 +634,7 @@ async fn cli_json_primary_blocked_exits_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_csv_has_a_header_and_a_row_per_target() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(33, Scenario::named("mixed").unwrap(), dir.path()).await;
-    let out = run_check(&running.target_file, &["--csv"]).await;
-    running.lab.shutdown().await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = cli(dir.path(), 33, "mixed", &["--csv"], 1).await;
     let text = stdout(&out);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
@@ -760,15 +672,15 @@ async fn cli_csv_has_a_header_and_a_row_per_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_out_writes_the_file_and_nothing_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(34, Scenario::named("healthy").unwrap(), dir.path()).await;
     let file = dir.path().join("report.json");
-    let out = run_check(
-        &running.target_file,
+    let out = cli(
+        dir.path(),
+        34,
+        "healthy",
         &["--json", "--out", file.to_str().unwrap()],
+        0,
     )
     .await;
-    running.lab.shutdown().await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "stdout: {}", stdout(&out));
     let report = Report::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(report.summary.ok);
@@ -815,11 +727,12 @@ async fn cli_human_output_names_every_endpoint_without_colour() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_with_the_terminal_certificate_completes_mutual_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(36, Scenario::named("healthy").unwrap(), dir.path()).await;
     let ca = dir.path().join("lab-ca");
     let (cert, key) = (ca.join("client.pem"), ca.join("client-key.pem"));
-    let out = run_check(
-        &running.target_file,
+    let out = cli(
+        dir.path(),
+        36,
+        "healthy",
         &[
             "--json",
             "--client-cert",
@@ -827,10 +740,9 @@ async fn cli_with_the_terminal_certificate_completes_mutual_tls() {
             "--client-key",
             key.to_str().unwrap(),
         ],
+        0,
     )
     .await;
-    running.lab.shutdown().await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = Report::from_json(&stdout(&out)).unwrap();
     for role in [Role::Primary, Role::Secondary] {
         let r = result(&report, role, 7212);

@@ -245,20 +245,13 @@ pub async fn check_with_dns(
         .zip(&targets.sites)
         .flat_map(|(results, site)| {
             results.unwrap_or_else(|| {
-                targets
-                    .ports
-                    .iter()
-                    .map(|p| {
-                        not_probed(
-                            site,
-                            p,
-                            None,
-                            None,
-                            "internal error: the probe task for this site stopped; please report it"
-                                .into(),
-                        )
-                    })
-                    .collect()
+                not_probed(
+                    site,
+                    &targets.ports,
+                    None,
+                    None,
+                    "internal error: the probe task for this site stopped; please report it",
+                )
             })
         })
         .collect()
@@ -307,26 +300,22 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
             .as_ref()
             .and_then(|d| d.detail.clone())
             .unwrap_or_else(|| "name resolution failed".into());
-        return shared
-            .ports
-            .iter()
-            .map(|p| {
-                not_probed(
-                    site,
-                    p,
-                    None,
-                    dns_result.clone(),
-                    format!("not contacted: {detail}"),
-                )
-            })
-            .collect();
+        return not_probed(
+            site,
+            &shared.ports,
+            None,
+            dns_result,
+            &format!("not contacted: {detail}"),
+        );
     };
     if let Err(refusal) = shared.allow.check(ip) {
-        return shared
-            .ports
-            .iter()
-            .map(|p| not_probed(site, p, Some(ip), dns_result.clone(), refusal.to_string()))
-            .collect();
+        return not_probed(
+            site,
+            &shared.ports,
+            Some(ip),
+            dns_result,
+            &refusal.to_string(),
+        );
     }
     // SNI: the hostname when the site has one, else the IP (rustls sends no SNI for IPs).
     let name = match &site.address {
@@ -356,30 +345,36 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
     join_all(ports).await
 }
 
+/// One TCP error per port of `site`, for targets never contacted (a name
+/// that did not resolve, an address the allow-list refuses, a task that
+/// stopped): `detail` says why, with no attempt counted.
 fn not_probed(
     site: &Site,
-    port: &Port,
+    ports: &[Port],
     ip: Option<IpAddr>,
     dns: Option<crate::probe::result::DnsResult>,
-    detail: String,
-) -> TargetResult {
-    TargetResult {
-        site: site.name.clone(),
-        role: site.role,
-        address: site.address.to_string(),
-        ip,
-        port: port.number,
-        service: port.service,
-        dns,
-        tcp: TcpResult {
-            status: TcpStatus::Error,
-            detail: Some(detail),
-            attempts: 0,
-            successes: 0,
-            connect_ms: None,
-        },
-        tls: None,
-    }
+    detail: &str,
+) -> Vec<TargetResult> {
+    ports
+        .iter()
+        .map(|port| TargetResult {
+            site: site.name.clone(),
+            role: site.role,
+            address: site.address.to_string(),
+            ip,
+            port: port.number,
+            service: port.service,
+            dns: dns.clone(),
+            tcp: TcpResult {
+                status: TcpStatus::Error,
+                detail: Some(detail.to_string()),
+                attempts: 0,
+                successes: 0,
+                connect_ms: None,
+            },
+            tls: None,
+        })
+        .collect()
 }
 
 /// The attempts on one site x port, already allowed.
