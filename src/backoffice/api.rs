@@ -126,7 +126,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            StoreError::Refused(m) => ApiError::new(StatusCode::BAD_REQUEST, "refused", m),
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_error",

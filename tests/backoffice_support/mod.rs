@@ -246,9 +246,14 @@ pub async fn token(store: &Store, probe: Option<&str>, merchant: Option<&str>) -
     t
 }
 
-/// A fixed, recent start time plus `minutes`.
+/// A fixed, recent start time plus `minutes`: the base (yesterday, whole
+/// second) is taken once per test binary, so that two calls with the same
+/// argument agree even when the clock ticks between them.
 pub fn at(minutes: i64) -> OffsetDateTime {
-    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::days(1);
+    static BASE: std::sync::OnceLock<OffsetDateTime> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::days(1)
+    });
     base + time::Duration::minutes(minutes)
 }
 
