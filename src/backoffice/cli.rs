@@ -17,7 +17,9 @@ use tokio::sync::mpsc;
 
 use super::auth::{hash_token, new_token};
 use super::server::{ServeConfig, Server};
-use super::store::{ExportFilter, Store, StoreError, TokenRow, rfc3339_ms, unix_ms};
+use super::store::{
+    ExportFilter, Store, StoreError, TokenRow, parse_rfc3339_ms, redact_url, rfc3339_ms, unix_ms,
+};
 
 /// The default database: a SQLite file, created with its schema on first start.
 pub const DEFAULT_DATABASE: &str = "sqlite://stca2-backoffice.db";
@@ -173,7 +175,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let scheme = if server.is_tls() { "https" } else { "http" };
     eprintln!(
         "stca2-probe serve: listening on {scheme}://{addr} (database: {}, retention: {} days)",
-        database_label(&cfg.database),
+        redact_url(&cfg.database),
         cfg.retention_days
     );
     if !server.is_tls() {
@@ -184,14 +186,6 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     server.run(shutdown_signal()).await;
     eprintln!("stca2-probe serve: stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The URL without credentials, for logs.
-fn database_label(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
-    }
 }
 
 async fn shutdown_signal() {
@@ -284,13 +278,13 @@ async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<14} {:<6} {:<24} {:<16} {:<21} revoked",
+        "{:<14} {:<6} {:<24} {:<16} {:<24} revoked",
         "id", "kind", "probe", "merchant", "created"
     )?;
     for t in tokens {
         writeln!(
             out,
-            "{:<14} {:<6} {:<24} {:<16} {:<21} {}",
+            "{:<14} {:<6} {:<24} {:<16} {:<24} {}",
             &t.hash[..t.hash.len().min(12)],
             t.kind,
             t.probe_id.as_deref().unwrap_or("-"),
@@ -305,11 +299,9 @@ async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
 fn parse_time(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
     v.as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(unix_ms)
-                .with_context(|| {
-                    format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
-                })
+            parse_rfc3339_ms(s).with_context(|| {
+                format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
+            })
         })
         .transpose()
 }

@@ -372,6 +372,30 @@ impl Conditions {
     fn raw(&mut self, sql: &str) {
         self.sql.push(sql.to_string());
     }
+    /// `{col}merchant_id = ?`, `{col}started_at >= ?` and `< ?` for the given
+    /// filters; `col` is a table prefix such as `"l."` or `""`.
+    fn scope(
+        &mut self,
+        col: &str,
+        merchant: &Option<String>,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) {
+        if let Some(m) = merchant {
+            self.push(&format!("{col}merchant_id = ?"), Param::Text(m.clone()));
+        }
+        if let Some(s) = since {
+            self.push(&format!("{col}started_at >= ?"), Param::Int(s));
+        }
+        if let Some(u) = until {
+            self.push(&format!("{col}started_at < ?"), Param::Int(u));
+        }
+    }
+    /// The next placeholder, for a parameter pushed after the conditions.
+    fn next_param(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
     fn clause(&self) -> String {
         if self.sql.is_empty() {
             String::new()
@@ -409,6 +433,25 @@ macro_rules! token_row {
     };
 }
 
+/// Reads a [`LatestRow`] from a row whose first columns are [`LATEST_COLS`].
+macro_rules! latest_row {
+    ($r:expr) => {
+        LatestRow {
+            probe_id: $r.try_get(0)?,
+            report_id: $r.try_get(1)?,
+            started_at: $r.try_get(2)?,
+            stca2_port_closed: $r.try_get(3)?,
+            closed_since: $r.try_get(4)?,
+            closed_streak: $r.try_get(5)?,
+            recommendation: $r.try_get(6)?,
+            message: $r.try_get(7)?,
+            merchant_id: $r.try_get(8)?,
+            public_ip: $r.try_get(9)?,
+        }
+    };
+}
+
+/// The columns of `latest`, in [`LatestRow`] order.
 const LATEST_COLS: &str = "probe_id, report_id, started_at, stca2_port_closed, closed_since, \
                            closed_streak, recommendation, message, merchant_id, public_ip";
 
@@ -618,41 +661,21 @@ impl Store {
         if filter.closed_only {
             c.raw("stca2_port_closed");
         }
-        if let Some(m) = &filter.merchant {
-            c.push("merchant_id = ?", Param::Text(m.clone()));
-        }
+        c.scope("", &filter.merchant, filter.since, filter.until);
         if let Some(r) = &filter.recommendation {
             c.push("recommendation = ?", Param::Text(r.clone()));
-        }
-        if let Some(s) = filter.since {
-            c.push("started_at >= ?", Param::Int(s));
-        }
-        if let Some(u) = filter.until {
-            c.push("started_at < ?", Param::Int(u));
         }
         if let Some(a) = &filter.after {
             c.push("probe_id > ?", Param::Text(a.clone()));
         }
-        let sql = format!(
-            "SELECT {LATEST_COLS} FROM latest{} ORDER BY probe_id LIMIT {}",
-            c.clause(),
-            filter.limit
-        );
+        let clause = c.clause();
+        let limit = c.next_param(Param::Int(i64::from(filter.limit)));
+        let sql =
+            format!("SELECT {LATEST_COLS} FROM latest{clause} ORDER BY probe_id LIMIT {limit}");
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             let rows = q.fetch_all(pool).await?;
-            rows.iter().map(|row| Ok(LatestRow {
-                probe_id: row.try_get(0)?,
-                report_id: row.try_get(1)?,
-                started_at: row.try_get(2)?,
-                stca2_port_closed: row.try_get(3)?,
-                closed_since: row.try_get(4)?,
-                closed_streak: row.try_get(5)?,
-                recommendation: row.try_get(6)?,
-                message: row.try_get(7)?,
-                merchant_id: row.try_get(8)?,
-                public_ip: row.try_get(9)?,
-            })).collect()
+            rows.iter().map(|row| Ok(latest_row!(row))).collect()
         })
     }
 
@@ -670,21 +693,7 @@ impl Store {
             let row = sqlx::query(sql).bind(probe_id).fetch_optional(pool).await?;
             match row {
                 None => Ok(None),
-                Some(row) => Ok(Some((
-                    LatestRow {
-                        probe_id: row.try_get(0)?,
-                        report_id: row.try_get(1)?,
-                        started_at: row.try_get(2)?,
-                        stca2_port_closed: row.try_get(3)?,
-                        closed_since: row.try_get(4)?,
-                        closed_streak: row.try_get(5)?,
-                        recommendation: row.try_get(6)?,
-                        message: row.try_get(7)?,
-                        merchant_id: row.try_get(8)?,
-                        public_ip: row.try_get(9)?,
-                    },
-                    row.try_get(10)?,
-                ))),
+                Some(row) => Ok(Some((latest_row!(row), row.try_get(10)?))),
             }
         })
     }
@@ -693,7 +702,7 @@ impl Store {
     pub async fn history(&self, probe_id: &str, limit: u32) -> Result<Vec<HistoryRow>, StoreError> {
         let sql = "SELECT report_id, started_at, finished_at, received_at, public_ip, \
                    stca2_port_closed, recommendation FROM reports WHERE probe_id = $1 \
-                   ORDER BY started_at DESC LIMIT $2";
+                   ORDER BY started_at DESC, report_id DESC LIMIT $2";
         with_pool!(self, read, pool => {
             let rows = sqlx::query(sql).bind(probe_id).bind(i64::from(limit)).fetch_all(pool).await?;
             rows.iter().map(|row| Ok(HistoryRow {
@@ -735,7 +744,7 @@ impl Store {
     }
 
     /// Streams the ISP-ticket CSV (header first) into `tx` in chunks of
-    /// about 64 KiB. Memory stays constant: rows are read one by one from
+    /// about [`CSV_CHUNK`] bytes. Memory stays constant: rows are read one by one from
     /// the database and the channel is bounded. Stops early, without error,
     /// when the receiver is gone.
     pub async fn export_csv(
@@ -746,29 +755,13 @@ impl Store {
         let mut c = Conditions::default();
         let sql = if filter.closed_only {
             c.raw("l.stca2_port_closed");
-            if let Some(m) = &filter.merchant {
-                c.push("l.merchant_id = ?", Param::Text(m.clone()));
-            }
-            if let Some(s) = filter.since {
-                c.push("l.started_at >= ?", Param::Int(s));
-            }
-            if let Some(u) = filter.until {
-                c.push("l.started_at < ?", Param::Int(u));
-            }
+            c.scope("l.", &filter.merchant, filter.since, filter.until);
             format!(
                 "SELECT r.body, r.public_ip FROM latest l JOIN reports r ON r.report_id = l.report_id{} ORDER BY l.probe_id",
                 c.clause()
             )
         } else {
-            if let Some(m) = &filter.merchant {
-                c.push("merchant_id = ?", Param::Text(m.clone()));
-            }
-            if let Some(s) = filter.since {
-                c.push("started_at >= ?", Param::Int(s));
-            }
-            if let Some(u) = filter.until {
-                c.push("started_at < ?", Param::Int(u));
-            }
+            c.scope("", &filter.merchant, filter.since, filter.until);
             format!(
                 "SELECT body, public_ip FROM reports{} ORDER BY started_at, report_id",
                 c.clause()
@@ -778,29 +771,30 @@ impl Store {
         let new_writer = || {
             csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
-                .from_writer(Vec::with_capacity(80 * 1024))
+                .from_writer(Vec::with_capacity(CSV_CHUNK + 16 * 1024))
         };
         // A writer per ~64 KiB chunk: `into_inner` hands over its buffer.
         let mut w = new_writer();
         w.write_record(crate::report::csv::COLUMNS)
             .map_err(|e| csv_err(e.to_string()))?;
         let mut count = 0u64;
-        let mut pending = 0usize;
         with_pool!(self, read, pool => {
+            // One read transaction: a consistent snapshot, and on PostgreSQL
+            // a statement timeout that suits a long download.
+            let mut db = pool.begin().await?;
+            db.allow_long_statement().await?;
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
-            let mut rows = q.fetch(pool);
+            let mut rows = q.fetch(&mut *db);
             while let Some(row) = rows.try_next().await? {
                 let body: String = row.try_get(0)?;
                 let ip: Option<String> = row.try_get(1)?;
                 let report: Report = serde_json::from_str(&body)
                     .map_err(|e| StoreError::Corrupt(format!("stored report: {e}")))?;
-                pending += body.len();
                 for cells in crate::report::csv::rows(&report, ip.as_deref()) {
                     w.write_record(&cells).map_err(|e| csv_err(e.to_string()))?;
                     count += 1;
                 }
-                if pending >= 64 * 1024 {
-                    pending = 0;
+                if w.get_ref().len() >= CSV_CHUNK {
                     let full = std::mem::replace(&mut w, new_writer());
                     let buf = full.into_inner().map_err(|e| csv_err(e.to_string()))?;
                     if tx.send(Ok(Bytes::from(buf))).await.is_err() {
@@ -854,19 +848,34 @@ impl Store {
         })
     }
 
-    /// Revokes the live tokens whose hash starts with `hash_prefix`, or
-    /// (when `probe` is given instead) every live token of that probe.
-    /// Returns how many were revoked.
+    /// Revokes the live tokens whose hash starts with `hash_prefix` (1 to 64
+    /// lower-case hex digits) and, when `probe` is given, belong to that
+    /// probe. Returns how many were revoked. Refuses to run with neither
+    /// selector, which would revoke every token.
     pub async fn revoke_tokens(
         &self,
         hash_prefix: Option<&str>,
         probe: Option<&str>,
         now: i64,
     ) -> Result<u64, StoreError> {
+        if hash_prefix.is_none() && probe.is_none() {
+            return Err(StoreError::Refused(
+                "name the token (its id or the token itself) or the probe to revoke".into(),
+            ));
+        }
+        if let Some(h) = hash_prefix
+            && (h.is_empty()
+                || h.len() > 64
+                || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
+            // Checked here, so the LIKE pattern below holds no wildcard.
+            return Err(StoreError::Refused(format!(
+                "{h:?} is not a token id: give 1 to 64 lower-case hex digits from `stca2-probe token list`"
+            )));
+        }
         let mut c = Conditions::default();
         c.raw("revoked_at IS NULL");
         if let Some(h) = hash_prefix {
-            // Callers pass hex only, so the prefix holds no LIKE wildcard.
             c.push("hash LIKE ?", Param::Text(format!("{h}%")));
         }
         if let Some(p) = probe {
@@ -882,6 +891,32 @@ impl Store {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             Ok(q.execute(p).await?.rows_affected())
         })
+    }
+}
+
+/// Size of the chunks [`Store::export_csv`] sends.
+pub const CSV_CHUNK: usize = 64 * 1024;
+
+/// Lets one transaction's statements run up to [`EXPORT_TIMEOUT`].
+trait LongStatement {
+    /// Raises the statement timeout for the rest of this transaction.
+    async fn allow_long_statement(&mut self) -> Result<(), StoreError>;
+}
+
+impl LongStatement for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn allow_long_statement(&mut self) -> Result<(), StoreError> {
+        Ok(()) // SQLite has no statement timeout.
+    }
+}
+
+impl LongStatement for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn allow_long_statement(&mut self) -> Result<(), StoreError> {
+        let sql = format!(
+            "SET LOCAL statement_timeout = {}",
+            EXPORT_TIMEOUT.as_millis()
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut **self).await?;
+        Ok(())
     }
 }
 
@@ -1229,6 +1264,11 @@ fn upsert_latest_sql(n: usize) -> String {
 /// Unix milliseconds of `t`.
 pub fn unix_ms(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Unix milliseconds of an RFC 3339 time such as `2025-01-31T12:00:00Z`.
+pub fn parse_rfc3339_ms(s: &str) -> Result<i64, time::error::Parse> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(unix_ms)
 }
 
 /// RFC 3339 (UTC) of Unix milliseconds.
