@@ -747,3 +747,23 @@ async fn the_token_is_checked_before_the_body_is_read() {
     srv.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_at_once() {
+    let db = backoffice_support::sqlite().await;
+    let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+    let c = client(None);
+    // The client keeps this connection open (keep-alive) after the answer.
+    let resp = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let t = std::time::Instant::now();
+    srv.stop().await;
+    // Without a graceful shutdown of each connection this waits out the
+    // whole drain timeout (5 s) for the idle connection.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    db.cleanup().await;
+}

@@ -183,7 +183,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             "stca2-probe serve: plain HTTP; put a TLS-terminating proxy in front (and pass --trusted-proxy), or use --tls-cert/--tls-key"
         );
     }
+    let store = server.store().clone();
     server.run(shutdown_signal()).await;
+    // Closing checkpoints SQLite's WAL and ends PostgreSQL sessions cleanly.
+    store.close().await;
     eprintln!("stca2-probe serve: stopped");
     Ok(ExitCode::SUCCESS)
 }
