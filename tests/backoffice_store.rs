@@ -224,7 +224,26 @@ async fn tokens_issue_find_revoke() {
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 5).await.unwrap(), 1);
         assert!(s.find_token(&h).await.unwrap().is_none());
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 6).await.unwrap(), 0);
-        let _t2 = backoffice_support::token(s, Some("p2"), None).await;
+        let t2 = backoffice_support::token(s, Some("p2"), None).await;
+        // Selectors that would match every token, or smuggle a LIKE pattern, are refused.
+        for (prefix, probe) in [
+            (None, None),
+            (Some(""), None),
+            (Some("%"), None),
+            (Some("_a"), None),
+        ] {
+            assert!(
+                s.revoke_tokens(prefix, probe, 7).await.is_err(),
+                "{}: {prefix:?}",
+                db.name
+            );
+        }
+        assert!(
+            s.find_token(&stca2_probe::backoffice::auth::hash_token(&t2))
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(s.revoke_tokens(None, Some("p2"), 7).await.unwrap(), 1);
         db
     })

@@ -730,10 +730,11 @@ pub fn parse_export_filter(f: Option<&str>) -> Result<bool, String> {
     }
 }
 
-/// Aborts the export task when the response body is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Owns a spawned task: aborts it when dropped (the export's producer, when
+/// the response body or the CLI's writer goes away).
+pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

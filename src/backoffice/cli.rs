@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::api::AbortOnDrop;
 use super::auth::{hash_token, new_token};
 use super::server::{ServeConfig, Server};
 use super::store::{
@@ -336,30 +337,28 @@ pub async fn export_to(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u64> {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
-    let producer = {
+    let mut producer = {
         let store = store.clone();
         let filter = filter.clone();
-        tokio::spawn(async move { store.export_csv(&filter, &tx).await })
+        AbortOnDrop(tokio::spawn(
+            async move { store.export_csv(&filter, &tx).await },
+        ))
     };
     while let Some(chunk) = rx.recv().await {
         match chunk {
-            Ok(b) => {
-                if let Err(e) = out.write_all(&b) {
-                    producer.abort();
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(0);
-                    }
-                    return Err(e).context("writing the CSV");
-                }
-            }
-            Err(e) => {
-                producer.abort();
-                return Err(e.into());
-            }
+            Ok(b) => match out.write_all(&b) {
+                Ok(()) => {}
+                // `| head`: the reader has seen enough.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+                Err(e) => return Err(e).context("writing the CSV"),
+            },
+            Err(e) => return Err(e.into()),
         }
     }
     out.flush().context("writing the CSV")?;
-    let rows = producer.await.context("the export task failed")??;
+    let rows = (&mut producer.0)
+        .await
+        .context("the export task failed")??;
     Ok(rows)
 }
 

@@ -1281,3 +1281,62 @@ pub fn rfc3339_ms(ms: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@db:5432/x",
+                "postgres://u:***@db:5432/x",
+            ),
+            (
+                "postgresql://u:se/cr@et@db/x?sslmode=require",
+                "postgresql://u:***@db/x?sslmode=require",
+            ),
+            (
+                "postgres://u@db/x?password=secret&application_name=a",
+                "postgres://u@db/x?password=***&application_name=a",
+            ),
+            ("postgres://db/x", "postgres://db/x"),
+            ("sqlite:///var/lib/a@b:c.db", "sqlite:///var/lib/a@b:c.db"),
+            ("sqlite:bo.db", "sqlite:bo.db"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_fails_fast_and_says_what_to_check() {
+        // Port 1 on loopback: refused at once, nothing leaves the machine.
+        let t = std::time::Instant::now();
+        let err = Store::connect("postgres://stca2:hunter2@127.0.0.1:1/fleet")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(t.elapsed() < CONNECT_TIMEOUT, "{:?}", t.elapsed());
+        assert!(!err.contains("hunter2"), "{err}");
+        for want in [
+            "postgres://stca2:***@127.0.0.1:1/fleet",
+            "refused",
+            "127.0.0.1:1",
+            "\"stca2\"",
+            "\"fleet\"",
+        ] {
+            assert!(err.contains(want), "{want:?} missing from: {err}");
+        }
+        let err = Store::connect("sqlite:///nonexistent-dir-stca2/x.db")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("directory exists"), "{err}");
+        let err = Store::connect("mysql://root:pw@127.0.0.1/x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(":pw@"), "{err}");
+    }
+}
