@@ -194,8 +194,12 @@ fn method_router(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("GET", "/healthz") => get(healthz),
         ("POST", "/api/v1/reports") => post(post_reports),
-        ("GET", "/api/v1/filters/stca2-port-closed") => get(stca2_port_closed),
-        ("GET", "/api/v1/recommendations/failover") => get(failover),
+        ("GET", "/api/v1/filters/stca2-port-closed") => {
+            get(|State(st), h, q| list_latest(st, h, q, true))
+        }
+        ("GET", "/api/v1/recommendations/failover") => {
+            get(|State(st), h, q| list_latest(st, h, q, false))
+        }
         ("GET", "/api/v1/probes/{id}") => get(probe_detail),
         ("GET", "/api/v1/exports/isp.csv") => get(export_csv),
         _ => return None,
@@ -656,24 +660,17 @@ async fn list(st: &AppState, filter: LatestFilter) -> Result<Response, ApiError>
     Ok(Json(json!({"items": items, "next_cursor": next})).into_response())
 }
 
-async fn stca2_port_closed(
-    State(st): State<AppState>,
+/// `GET /api/v1/filters/stca2-port-closed` (`closed_only`) and
+/// `GET /api/v1/recommendations/failover`: one page of latest states.
+async fn list_latest(
+    st: AppState,
     headers: HeaderMap,
     q: Result<Query<ListParams>, QueryRejection>,
+    closed_only: bool,
 ) -> Result<Response, ApiError> {
     require_admin(&st, &headers).await?;
     let p = params(q)?;
-    list(&st, latest_filter(&p, true)?).await
-}
-
-async fn failover(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    require_admin(&st, &headers).await?;
-    let p = params(q)?;
-    list(&st, latest_filter(&p, false)?).await
+    list(&st, latest_filter(&p, closed_only)?).await
 }
 
 async fn probe_detail(

@@ -455,7 +455,10 @@ macro_rules! latest_row {
 const LATEST_COLS: &str = "probe_id, report_id, started_at, stca2_port_closed, closed_since, \
                            closed_streak, recommendation, message, merchant_id, public_ip";
 
+/// How many columns `reports` has.
 const REPORT_COLS: usize = 10;
+/// How many columns [`LATEST_COLS`] names.
+const LATEST_COL_COUNT: usize = 10;
 
 impl Store {
     /// Opens (and creates, for SQLite) the database at `url` and applies the schema.
@@ -621,19 +624,16 @@ impl Store {
         })
     }
 
-    /// Writes `rows` straight into `latest` (benchmarks and imports), replacing any.
+    /// Writes `rows` straight into `latest` (benchmarks and imports); probes
+    /// already there are left as they are.
     pub async fn seed_latest(&self, rows: &[LatestRow]) -> Result<(), StoreError> {
         with_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
-            for chunk in rows.chunks(1000) {
-                let mut sql = format!("INSERT INTO latest ({LATEST_COLS}) VALUES ");
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&placeholders(i * 10, 10));
-                }
-                sql.push_str(" ON CONFLICT (probe_id) DO NOTHING");
+            for chunk in rows.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO latest ({LATEST_COLS}) VALUES {} ON CONFLICT (probe_id) DO NOTHING",
+                    values_sql(chunk.len(), LATEST_COL_COUNT)
+                );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for r in chunk {
                     q = q
@@ -1184,33 +1184,30 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     )
 }
 
-/// `($from+1, ..., $from+n)`.
-fn placeholders(from: usize, n: usize) -> String {
-    let mut s = String::from("(");
-    for k in 1..=n {
-        if k > 1 {
-            s.push_str(", ");
+/// `($1, ..., $cols), ($cols+1, ...), ...` for `rows` rows of `cols` parameters.
+fn values_sql(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for i in 0..rows {
+        s.push_str(if i == 0 { "(" } else { ", (" });
+        for k in 1..=cols {
+            if k > 1 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(i * cols + k).to_string());
         }
-        s.push('$');
-        s.push_str(&(from + k).to_string());
+        s.push(')');
     }
-    s.push(')');
     s
 }
 
 fn insert_reports_sql(n: usize) -> String {
-    let mut sql = String::from(
+    format!(
         "INSERT INTO reports (report_id, probe_id, merchant_id, received_at, started_at, \
-         finished_at, public_ip, stca2_port_closed, recommendation, body) VALUES ",
-    );
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&placeholders(i * REPORT_COLS, REPORT_COLS));
-    }
-    sql.push_str(" ON CONFLICT (report_id) DO NOTHING RETURNING report_id");
-    sql
+         finished_at, public_ip, stca2_port_closed, recommendation, body) VALUES {} \
+         ON CONFLICT (report_id) DO NOTHING RETURNING report_id",
+        values_sql(n, REPORT_COLS)
+    )
 }
 
 /// The upsert of one round into `latest`, newer reports only (late ones are
@@ -1338,5 +1335,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains(":pw@"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use super::*;
+
+    #[test]
+    fn values_are_numbered_row_by_row() {
+        assert_eq!(values_sql(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(LATEST_COLS.split(',').count(), LATEST_COL_COUNT);
     }
 }
