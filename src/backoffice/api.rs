@@ -252,10 +252,15 @@ async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Principal, A
             "unknown or revoked token; issue a new one with `stca2-probe token issue`",
         )),
         Some(t) if t.kind == "admin" => Ok(Principal::Admin),
-        Some(t) => Ok(Principal::Probe {
-            probe_id: t.probe_id.unwrap_or_default(),
-            merchant_id: t.merchant_id,
-        }),
+        Some(t) => match t.probe_id {
+            Some(probe_id) if !probe_id.is_empty() => Ok(Principal::Probe {
+                probe_id,
+                merchant_id: t.merchant_id,
+            }),
+            _ => Err(ApiError::unauthorized(
+                "this probe token names no probe; issue a new one with `stca2-probe token issue --probe ID`",
+            )),
+        },
     }
 }
 

@@ -730,8 +730,11 @@ impl Store {
     /// Deletes history older than `cutoff` (Unix ms), keeping every probe's
     /// latest report; in chunks, so the writer is never held long.
     pub async fn prune(&self, cutoff: i64) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM reports WHERE report_id IN (SELECT report_id FROM reports \
-                   WHERE started_at < $1 AND report_id NOT IN (SELECT report_id FROM latest) \
+        // NOT EXISTS on latest's primary key: a NOT IN over a million latest
+        // rows does not fit PostgreSQL's hashed subplan and turns quadratic.
+        let sql = "DELETE FROM reports WHERE report_id IN (SELECT r.report_id FROM reports r \
+                   WHERE r.started_at < $1 AND NOT EXISTS (SELECT 1 FROM latest l \
+                   WHERE l.probe_id = r.probe_id AND l.report_id = r.report_id) \
                    LIMIT 5000)";
         let mut total = 0;
         loop {
