@@ -103,6 +103,12 @@ async fn ingest_single_batch_and_retry() {
         let (s, _) = post(&c, &srv.base, Some(&tok), body(&extended)).await;
         assert_eq!(s, StatusCode::OK);
         let admin = token(&db.store, None, None).await;
+        // Another probe's report under a stored report_id: 409, nothing stored.
+        let taken = json(&report("p2", "r-1", at(20), true, Recommendation::None));
+        let (s, v) = post(&c, &srv.base, Some(&admin), body(&taken)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["error"]["code"], "report_id_taken");
+        assert_eq!(db.store.count_reports().await.unwrap(), 5, "{}", db.name);
         let (s, v) = get(&c, format!("{}/api/v1/probes/p1", srv.base), &admin).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["report"]["future_field"]["x"], 1, "{}", db.name);

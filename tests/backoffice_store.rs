@@ -44,6 +44,20 @@ async fn batch_insert_is_idempotent_on_report_id() {
         assert_eq!((o.stored, o.duplicates), (1, 1), "{}", db.name);
         assert_eq!(db.store.count_reports().await.unwrap(), 51);
         assert_eq!(db.store.count_latest().await.unwrap(), 51);
+        // The same report_id from another probe is not a retry: the whole
+        // batch is refused.
+        let foreign = vec![row("new", "r-new", 1, true), row("other", "r007", 1, true)];
+        let err = db.store.insert_batch(&foreign).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                stca2_probe::backoffice::store::StoreError::ReportIdTaken { .. }
+            ),
+            "{}: {err}",
+            db.name
+        );
+        assert_eq!(db.store.count_reports().await.unwrap(), 51, "{}", db.name);
+        assert!(db.store.probe("new").await.unwrap().is_none());
         db
     })
     .await;

@@ -131,6 +131,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Refused(m) => ApiError::new(StatusCode::BAD_REQUEST, "refused", m),
+            e @ StoreError::ReportIdTaken { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "report_id_taken", e.to_string())
+            }
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_error",

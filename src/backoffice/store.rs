@@ -6,15 +6,15 @@
 //! SQLite (the default: one file, WAL mode, one writer connection and a few
 //! readers) and on PostgreSQL (for a national fleet). Times are Unix
 //! milliseconds (UTC) in both, so that every statement is written once: the
-//! [`with_pool!`] macro expands a body once per backend, with `$1`-style
+//! `with_pool!` macro expands a body once per backend, with `$1`-style
 //! placeholders, which both accept.
 //!
 //! Writes are ordered to stay deadlock-free on PostgreSQL and to keep the
-//! latest state exact whatever order reports arrive in ([`write_batch`]):
+//! latest state exact whatever order reports arrive in (`write_batch`):
 //! history first (`ON CONFLICT DO NOTHING`, so a retry stores nothing
 //! twice), then `latest` in probe and start order. An older report arriving
 //! late goes to the history, never overwrites a newer latest state, and
-//! corrects the closed streak ([`apply_late`]).
+//! corrects the closed streak (`apply_late`).
 //!
 //! Every wait is bounded: connecting at start ([`CONNECT_TIMEOUT`]), taking
 //! a pooled connection ([`ACQUIRE_TIMEOUT`]), a PostgreSQL statement
@@ -98,6 +98,14 @@ pub enum StoreError {
     /// The caller asked for something the store refuses to do.
     #[error("{0}")]
     Refused(String),
+    /// A `report_id` is already stored for another probe: not a retry.
+    #[error(
+        "report_id {report_id:?} is already stored for another probe; report ids must be unique (the probe makes a random one per check): nothing of this upload was stored"
+    )]
+    ReportIdTaken {
+        /// The id.
+        report_id: String,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -604,7 +612,7 @@ impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
     ///
     /// Reports already stored (same `report_id`) count as duplicates and
-    /// change nothing; see [`write_batch`] for the order of the writes.
+    /// change nothing; see `write_batch` in this module for the order of the writes.
     pub async fn insert_batch(&self, batch: &[NewReport]) -> Result<InsertOutcome, StoreError> {
         if batch.is_empty() {
             return Ok(InsertOutcome::default());
@@ -952,6 +960,8 @@ trait WriteTx {
         after: i64,
         up_to: i64,
     ) -> Result<(i64, Option<i64>), StoreError>;
+    /// The probe of each stored report among `ids`.
+    async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError>;
     /// Sets the streak of `probe`'s latest state.
     async fn set_streak(&mut self, probe: &str, since: i64, count: i64) -> Result<(), StoreError>;
 }
@@ -1005,6 +1015,21 @@ macro_rules! impl_write_tx {
                     .iter()
                     .map(|r| r.try_get(0))
                     .collect::<Result<_, _>>()?)
+            }
+
+            async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+                let sql = format!(
+                    "SELECT report_id, probe_id FROM reports WHERE report_id IN {}",
+                    values_sql(1, ids.len())
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                let rows = q.fetch_all(&mut **self).await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
             }
 
             async fn streak(&mut self, probe: &str) -> Result<Streak, StoreError> {
@@ -1081,11 +1106,11 @@ async fn write_batch<T: WriteTx>(tx: &mut T, sorted: &[&NewReport]) -> Result<us
     for chunk in sorted.chunks(CHUNK) {
         let mut ids = tx.insert_reports(chunk).await?;
         ids.sort();
-        inserted.extend(
-            chunk
-                .iter()
-                .filter(|r| ids.binary_search(&r.report_id).is_ok()),
-        );
+        let (new, old): (Vec<&NewReport>, Vec<&NewReport>) = chunk
+            .iter()
+            .partition(|r| ids.binary_search(&r.report_id).is_ok());
+        inserted.extend(new);
+        check_retries(tx, &old).await?;
     }
     let mut late: Vec<&NewReport> = Vec::new();
     for round in rounds(&inserted) {
@@ -1108,6 +1133,27 @@ async fn write_batch<T: WriteTx>(tx: &mut T, sorted: &[&NewReport]) -> Result<us
         apply_late(tx, r).await?;
     }
     Ok(inserted.len())
+}
+
+/// Reports already stored must be retries of the same probe's report; a
+/// `report_id` stored for another probe fails the whole batch.
+async fn check_retries<T: WriteTx>(tx: &mut T, old: &[&NewReport]) -> Result<(), StoreError> {
+    if old.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = old.iter().map(|r| r.report_id.as_str()).collect();
+    let owners = tx.owners(&ids).await?;
+    for r in old {
+        if let Some((id, _)) = owners
+            .iter()
+            .find(|(id, probe)| *id == r.report_id && *probe != r.probe_id)
+        {
+            return Err(StoreError::ReportIdTaken {
+                report_id: id.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Groups reports into rounds where each probe appears at most once, in
