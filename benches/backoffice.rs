@@ -12,7 +12,8 @@
 //!    over HTTP, in a child process whose peak RSS (VmHWM) is reported.
 //!
 //! Every loop is bounded in count. `STCA2_BENCH_SCALE=0.01` (any factor)
-//! shrinks every size for a quick smoke run; `STCA2_BENCH_BACKENDS=sqlite`
+//! shrinks every size for a quick smoke run; `STCA2_BENCH_ONLY=ingest,single`
+//! runs only those (of ingest, single, query, export); `STCA2_BENCH_BACKENDS=sqlite`
 //! skips PostgreSQL (which is otherwise taken from `STCA2_TEST_POSTGRES_URL`
 //! or postgres://postgres@127.0.0.1:5432/test, and skipped loudly when it
 //! does not answer).
@@ -603,16 +604,33 @@ async fn export_child(url: &str) {
     let _ = task.await;
 }
 
+/// Whether `name` is selected by `STCA2_BENCH_ONLY` (comma-separated:
+/// ingest, single, query, export; all when unset).
+fn selected(name: &str) -> bool {
+    match std::env::var("STCA2_BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|s| s.trim() == name),
+        Err(_) => true,
+    }
+}
+
 async fn run_backend(db: Db, out: &mut Vec<String>) {
     eprintln!("== {} ==", db.name);
     let admin = admin_token(&db.store).await;
     let (base, stop, task) = start(&db.store).await;
-    bench_ingest(&db, &base, &admin, out).await;
-    bench_single(&db, &base, &admin, out).await;
-    bench_query(&db, &base, &admin, out).await;
+    if selected("ingest") {
+        bench_ingest(&db, &base, &admin, out).await;
+    }
+    if selected("single") {
+        bench_single(&db, &base, &admin, out).await;
+    }
+    if selected("query") {
+        bench_query(&db, &base, &admin, out).await;
+    }
     let _ = stop.send(());
     let _ = task.await;
-    bench_export(&db, out).await;
+    if selected("export") {
+        bench_export(&db, out).await;
+    }
     db.cleanup().await;
 }
 

@@ -62,6 +62,18 @@ async fn ingest_single_batch_and_retry() {
             (Some(1), Some(0))
         );
         assert_eq!(v["public_ip"], "127.0.0.1");
+        // No trusted proxy configured: X-Forwarded-For is not believed.
+        let spoofed = json(&report("p1", "r-0", at(1), true, Recommendation::None));
+        let resp = c
+            .post(format!("{}{REPORTS}", srv.base))
+            .bearer_auth(&tok)
+            .header("x-forwarded-for", "198.51.100.99")
+            .body(body(&spoofed))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["public_ip"], "127.0.0.1", "{v}");
         let batch = json!({"reports": [
             json(&report("p1", "r-2", at(5), true, Recommendation::ConfigureSecondary)),
             json(&report("p1", "r-3", at(10), false, Recommendation::None)),
@@ -84,13 +96,19 @@ async fn ingest_single_batch_and_retry() {
             (v["stored"].as_u64(), v["duplicates"].as_u64()),
             (Some(0), Some(3))
         );
-        assert_eq!(db.store.count_reports().await.unwrap(), 3, "{}", db.name);
+        assert_eq!(db.store.count_reports().await.unwrap(), 4, "{}", db.name);
         // Unknown fields of a report are kept in the stored body.
         let mut extended = json(&report("p1", "r-4", at(15), false, Recommendation::None));
         extended["future_field"] = json!({"x": 1});
         let (s, _) = post(&c, &srv.base, Some(&tok), body(&extended)).await;
         assert_eq!(s, StatusCode::OK);
         let admin = token(&db.store, None, None).await;
+        // Another probe's report under a stored report_id: 409, nothing stored.
+        let taken = json(&report("p2", "r-1", at(20), true, Recommendation::None));
+        let (s, v) = post(&c, &srv.base, Some(&admin), body(&taken)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["error"]["code"], "report_id_taken");
+        assert_eq!(db.store.count_reports().await.unwrap(), 5, "{}", db.name);
         let (s, v) = get(&c, format!("{}/api/v1/probes/p1", srv.base), &admin).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["report"]["future_field"]["x"], 1, "{}", db.name);
@@ -565,13 +583,25 @@ async fn filters_recommendations_and_probe_detail() {
                 (s, e["error"]["field"].as_str()),
                 (StatusCode::BAD_REQUEST, Some("since"))
             );
-            let (s, _) = get(
-                &c,
-                format!("{}/api/v1/filters/stca2-port-closed?limit=0", srv.base),
-                &admin,
-            )
-            .await;
-            assert_eq!(s, StatusCode::BAD_REQUEST);
+            for (query, field) in [
+                ("filters/stca2-port-closed?limit=0", "limit"),
+                ("filters/stca2-port-closed?limit=abc", "limit"),
+                ("filters/stca2-port-closed?limit=1001", "limit"),
+                ("recommendations/failover?limit=-1", "limit"),
+                (
+                    "recommendations/failover?recommendation=reboot",
+                    "recommendation",
+                ),
+                ("filters/stca2-port-closed?until=soon", "until"),
+                ("probes/p1?history=lots", "history"),
+            ] {
+                let (s, e) = get(&c, format!("{}/api/v1/{query}", srv.base), &admin).await;
+                assert_eq!(
+                    (s, e["error"]["field"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some(field)),
+                    "{query}: {e}"
+                );
+            }
             srv.stop().await;
             db
         },
@@ -685,5 +715,61 @@ async fn https_with_tls_cert_and_key() {
             .is_err()
     );
     srv.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_token_is_checked_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = backoffice_support::sqlite().await;
+    let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+    // A head announcing 8 MiB, then nothing: the server answers 401 at
+    // once instead of waiting for a body it would throw away.
+    for auth in ["", "Authorization: Bearer stca2_unknown\r\n"] {
+        let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+        let head = format!(
+            "POST {REPORTS} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: 8000000\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("no answer before the body was sent")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 401"), "{auth:?}: {text}");
+    }
+    // The scheme is case-insensitive (RFC 9110).
+    let tok = token(&db.store, Some("p1"), None).await;
+    let r = json(&report("p1", "r", at(0), false, Recommendation::None));
+    let resp = client(None)
+        .post(format!("{}{REPORTS}", srv.base))
+        .header("authorization", format!("bearer {tok}"))
+        .body(body(&r))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    srv.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_at_once() {
+    let db = backoffice_support::sqlite().await;
+    let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+    let c = client(None);
+    // The client keeps this connection open (keep-alive) after the answer.
+    let resp = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let t = std::time::Instant::now();
+    srv.stop().await;
+    // Without a graceful shutdown of each connection this waits out the
+    // whole drain timeout (5 s) for the idle connection.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "stop took {:?}",
+        t.elapsed()
+    );
     db.cleanup().await;
 }

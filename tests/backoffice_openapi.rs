@@ -1,7 +1,10 @@
 //! The OpenAPI description in reports/openapi.yaml lists exactly the routes
-//! the router serves (method and path), and nothing else.
+//! the router serves (method and path), and nothing else; each with the
+//! status codes the handlers answer; and it is well-formed YAML as far as a
+//! line-based reader can tell (no plain scalar that a YAML parser would
+//! split at `: `).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use stca2_probe::backoffice::ROUTES;
 
@@ -33,6 +36,116 @@ fn spec_routes(yaml: &str) -> BTreeSet<(String, String)> {
         }
     }
     out
+}
+
+/// The statuses each route answers: the handlers' error paths (see
+/// src/backoffice/api.rs and the API tests that exercise them).
+const STATUSES: &[(&str, &str, &[u16])] = &[
+    ("GET", "/healthz", &[200, 503]),
+    (
+        "POST",
+        "/api/v1/reports",
+        &[200, 400, 401, 403, 409, 413, 422, 503],
+    ),
+    (
+        "GET",
+        "/api/v1/filters/stca2-port-closed",
+        &[200, 400, 401, 403, 503],
+    ),
+    (
+        "GET",
+        "/api/v1/recommendations/failover",
+        &[200, 400, 401, 403, 503],
+    ),
+    (
+        "GET",
+        "/api/v1/probes/{id}",
+        &[200, 400, 401, 403, 404, 503],
+    ),
+    ("GET", "/api/v1/exports/isp.csv", &[200, 400, 401, 403, 503]),
+];
+
+/// Status codes per (METHOD, path): 8-space-indented `"NNN":` keys.
+fn spec_statuses(yaml: &str) -> BTreeMap<(String, String), BTreeSet<u16>> {
+    let mut out: BTreeMap<(String, String), BTreeSet<u16>> = BTreeMap::new();
+    let mut in_paths = false;
+    let mut path: Option<String> = None;
+    let mut method: Option<String> = None;
+    for line in yaml.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            in_paths = line.trim_end() == "paths:";
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("  /") {
+            path = Some(format!("/{}", p.trim_end().trim_end_matches(':')));
+        } else if let Some(m) = line.strip_prefix("    ")
+            && !m.starts_with(' ')
+        {
+            method = Some(m.trim_end_matches(':').to_uppercase());
+        } else if let (Some(p), Some(m), Some(code)) =
+            (&path, &method, line.strip_prefix("        \""))
+            && let Some(code) = code.strip_suffix("\":")
+            && let Ok(code) = code.parse::<u16>()
+        {
+            out.entry((m.clone(), p.clone())).or_default().insert(code);
+        }
+    }
+    out
+}
+
+#[test]
+fn openapi_lists_the_statuses_each_route_answers() {
+    let yaml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/openapi.yaml"))
+            .expect("reports/openapi.yaml");
+    let spec = spec_statuses(&yaml);
+    assert_eq!(STATUSES.len(), ROUTES.len());
+    for (m, p, codes) in STATUSES {
+        assert!(ROUTES.contains(&(*m, *p)), "{m} {p} is not a route");
+        let want: BTreeSet<u16> = codes.iter().copied().collect();
+        let got = spec
+            .get(&(m.to_string(), p.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(got, want, "statuses of {m} {p} in openapi.yaml");
+    }
+}
+
+#[test]
+fn openapi_has_no_plain_scalar_a_yaml_parser_would_split() {
+    let yaml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/openapi.yaml"))
+            .expect("reports/openapi.yaml");
+    let mut block_indent: Option<usize> = None;
+    for (n, line) in yaml.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(b) = block_indent {
+            if line.trim().is_empty() || indent > b {
+                continue; // inside a `|` block: free text
+            }
+            block_indent = None;
+        }
+        let body = line.trim_start().trim_start_matches("- ");
+        let Some((_, value)) = body.split_once(": ") else {
+            continue;
+        };
+        let value = value.trim();
+        if value == "|" || value == ">" {
+            block_indent = Some(indent);
+            continue;
+        }
+        if value.starts_with(['"', '\'', '{', '[']) {
+            continue;
+        }
+        assert!(
+            !value.contains(": ") && !value.contains(" #"),
+            "reports/openapi.yaml line {}: quote this value: {line}",
+            n + 1
+        );
+    }
 }
 
 #[test]

@@ -44,6 +44,20 @@ async fn batch_insert_is_idempotent_on_report_id() {
         assert_eq!((o.stored, o.duplicates), (1, 1), "{}", db.name);
         assert_eq!(db.store.count_reports().await.unwrap(), 51);
         assert_eq!(db.store.count_latest().await.unwrap(), 51);
+        // The same report_id from another probe is not a retry: the whole
+        // batch is refused.
+        let foreign = vec![row("new", "r-new", 1, true), row("other", "r007", 1, true)];
+        let err = db.store.insert_batch(&foreign).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                stca2_probe::backoffice::store::StoreError::ReportIdTaken { .. }
+            ),
+            "{}: {err}",
+            db.name
+        );
+        assert_eq!(db.store.count_reports().await.unwrap(), 51, "{}", db.name);
+        assert!(db.store.probe("new").await.unwrap().is_none());
         db
     })
     .await;
@@ -224,7 +238,26 @@ async fn tokens_issue_find_revoke() {
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 5).await.unwrap(), 1);
         assert!(s.find_token(&h).await.unwrap().is_none());
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 6).await.unwrap(), 0);
-        let _t2 = backoffice_support::token(s, Some("p2"), None).await;
+        let t2 = backoffice_support::token(s, Some("p2"), None).await;
+        // Selectors that would match every token, or smuggle a LIKE pattern, are refused.
+        for (prefix, probe) in [
+            (None, None),
+            (Some(""), None),
+            (Some("%"), None),
+            (Some("_a"), None),
+        ] {
+            assert!(
+                s.revoke_tokens(prefix, probe, 7).await.is_err(),
+                "{}: {prefix:?}",
+                db.name
+            );
+        }
+        assert!(
+            s.find_token(&stca2_probe::backoffice::auth::hash_token(&t2))
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(s.revoke_tokens(None, Some("p2"), 7).await.unwrap(), 1);
         db
     })
@@ -267,6 +300,109 @@ async fn export_streams_neutralised_rows_with_public_ip() {
                 rows += 1;
             }
             assert_eq!(rows, 300);
+            db
+        },
+    )
+    .await;
+}
+
+/// The streak a sequence of (minute, closed) reports must end with, in
+/// start order whatever the arrival order: (streak, closed_since minute).
+fn expected_streak(reports: &[(i64, bool)]) -> (i64, Option<i64>) {
+    let mut sorted = reports.to_vec();
+    sorted.sort();
+    let run: Vec<i64> = sorted
+        .iter()
+        .rev()
+        .take_while(|(_, closed)| *closed)
+        .map(|(m, _)| *m)
+        .collect();
+    (run.len() as i64, run.last().copied())
+}
+
+async fn assert_streak(store: &Store, probe: &str, reports: &[(i64, bool)], what: &str) {
+    let (n, since) = expected_streak(reports);
+    let l = latest_of(store, probe).await;
+    assert_eq!(
+        (l.closed_streak, l.closed_since),
+        (n, since.map(|m| unix_ms(at(m)))),
+        "{what}"
+    );
+    let newest = reports.iter().map(|(m, _)| *m).max().unwrap();
+    assert_eq!(
+        l.started_at,
+        unix_ms(at(newest)),
+        "{what}: latest moved back"
+    );
+}
+
+#[tokio::test]
+async fn late_reports_correct_the_streak() {
+    each_backend("late_reports_correct_the_streak", |db| async move {
+        let s = &db.store;
+        let name = db.name;
+        let mut seen: Vec<(i64, bool)> = Vec::new();
+        let mut send = async |batch: &[(i64, bool)], what: &str| {
+            let rows: Vec<NewReport> = batch
+                .iter()
+                .map(|(m, c)| row("p", &format!("r{m}"), *m, *c))
+                .collect();
+            s.insert_batch(&rows).await.unwrap();
+            seen.extend_from_slice(batch);
+            assert_streak(s, "p", &seen, &format!("{name}: {what}")).await;
+        };
+        send(&[(0, true), (10, true), (20, true)], "in order").await;
+        // An open report inside the run: the run restarts after it.
+        send(&[(15, false)], "open inside the run").await;
+        // A closed report just before the run, nothing between: joins it.
+        send(&[(17, true)], "closed just before the run").await;
+        // A closed report before the run with an open one between: no change.
+        send(&[(12, true)], "closed behind an open report").await;
+        // Several late reports in one batch, in any order.
+        send(&[(16, true), (30, true), (5, false)], "late and new mixed").await;
+        send(&[(29, false), (29 - 1, true), (25, true)], "a late batch").await;
+        // Once the latest is open, older closed reports change nothing.
+        send(&[(40, false)], "open now").await;
+        send(&[(35, true), (38, true)], "closed but older than open").await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_out_of_order_reports_give_the_sequential_streak() {
+    each_backend(
+        "concurrent_out_of_order_reports_give_the_sequential_streak",
+        |db| async move {
+            // 40 reports of one probe, closed but for minutes 7 and 23, sent
+            // by 8 concurrent writers in a shuffled order.
+            let reports: Vec<(i64, bool)> = (0..40).map(|m| (m, m != 7 && m != 23)).collect();
+            let mut order: Vec<usize> = (0..reports.len()).collect();
+            // A fixed permutation (37 is coprime with 40).
+            order.sort_by_key(|i| (i * 37) % reports.len());
+            let mut set = tokio::task::JoinSet::new();
+            for w in 0..8 {
+                let store = db.store.clone();
+                let mine: Vec<(i64, bool)> = order
+                    .iter()
+                    .skip(w)
+                    .step_by(8)
+                    .map(|&i| reports[i])
+                    .collect();
+                set.spawn(async move {
+                    for (m, c) in mine {
+                        store
+                            .insert_batch(&[row("p", &format!("r{m}"), m, c)])
+                            .await
+                            .unwrap();
+                    }
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r.unwrap();
+            }
+            assert_eq!(db.store.count_reports().await.unwrap(), 40);
+            assert_streak(&db.store, "p", &reports, db.name).await;
             db
         },
     )

@@ -13,8 +13,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -27,9 +27,11 @@ use tokio::sync::mpsc;
 
 use super::auth::{Principal, hash_token};
 use super::store::{
-    ExportFilter, LatestFilter, LatestRow, NewReport, Store, StoreError, rfc3339_ms, unix_ms,
+    ExportFilter, LatestFilter, LatestRow, NewReport, Store, StoreError, parse_rfc3339_ms,
+    rfc3339_ms, unix_ms,
 };
 use crate::report::{Report, SCHEMA};
+use crate::verdict::Recommendation;
 
 /// Every route, as (method, path): the router is built from it and the
 /// OpenAPI test checks it against `reports/openapi.yaml`.
@@ -50,10 +52,12 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_FUTURE: Duration = Duration::from_secs(10 * 60);
 /// Longest report or probe id.
 pub const MAX_ID_LEN: usize = 128;
-/// Default and maximum page sizes.
+/// Default page size.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest page.
 pub const MAX_LIMIT: u32 = 1000;
+/// History entries in a probe's detail unless `history` says otherwise.
+pub const DEFAULT_HISTORY: u32 = 20;
 /// Longest a request may take to produce its response head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -126,7 +130,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            StoreError::Refused(m) => ApiError::new(StatusCode::BAD_REQUEST, "refused", m),
+            e @ StoreError::ReportIdTaken { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "report_id_taken", e.to_string())
+            }
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_error",
@@ -138,6 +145,15 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            // The operator's side of a 5xx: the client got the same words.
+            eprintln!(
+                "stca2-probe serve: {} {}: {}",
+                self.status.as_u16(),
+                self.code,
+                self.message
+            );
+        }
         let body =
             json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
         let mut resp = (self.status, Json(body)).into_response();
@@ -181,8 +197,12 @@ fn method_router(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("GET", "/healthz") => get(healthz),
         ("POST", "/api/v1/reports") => post(post_reports),
-        ("GET", "/api/v1/filters/stca2-port-closed") => get(stca2_port_closed),
-        ("GET", "/api/v1/recommendations/failover") => get(failover),
+        ("GET", "/api/v1/filters/stca2-port-closed") => {
+            get(|State(st), h, q| list_latest(st, h, q, true))
+        }
+        ("GET", "/api/v1/recommendations/failover") => {
+            get(|State(st), h, q| list_latest(st, h, q, false))
+        }
         ("GET", "/api/v1/probes/{id}") => get(probe_detail),
         ("GET", "/api/v1/exports/isp.csv") => get(export_csv),
         _ => return None,
@@ -223,8 +243,9 @@ async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Principal, A
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
         .filter(|t| !t.is_empty() && t.len() <= 256)
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
@@ -234,10 +255,15 @@ async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Principal, A
             "unknown or revoked token; issue a new one with `stca2-probe token issue`",
         )),
         Some(t) if t.kind == "admin" => Ok(Principal::Admin),
-        Some(t) => Ok(Principal::Probe {
-            probe_id: t.probe_id.unwrap_or_default(),
-            merchant_id: t.merchant_id,
-        }),
+        Some(t) => match t.probe_id {
+            Some(probe_id) if !probe_id.is_empty() => Ok(Principal::Probe {
+                probe_id,
+                merchant_id: t.merchant_id,
+            }),
+            _ => Err(ApiError::unauthorized(
+                "this probe token names no probe; issue a new one with `stca2-probe token issue --probe ID`",
+            )),
+        },
     }
 }
 
@@ -254,30 +280,43 @@ async fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
 
 /// The client's address: the peer, or — only when the peer is a trusted
 /// proxy — the nearest untrusted hop of X-Forwarded-For.
+///
+/// Each proxy appends the address it was connected from, so the header is
+/// read from the right: the rightmost hop that is not a trusted proxy is the
+/// client as far as anyone we trust can tell. Anything to its left was sent
+/// by the client itself and could be forged. An unreadable hop ends the walk
+/// (the last good hop is kept), so junk a client puts in the header cannot
+/// hide its address. Hops may carry a port (`203.0.113.9:4711`,
+/// `[2001:db8::1]:443`).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let mut hops: Vec<IpAddr> = Vec::new();
-    for v in headers.get_all("x-forwarded-for") {
-        let Ok(s) = v.to_str() else { return peer };
-        for part in s.split(',') {
-            match part.trim().parse::<IpAddr>() {
-                Ok(ip) => hops.push(ip.to_canonical()),
-                Err(_) => return peer,
-            }
-        }
-    }
+    let values: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
+    let hops = values
+        .iter()
+        .rev()
+        .flat_map(|v| v.as_bytes().rsplit(|b| *b == b','));
     let mut best = peer;
-    for ip in hops.into_iter().rev() {
+    for hop in hops {
+        let Some(ip) = parse_hop(hop) else { break };
         best = ip;
         if !is_trusted(&ip) {
             break;
         }
     }
     best
+}
+
+/// One X-Forwarded-For entry: an address, optionally with a port.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let s = std::str::from_utf8(hop).ok()?.trim();
+    s.parse::<IpAddr>()
+        .or_else(|_| s.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
 }
 
 /// The reports of an upload, as JSON values with the prefix that names them in errors.
@@ -435,11 +474,13 @@ fn validate(
 async fn post_reports(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let who = authenticate(&st, &headers).await?;
-    let body = body.map_err(|r| {
+    // The token is checked before the body is read: an unauthenticated
+    // client cannot make the server buffer 8 MiB.
+    let who = authenticate(&st, req.headers()).await?;
+    let ip = client_ip(peer.ip(), req.headers(), &st.inner.trusted_proxies).to_string();
+    let body = Bytes::from_request(req, &st).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -465,7 +506,6 @@ async fn post_reports(
     })?;
     let now = OffsetDateTime::now_utc();
     let received_at = unix_ms(now);
-    let ip = client_ip(peer.ip(), &headers, &st.inner.trusted_proxies).to_string();
     let merchant = match &who {
         Principal::Probe { merchant_id, .. } => merchant_id.clone(),
         Principal::Admin => None,
@@ -493,34 +533,75 @@ async fn post_reports(
     .into_response())
 }
 
-/// Query parameters of the list endpoints.
+/// Query parameters of the read endpoints, as text: each is parsed by the
+/// code that knows it, so that a bad value is named in `field`.
 #[derive(Debug, Default, serde::Deserialize)]
 struct ListParams {
     merchant: Option<String>,
     since: Option<String>,
     until: Option<String>,
-    limit: Option<u32>,
+    limit: Option<String>,
     cursor: Option<String>,
     recommendation: Option<String>,
     filter: Option<String>,
-    history: Option<u32>,
+    history: Option<String>,
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     v.as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(unix_ms)
-                .map_err(|e| {
-                    ApiError::bad_query(
-                        field,
-                        format!(
-                            "{field}={s:?} is not an RFC 3339 time ({e}); e.g. 2025-01-31T12:00:00Z"
-                        ),
-                    )
-                })
+            parse_rfc3339_ms(s).map_err(|e| {
+                ApiError::bad_query(
+                    field,
+                    format!(
+                        "{field}={s:?} is not an RFC 3339 time ({e}); e.g. 2025-01-31T12:00:00Z"
+                    ),
+                )
+            })
         })
         .transpose()
+}
+
+/// A whole number from `min` to `max`, `default` when absent.
+fn parse_count(
+    field: &str,
+    v: &Option<String>,
+    default: u32,
+    (min, max): (u32, u32),
+) -> Result<u32, ApiError> {
+    match v.as_deref() {
+        None => Ok(default),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_query(
+                field,
+                format!("{field}={s:?}: give a whole number from {min} to {max}"),
+            )),
+        },
+    }
+}
+
+/// The recommendations of the contract, for the `recommendation` filter.
+const RECOMMENDATIONS: [Recommendation; 5] = [
+    Recommendation::ConfigureSecondary,
+    Recommendation::OpenSecondary,
+    Recommendation::OpenPrimary,
+    Recommendation::OpenBoth,
+    Recommendation::None,
+];
+
+fn parse_recommendation(v: &Option<String>) -> Result<Option<String>, ApiError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) if RECOMMENDATIONS.iter().any(|r| r.as_str() == s) => Ok(Some(s.to_string())),
+        Some(s) => {
+            let names: Vec<&str> = RECOMMENDATIONS.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::bad_query(
+                "recommendation",
+                format!("recommendation={s:?}: use one of {}", names.join(", ")),
+            ))
+        }
+    }
 }
 
 fn params(q: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, ApiError> {
@@ -529,13 +610,6 @@ fn params(q: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, Ap
 }
 
 fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiError> {
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_query(
-            "limit",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
     let after = p
         .cursor
         .as_deref()
@@ -555,11 +629,11 @@ fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiE
     Ok(LatestFilter {
         closed_only,
         merchant: p.merchant.clone(),
-        recommendation: p.recommendation.clone(),
+        recommendation: parse_recommendation(&p.recommendation)?,
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
         after,
-        limit,
+        limit: parse_count("limit", &p.limit, DEFAULT_LIMIT, (1, MAX_LIMIT))?,
     })
 }
 
@@ -594,39 +668,17 @@ async fn list(st: &AppState, filter: LatestFilter) -> Result<Response, ApiError>
     Ok(Json(json!({"items": items, "next_cursor": next})).into_response())
 }
 
-async fn stca2_port_closed(
-    State(st): State<AppState>,
+/// `GET /api/v1/filters/stca2-port-closed` (`closed_only`) and
+/// `GET /api/v1/recommendations/failover`: one page of latest states.
+async fn list_latest(
+    st: AppState,
     headers: HeaderMap,
     q: Result<Query<ListParams>, QueryRejection>,
+    closed_only: bool,
 ) -> Result<Response, ApiError> {
     require_admin(&st, &headers).await?;
     let p = params(q)?;
-    list(&st, latest_filter(&p, true)?).await
-}
-
-async fn failover(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    require_admin(&st, &headers).await?;
-    let p = params(q)?;
-    if let Some(r) = &p.recommendation
-        && ![
-            "configure_secondary",
-            "open_secondary",
-            "open_primary",
-            "open_both",
-            "none",
-        ]
-        .contains(&r.as_str())
-    {
-        return Err(ApiError::bad_query(
-            "recommendation",
-            "recommendation must be configure_secondary, open_secondary, open_primary, open_both or none",
-        ));
-    }
-    list(&st, latest_filter(&p, false)?).await
+    list(&st, latest_filter(&p, closed_only)?).await
 }
 
 async fn probe_detail(
@@ -637,7 +689,7 @@ async fn probe_detail(
 ) -> Result<Response, ApiError> {
     require_admin(&st, &headers).await?;
     let p = params(q)?;
-    let n = p.history.unwrap_or(20).min(MAX_LIMIT);
+    let n = parse_count("history", &p.history, DEFAULT_HISTORY, (0, MAX_LIMIT))?;
     let Some((latest, body)) = st.store().probe(&id).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -683,10 +735,11 @@ pub fn parse_export_filter(f: Option<&str>) -> Result<bool, String> {
     }
 }
 
-/// Aborts the export task when the response body is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Owns a spawned task: aborts it when dropped (the export's producer, when
+/// the response body or the CLI's writer goes away).
+pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -744,32 +797,94 @@ mod tests {
         assert!(routes_have_handlers());
     }
 
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn forwarded_for_only_from_trusted_proxies() {
         let trusted: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.9, 127.0.0.2".parse().unwrap());
-        let peer: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(
-            client_ip(peer, &h, &trusted),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
+        let peer = ip("127.0.0.1");
+        let h = xff(&["203.0.113.9, 127.0.0.2"]);
+        assert_eq!(client_ip(peer, &h, &trusted), ip("203.0.113.9"));
         // Untrusted peer: header ignored.
-        let other: IpAddr = "198.51.100.7".parse().unwrap();
-        assert_eq!(client_ip(other, &h, &trusted), other);
+        assert_eq!(
+            client_ip(ip("198.51.100.7"), &h, &trusted),
+            ip("198.51.100.7")
+        );
         // No trusted proxies configured: header ignored.
         assert_eq!(client_ip(peer, &h, &[]), peer);
-        // Garbage in the header: the peer.
-        h.insert("x-forwarded-for", "nonsense".parse().unwrap());
-        assert_eq!(client_ip(peer, &h, &trusted), peer);
-        // A spoofed leftmost entry does not win over the nearest untrusted hop.
-        h.insert(
-            "x-forwarded-for",
-            "1.2.3.4, 203.0.113.9, 127.0.0.3".parse().unwrap(),
-        );
+        // Nothing usable in the header: the peer.
+        assert_eq!(client_ip(peer, &xff(&["nonsense"]), &trusted), peer);
+        assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted), peer);
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_rightmost_untrusted_hop() {
+        let trusted: Vec<IpNet> = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let peer = ip("127.0.0.1");
+        let cases: &[(&[&str], &str)] = &[
+            // A spoofed leftmost entry does not win over the nearest untrusted hop.
+            (&["1.2.3.4, 203.0.113.9, 127.0.0.3"], "203.0.113.9"),
+            // Junk the client sent, left of what the proxy appended.
+            (&["garbage, 203.0.113.9"], "203.0.113.9"),
+            (&["unknown, 203.0.113.9"], "203.0.113.9"),
+            // Chains of trusted proxies, over several header lines.
+            (
+                &["1.2.3.4", "203.0.113.9, 10.1.2.3", "127.0.0.5"],
+                "203.0.113.9",
+            ),
+            // Ports, IPv6, IPv4-mapped IPv6.
+            (&["203.0.113.9:4711"], "203.0.113.9"),
+            (&["[2001:db8::1]:443, 10.0.0.1"], "2001:db8::1"),
+            (&["::ffff:203.0.113.9"], "203.0.113.9"),
+            // Only trusted hops: the farthest of them.
+            (&["10.0.0.7, 10.0.0.8"], "10.0.0.7"),
+            // Junk between trusted hops: the last good (trusted) hop, never a forged one.
+            (&["1.2.3.4, junk, 10.0.0.8"], "10.0.0.8"),
+        ];
+        for (values, want) in cases {
+            assert_eq!(
+                client_ip(peer, &xff(values), &trusted),
+                ip(want),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_and_recommendations_name_the_field() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(parse_count("limit", &None, 100, (1, 1000)), Ok(100));
         assert_eq!(
-            client_ip(peer, &h, &trusted),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
+            parse_count("limit", &some("1000"), 100, (1, 1000)),
+            Ok(1000)
         );
+        for bad in ["0", "1001", "-1", "abc", "", "99999999999"] {
+            let e = parse_count("limit", &some(bad), 100, (1, 1000)).unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (StatusCode::BAD_REQUEST, Some("limit")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_recommendation(&some("open_both")),
+            Ok(Some("open_both".into()))
+        );
+        let e = parse_recommendation(&some("reboot")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("recommendation"));
+        assert!(e.message.contains("configure_secondary"), "{}", e.message);
     }
 }

@@ -15,9 +15,12 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::api::AbortOnDrop;
 use super::auth::{hash_token, new_token};
 use super::server::{ServeConfig, Server};
-use super::store::{ExportFilter, Store, StoreError, TokenRow, rfc3339_ms, unix_ms};
+use super::store::{
+    ExportFilter, Store, StoreError, TokenRow, parse_rfc3339_ms, redact_url, rfc3339_ms, unix_ms,
+};
 
 /// The default database: a SQLite file, created with its schema on first start.
 pub const DEFAULT_DATABASE: &str = "sqlite://stca2-backoffice.db";
@@ -173,7 +176,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let scheme = if server.is_tls() { "https" } else { "http" };
     eprintln!(
         "stca2-probe serve: listening on {scheme}://{addr} (database: {}, retention: {} days)",
-        database_label(&cfg.database),
+        redact_url(&cfg.database),
         cfg.retention_days
     );
     if !server.is_tls() {
@@ -181,17 +184,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             "stca2-probe serve: plain HTTP; put a TLS-terminating proxy in front (and pass --trusted-proxy), or use --tls-cert/--tls-key"
         );
     }
+    let store = server.store().clone();
     server.run(shutdown_signal()).await;
+    // Closing checkpoints SQLite's WAL and ends PostgreSQL sessions cleanly.
+    store.close().await;
     eprintln!("stca2-probe serve: stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The URL without credentials, for logs.
-fn database_label(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
-    }
 }
 
 async fn shutdown_signal() {
@@ -284,13 +282,13 @@ async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<14} {:<6} {:<24} {:<16} {:<21} revoked",
+        "{:<14} {:<6} {:<24} {:<16} {:<24} revoked",
         "id", "kind", "probe", "merchant", "created"
     )?;
     for t in tokens {
         writeln!(
             out,
-            "{:<14} {:<6} {:<24} {:<16} {:<21} {}",
+            "{:<14} {:<6} {:<24} {:<16} {:<24} {}",
             &t.hash[..t.hash.len().min(12)],
             t.kind,
             t.probe_id.as_deref().unwrap_or("-"),
@@ -305,11 +303,9 @@ async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
 fn parse_time(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
     v.as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(unix_ms)
-                .with_context(|| {
-                    format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
-                })
+            parse_rfc3339_ms(s).with_context(|| {
+                format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
+            })
         })
         .transpose()
 }
@@ -341,30 +337,28 @@ pub async fn export_to(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u64> {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
-    let producer = {
+    let mut producer = {
         let store = store.clone();
         let filter = filter.clone();
-        tokio::spawn(async move { store.export_csv(&filter, &tx).await })
+        AbortOnDrop(tokio::spawn(
+            async move { store.export_csv(&filter, &tx).await },
+        ))
     };
     while let Some(chunk) = rx.recv().await {
         match chunk {
-            Ok(b) => {
-                if let Err(e) = out.write_all(&b) {
-                    producer.abort();
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(0);
-                    }
-                    return Err(e).context("writing the CSV");
-                }
-            }
-            Err(e) => {
-                producer.abort();
-                return Err(e.into());
-            }
+            Ok(b) => match out.write_all(&b) {
+                Ok(()) => {}
+                // `| head`: the reader has seen enough.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+                Err(e) => return Err(e).context("writing the CSV"),
+            },
+            Err(e) => return Err(e.into()),
         }
     }
     out.flush().context("writing the CSV")?;
-    let rows = producer.await.context("the export task failed")??;
+    let rows = (&mut producer.0)
+        .await
+        .context("the export task failed")??;
     Ok(rows)
 }
 

@@ -5,6 +5,8 @@
 //! the number of open connections is bounded. The peer address is attached
 //! to every request (`ConnectInfo`) so the API can record the public IP. A
 //! retention task, owned by the same loop, prunes old history every hour.
+//! At shutdown every connection is told to finish its request in flight and
+//! close; whatever is still running after [`DRAIN_TIMEOUT`] is aborted.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use ipnet::IpNet;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
@@ -30,6 +32,8 @@ use super::store::{Store, StoreError};
 pub const MAX_CONNECTIONS: usize = 4096;
 /// Deadline for a TLS handshake and for a request head.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections get to finish at shutdown.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often old history is pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -120,32 +124,30 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The database it serves (a handle on the same pool).
+    pub fn store(&self) -> &Store {
+        self.state.store()
+    }
+
     /// Whether this server speaks HTTPS.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and gives
-    /// open connections up to 5 s to finish.
+    /// Serves until `shutdown` completes, then stops accepting, asks every
+    /// connection to finish its request in flight and close (idle ones close
+    /// at once), and gives them up to [`DRAIN_TIMEOUT`] before aborting them.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let app = router(self.state.clone());
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut conns: JoinSet<()> = JoinSet::new();
         let mut housekeeping: JoinSet<()> = JoinSet::new();
+        let (stop_tx, stop_rx) = watch::channel(false);
         if self.retention_days > 0 {
-            let store = self.state.store().clone();
-            let days = i64::from(self.retention_days);
-            housekeeping.spawn(async move {
-                let mut tick = tokio::time::interval(PRUNE_EVERY);
-                loop {
-                    tick.tick().await;
-                    let cutoff =
-                        super::store::unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
-                    if let Err(e) = store.prune(cutoff).await {
-                        eprintln!("stca2-probe serve: pruning old history failed: {e}");
-                    }
-                }
-            });
+            housekeeping.spawn(prune_loop(
+                self.state.store().clone(),
+                i64::from(self.retention_days),
+            ));
         }
         tokio::pin!(shutdown);
         loop {
@@ -171,6 +173,7 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let app = app.clone();
             let tls = self.tls.clone();
+            let stop = stop_rx.clone();
             conns.spawn(async move {
                 let _permit = permit;
                 match tls {
@@ -178,25 +181,39 @@ impl Server {
                         if let Ok(Ok(s)) =
                             tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await
                         {
-                            serve_conn(TokioIo::new(s), peer, app).await;
+                            serve_conn(TokioIo::new(s), peer, app, stop).await;
                         }
                     }
-                    None => serve_conn(TokioIo::new(stream), peer, app).await,
+                    None => serve_conn(TokioIo::new(stream), peer, app, stop).await,
                 }
             });
         }
         housekeeping.abort_all();
+        let _ = stop_tx.send(true);
         let drain = async { while conns.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), drain)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             conns.abort_all();
+        }
+        while housekeeping.join_next().await.is_some() {}
+    }
+}
+
+/// Prunes history older than `days` every [`PRUNE_EVERY`], from start.
+async fn prune_loop(store: Store, days: i64) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cutoff = super::store::unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
+        if let Err(e) = store.prune(cutoff).await {
+            eprintln!("stca2-probe serve: pruning old history failed (retried in an hour): {e}");
         }
     }
 }
 
-async fn serve_conn<I>(io: I, peer: SocketAddr, app: Router)
+/// Serves one connection until the client closes it or `stop` turns true;
+/// then a request in flight is finished and the connection closed.
+async fn serve_conn<I>(io: I, peer: SocketAddr, app: Router, mut stop: watch::Receiver<bool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -204,12 +221,20 @@ where
         req.extensions_mut().insert(ConnectInfo(peer));
         app.clone().oneshot(req)
     });
-    let _ = hyper::server::conn::http1::Builder::new()
+    let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HANDSHAKE_TIMEOUT)
         .max_buf_size(64 * 1024)
-        .serve_connection(io, svc)
-        .await;
+        .serve_connection(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // `is_ok` drops the borrow of the channel's value before awaiting on.
+        _ = async { stop.wait_for(|s| *s).await.is_ok() } => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// A rustls acceptor (ring provider) from PEM files.

@@ -45,18 +45,48 @@ pub struct TestDb {
 
 impl TestDb {
     /// Closes the store and drops the PostgreSQL schema.
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
         self.store.close().await;
-        if let Some((base, schema)) = self.pg {
-            let opts = PgConnectOptions::from_str(&base).unwrap();
-            let mut c = opts.connect().await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
+        if let Some((base, schema)) = self.pg.take() {
+            drop_schema(&base, &schema).await;
         }
     }
+}
+
+impl Drop for TestDb {
+    /// A test that panicked never reached `cleanup`: drop its schema anyway,
+    /// from a thread of its own (the test's runtime may be unwinding).
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg.take() {
+            let done = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(drop_schema(&base, &schema));
+            })
+            .join();
+            if done.is_err() {
+                eprintln!("*** could not drop a PostgreSQL test schema; see the message above ***");
+            }
+        }
+    }
+}
+
+/// Drops `schema` (and everything in it); waits at most 10 s for locks
+/// that connections of a failed test may still hold.
+async fn drop_schema(base: &str, schema: &str) {
+    let opts = PgConnectOptions::from_str(base)
+        .unwrap()
+        .options([("lock_timeout", "10s")]);
+    let mut c = opts.connect().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
 }
 
 /// A fresh SQLite database in a temporary directory.
@@ -246,9 +276,14 @@ pub async fn token(store: &Store, probe: Option<&str>, merchant: Option<&str>) -
     t
 }
 
-/// A fixed, recent start time plus `minutes`.
+/// A fixed, recent start time plus `minutes`: the base (yesterday, whole
+/// second) is taken once per test binary, so that two calls with the same
+/// argument agree even when the clock ticks between them.
 pub fn at(minutes: i64) -> OffsetDateTime {
-    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::days(1);
+    static BASE: std::sync::OnceLock<OffsetDateTime> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::days(1)
+    });
     base + time::Duration::minutes(minutes)
 }
 
