@@ -317,24 +317,11 @@ fn scenarios() -> Vec<(&'static str, Report)> {
     };
 
     let mut reset = base(S, 1146);
-    reset.tls = Some(TlsResult {
-        status: TlsStatus::Reset,
-        detail: Some("connection reset by peer after ClientHello".into()),
-        alert: None,
-        stack: TlsStack::Rustls,
-        version: None,
-        cipher: None,
-        kx_group: None,
-        alpn: None,
-        attempts: 3,
-        successes: 0,
-        handshake_ms: None,
-        chain: vec![],
-        ca_family: None,
-        signature_verified: None,
-        days_to_expiry: None,
-        client_auth: None,
-    });
+    reset.tls = Some(TlsResult::failed(
+        TlsStatus::Reset,
+        Some("connection reset by peer after ClientHello".into()),
+        3,
+    ));
 
     let mut expired = base(P, 1146);
     expired.tls = Some(tls_ok(
