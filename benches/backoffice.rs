@@ -18,6 +18,9 @@
 //! or postgres://postgres@127.0.0.1:5432/test, and skipped loudly when it
 //! does not answer).
 
+#[path = "../tests/backoffice_support/mod.rs"]
+mod backoffice_support;
+
 use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -30,9 +33,6 @@ use sqlx::postgres::PgConnectOptions;
 use stca2_probe::backoffice::auth::{hash_token, new_token};
 use stca2_probe::backoffice::server::{ServeConfig, Server};
 use stca2_probe::backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
-use stca2_probe::probe::result::{
-    TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
-};
 use stca2_probe::report::{ProbeIdentity, Report, SCHEMA};
 use stca2_probe::targets::{Role, Service};
 use stca2_probe::verdict::{Failover, Recommendation, Summary};
@@ -49,54 +49,6 @@ fn scale() -> f64 {
 
 fn scaled(n: usize) -> usize {
     ((n as f64 * scale()).round() as usize).max(1)
-}
-
-fn target(
-    site: &str,
-    role: Role,
-    address: &str,
-    port: u16,
-    service: Service,
-    open: bool,
-) -> TargetResult {
-    TargetResult {
-        site: site.into(),
-        role,
-        address: address.into(),
-        ip: address.parse().ok(),
-        port,
-        service,
-        dns: None,
-        tcp: TcpResult {
-            status: if open {
-                TcpStatus::Open
-            } else {
-                TcpStatus::Timeout
-            },
-            detail: (!open).then(|| "no answer to SYN within 3 s".to_string()),
-            attempts: 3,
-            successes: if open { 3 } else { 0 },
-            connect_ms: None,
-        },
-        tls: open.then(|| TlsResult {
-            status: TlsStatus::Ok,
-            detail: None,
-            alert: None,
-            stack: TlsStack::Rustls,
-            version: Some("TLSv1.3".into()),
-            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
-            kx_group: Some("X25519".into()),
-            alpn: None,
-            attempts: 3,
-            successes: 3,
-            handshake_ms: None,
-            chain: vec![],
-            ca_family: Some(stca2_probe::cert::CaFamily::Stca2),
-            signature_verified: None,
-            days_to_expiry: Some(700),
-            client_auth: None,
-        }),
-    }
 }
 
 /// A report with 4 targets (2 sites x 2 ports), like the real gateway.
@@ -116,7 +68,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
         finished_at: started + time::Duration::seconds(3),
         target_set: "lyra".into(),
         results: vec![
-            target(
+            backoffice_support::target(
                 "toulouse",
                 Role::Primary,
                 "127.0.38.45",
@@ -124,7 +76,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
                 Service::Stca2,
                 !closed,
             ),
-            target(
+            backoffice_support::target(
                 "toulouse",
                 Role::Primary,
                 "127.0.38.45",
@@ -132,7 +84,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
                 Service::Declaration,
                 true,
             ),
-            target(
+            backoffice_support::target(
                 "bordeaux",
                 Role::Secondary,
                 "127.0.38.173",
@@ -140,7 +92,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
                 Service::Stca2,
                 true,
             ),
-            target(
+            backoffice_support::target(
                 "bordeaux",
                 Role::Secondary,
                 "127.0.38.173",

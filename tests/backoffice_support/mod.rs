@@ -287,7 +287,9 @@ pub fn at(minutes: i64) -> OffsetDateTime {
     base + time::Duration::minutes(minutes)
 }
 
-fn target(
+/// One site x port result: open with an STCA2 TLS answer, or a TCP timeout
+/// (its detail starts with `-`, which the CSV must neutralise).
+pub fn target(
     site: &str,
     role: Role,
     address: &str,
