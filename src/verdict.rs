@@ -1042,11 +1042,21 @@ fn headline(results: &[TargetResult], sites: &[SiteView<'_>], ctx: &Context, ok:
     }
     let blocked = eps(&measured_closed);
     if !blocked.is_empty() {
-        return format!(
+        let mut h = format!(
             "Not ready: the router blocks {}. Open outbound TCP to {} on the merchant's router.",
             list(&blocked),
             if blocked.len() == 1 { "it" } else { "them" }
         );
+        // Opening ports will not fix targets that already open but fail TLS:
+        // say so here, not only in the findings.
+        let tls_failing = eps(&|r| tcp_open(r) && !answers(r));
+        if !tls_failing.is_empty() {
+            h.push_str(&format!(
+                " TCP opens but TLS does not complete on {} (see the findings).",
+                list(&tls_failing)
+            ));
+        }
+        return h;
     }
     let unmeasured = eps(&not_measured);
     if !unmeasured.is_empty() {
@@ -1951,6 +1961,11 @@ mod tests {
                 "secondary blocked",
                 set(O::Stca2, O::Stca2, TIMEOUT, O::Stca2),
                 "Not ready: the router blocks 127.0.38.173:1146. Open outbound TCP to it on the merchant's router.",
+            ),
+            (
+                "secondary blocked and silent",
+                set(O::Stca2, O::ClientAuth, O::Tls(TlsStatus::Timeout), TIMEOUT),
+                "Not ready: the router blocks 127.0.38.173:7212. Open outbound TCP to it on the merchant's router. TCP opens but TLS does not complete on 127.0.38.173:1146 (see the findings).",
             ),
             (
                 "old CA",
