@@ -268,6 +268,20 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// POSTs one JSON body to the ingest endpoint and insists on 200.
+async fn post(c: &reqwest::Client, url: &str, token: &str, body: String) -> reqwest::Response {
+    let r = c
+        .post(url)
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = r.status();
+    assert_eq!(status, 200, "ingest failed: {status}");
+    r
+}
+
 /// 1. Ingest with 64 uploaders x 100-report batches.
 async fn bench_ingest(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     let uploaders = 64;
@@ -305,14 +319,7 @@ async fn bench_ingest(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
         set.spawn(async move {
             let mut stored = 0u64;
             for b in mine {
-                let r = c
-                    .post(&url)
-                    .bearer_auth(&tok)
-                    .body(b)
-                    .send()
-                    .await
-                    .expect("post");
-                assert_eq!(r.status(), 200, "ingest failed: {:?}", r.text().await);
+                let r = post(&c, &url, &tok, b).await;
                 let v: serde_json::Value = r.json().await.expect("json");
                 stored += v["stored"].as_u64().unwrap_or(0);
             }
@@ -358,14 +365,7 @@ async fn bench_single(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
             let (c, url, tok) = (c.clone(), url.clone(), admin.to_string());
             async move {
                 let t = Instant::now();
-                let r = c
-                    .post(&url)
-                    .bearer_auth(&tok)
-                    .body(b)
-                    .send()
-                    .await
-                    .expect("post");
-                assert_eq!(r.status(), 200);
+                let r = post(&c, &url, &tok, b).await;
                 let _ = r.bytes().await;
                 t.elapsed()
             }
