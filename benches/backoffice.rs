@@ -18,7 +18,8 @@
 //! or postgres://postgres@127.0.0.1:5432/test, and skipped loudly when it
 //! does not answer).
 
-#[path = "../tests/backoffice_support/mod.rs"]
+#[path = "../tests/util/backoffice.rs"]
+#[allow(dead_code)] // the bench uses part of the tests' support
 mod backoffice_support;
 
 use std::io::Write as _;
@@ -30,12 +31,12 @@ use futures_util::StreamExt;
 use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
-use stca2_probe::backoffice::auth::{hash_token, new_token};
-use stca2_probe::backoffice::server::{ServeConfig, Server};
-use stca2_probe::backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
-use stca2_probe::report::{ProbeIdentity, Report, SCHEMA};
-use stca2_probe::targets::{Role, Service};
-use stca2_probe::verdict::{Failover, Recommendation, Summary};
+use stca2_backoffice::auth::{hash_token, new_token};
+use stca2_backoffice::server::{ServeConfig, Server};
+use stca2_backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
+use stca2_report::{Failover, Recommendation, Summary};
+use stca2_report::{ProbeIdentity, Report, SCHEMA};
+use stca2_report::{Role, Service};
 use time::OffsetDateTime;
 
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";

@@ -1,15 +1,13 @@
 //! HTTP API tests against an in-process server on 127.0.0.1:0, each run
 //! against SQLite and PostgreSQL.
 
-mod backoffice_support;
-
 use std::sync::Arc;
 
-use backoffice_support::{at, client, each_backend, json, report, start, token};
+use crate::util::backoffice::{at, client, each_backend, json, report, start, token};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stca2_probe::verdict::Recommendation;
+use stca2_report::Recommendation;
 
 const REPORTS: &str = "/api/v1/reports";
 
@@ -194,7 +192,7 @@ async fn probe_tokens_cannot_submit_for_others_or_read() {
                 assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}");
             }
             // A revoked token is refused.
-            let h = stca2_probe::backoffice::auth::hash_token(&tok);
+            let h = stca2_backoffice::auth::hash_token(&tok);
             db.store.revoke_tokens(Some(&h), None, 1).await.unwrap();
             let mine = body(&json(&report(
                 "p1",
@@ -476,17 +474,13 @@ async fn filters_recommendations_and_probe_detail() {
             assert_eq!(p0["closed_streak"], 3);
             assert_eq!(
                 p0["closed_since"],
-                stca2_probe::backoffice::store::rfc3339_ms(
-                    stca2_probe::backoffice::store::unix_ms(at(0))
-                )
+                stca2_backoffice::store::rfc3339_ms(stca2_backoffice::store::unix_ms(at(0)))
             );
             let p1 = all[1];
             assert_eq!(p1["closed_streak"], 2);
             assert_eq!(
                 p1["closed_since"],
-                stca2_probe::backoffice::store::rfc3339_ms(
-                    stca2_probe::backoffice::store::unix_ms(at(5))
-                )
+                stca2_backoffice::store::rfc3339_ms(stca2_backoffice::store::unix_ms(at(5)))
             );
             assert_eq!(p1["public_ip"], "127.0.0.1");
             assert_eq!(p1["recommendation"], "configure_secondary");
@@ -648,7 +642,7 @@ async fn csv_export_is_neutralised_and_has_the_forwarded_public_ip() {
             let text = resp.text().await.unwrap();
             let mut rd = csv::Reader::from_reader(text.as_bytes());
             let cols: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
-            assert_eq!(cols, stca2_probe::report::csv::COLUMNS);
+            assert_eq!(cols, stca2_report::csv::COLUMNS);
             let recs: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
             assert_eq!(recs.len(), 4, "{}: 2 reports x 2 targets", db.name);
             let ip = cols.iter().position(|c| c == "public_ip").unwrap();
@@ -690,15 +684,15 @@ async fn csv_export_is_neutralised_and_has_the_forwarded_public_ip() {
 
 #[tokio::test]
 async fn https_with_tls_cert_and_key() {
-    let db = backoffice_support::sqlite().await;
+    let db = crate::util::backoffice::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, ck.cert.pem()).unwrap();
     std::fs::write(&key_path, ck.signing_key.serialize_pem()).unwrap();
-    let acc = stca2_probe::backoffice::server::tls_acceptor(&cert_path, &key_path).unwrap();
-    let srv = backoffice_support::start_tls(&db.store, "127.0.0.1:0", &[], Some(acc)).await;
+    let acc = stca2_backoffice::server::tls_acceptor(&cert_path, &key_path).unwrap();
+    let srv = crate::util::backoffice::start_tls(&db.store, "127.0.0.1:0", &[], Some(acc)).await;
     let c = client(Some(ck.cert.der().clone()));
     let resp = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -721,7 +715,7 @@ async fn https_with_tls_cert_and_key() {
 #[tokio::test]
 async fn the_token_is_checked_before_the_body_is_read() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let db = backoffice_support::sqlite().await;
+    let db = crate::util::backoffice::sqlite().await;
     let srv = start(&db.store, "127.0.0.1:0", &[]).await;
     // A head announcing 8 MiB, then nothing: the server answers 401 at
     // once instead of waiting for a body it would throw away.
@@ -756,7 +750,7 @@ async fn the_token_is_checked_before_the_body_is_read() {
 
 #[tokio::test]
 async fn shutdown_closes_idle_keep_alive_connections_at_once() {
-    let db = backoffice_support::sqlite().await;
+    let db = crate::util::backoffice::sqlite().await;
     let srv = start(&db.store, "127.0.0.1:0", &[]).await;
     let c = client(None);
     // The client keeps this connection open (keep-alive) after the answer.

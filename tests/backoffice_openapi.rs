@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use stca2_probe::backoffice::ROUTES;
+use stca2_backoffice::ROUTES;
 
 /// (METHOD, path) pairs under `paths:`: a path is a 2-space-indented key
 /// starting with `/`, an operation a 4-space-indented HTTP method key.
@@ -170,18 +170,15 @@ fn openapi_matches_the_router() {
         extra.is_empty(),
         "routes in openapi.yaml but not served: {extra:?}"
     );
-    assert!(stca2_probe::backoffice::api::routes_have_handlers());
+    assert!(stca2_backoffice::api::routes_have_handlers());
 }
 
 #[tokio::test]
 async fn every_route_answers_and_unknown_ones_are_404_json() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("o.db").display());
-    let store = stca2_probe::backoffice::Store::connect(&url).await.unwrap();
-    let app = stca2_probe::backoffice::api::router(stca2_probe::backoffice::api::AppState::new(
-        store,
-        vec![],
-    ));
+    let store = stca2_backoffice::Store::connect(&url).await.unwrap();
+    let app = stca2_backoffice::api::router(stca2_backoffice::api::AppState::new(store, vec![]));
     use tower::ServiceExt as _;
     for (m, p) in ROUTES {
         let path = p.replace("{id}", "x");

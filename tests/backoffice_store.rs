@@ -1,10 +1,8 @@
 //! Store tests, each run against SQLite and PostgreSQL.
 
-mod backoffice_support;
-
-use backoffice_support::{at, each_backend, report};
-use stca2_probe::backoffice::store::{ExportFilter, LatestFilter, NewReport, Store, unix_ms};
-use stca2_probe::verdict::Recommendation;
+use crate::util::backoffice::{at, each_backend, report};
+use stca2_backoffice::store::{ExportFilter, LatestFilter, NewReport, Store, unix_ms};
+use stca2_report::Recommendation;
 
 fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
     let r = report(
@@ -24,7 +22,7 @@ fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
     )
 }
 
-async fn latest_of(store: &Store, probe: &str) -> stca2_probe::backoffice::store::LatestRow {
+async fn latest_of(store: &Store, probe: &str) -> stca2_backoffice::store::LatestRow {
     store.probe(probe).await.unwrap().unwrap().0
 }
 
@@ -51,7 +49,7 @@ async fn batch_insert_is_idempotent_on_report_id() {
         assert!(
             matches!(
                 err,
-                stca2_probe::backoffice::store::StoreError::ReportIdTaken { .. }
+                stca2_backoffice::store::StoreError::ReportIdTaken { .. }
             ),
             "{}: {err}",
             db.name
@@ -230,15 +228,15 @@ async fn prune_keeps_recent_history_and_every_latest_report() {
 async fn tokens_issue_find_revoke() {
     each_backend("tokens_issue_find_revoke", |db| async move {
         let s = &db.store;
-        let t = backoffice_support::token(s, Some("p1"), Some("m")).await;
-        let h = stca2_probe::backoffice::auth::hash_token(&t);
+        let t = crate::util::backoffice::token(s, Some("p1"), Some("m")).await;
+        let h = stca2_backoffice::auth::hash_token(&t);
         let found = s.find_token(&h).await.unwrap().unwrap();
         assert_eq!(found.probe_id.as_deref(), Some("p1"));
         assert_eq!(s.list_tokens().await.unwrap().len(), 1);
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 5).await.unwrap(), 1);
         assert!(s.find_token(&h).await.unwrap().is_none());
         assert_eq!(s.revoke_tokens(Some(&h[..10]), None, 6).await.unwrap(), 0);
-        let t2 = backoffice_support::token(s, Some("p2"), None).await;
+        let t2 = crate::util::backoffice::token(s, Some("p2"), None).await;
         // Selectors that would match every token, or smuggle a LIKE pattern, are refused.
         for (prefix, probe) in [
             (None, None),
@@ -253,7 +251,7 @@ async fn tokens_issue_find_revoke() {
             );
         }
         assert!(
-            s.find_token(&stca2_probe::backoffice::auth::hash_token(&t2))
+            s.find_token(&stca2_backoffice::auth::hash_token(&t2))
                 .await
                 .unwrap()
                 .is_some()
@@ -274,7 +272,7 @@ async fn export_streams_neutralised_rows_with_public_ip() {
                 .collect();
             db.store.insert_batch(&batch).await.unwrap();
             let mut out: Vec<u8> = Vec::new();
-            let n = stca2_probe::backoffice::cli::export_to(
+            let n = stca2_backoffice::cli::export_to(
                 &db.store,
                 &ExportFilter {
                     closed_only: true,
@@ -289,7 +287,7 @@ async fn export_streams_neutralised_rows_with_public_ip() {
             let mut rd = csv::Reader::from_reader(text.as_bytes());
             let headers = rd.headers().unwrap().clone();
             let cols: Vec<&str> = headers.iter().collect();
-            assert_eq!(cols, stca2_probe::report::csv::COLUMNS);
+            assert_eq!(cols, stca2_report::csv::COLUMNS);
             let ip = cols.iter().position(|c| *c == "public_ip").unwrap();
             let msg = cols.iter().position(|c| *c == "message").unwrap();
             let mut rows = 0;

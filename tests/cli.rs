@@ -1,13 +1,11 @@
 //! The command line as a user meets it: exit codes, messages that name the
 //! file, line and column, and an allow-list that refuses before any packet.
 
-mod support;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 
-use support::cli::{assert_no_connection, bin, write};
+use crate::util::cli::{assert_no_connection, bin, write};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run stca2-probe")
@@ -180,7 +178,7 @@ fn help_teaches() {
 /// The real target file is parsed, never probed.
 #[test]
 fn lyra_target_file_parses() {
-    let t = stca2_probe::targets::TargetSet::load(Path::new("targets/lyra.toml")).unwrap();
+    let t = stca2_engine::targets::TargetSet::load(Path::new("targets/lyra.toml")).unwrap();
     assert_eq!(t.name, "lyra");
     let addrs: Vec<String> = t.sites.iter().map(|s| s.address.to_string()).collect();
     assert_eq!(addrs, ["194.50.38.45", "194.50.38.173"]);
@@ -192,15 +190,15 @@ fn lyra_target_file_parses() {
     assert!(t.families.iter().all(|f| f.anchors.is_empty()));
     assert_eq!(t.warnings.len(), 2);
     // And the repository's ceiling refuses both gateway addresses.
-    let ceiling = stca2_probe::allow::parse_cidr_list("127.0.0.0/8,10.0.0.0/8").unwrap();
-    let allow = stca2_probe::check::allow_list(&t, &[], Some(ceiling));
-    assert_eq!(stca2_probe::check::refused_targets(&t, &allow).len(), 2);
+    let ceiling = stca2_engine::allow::parse_cidr_list("127.0.0.0/8,10.0.0.0/8").unwrap();
+    let allow = stca2_engine::check::allow_list(&t, &[], Some(ceiling));
+    assert_eq!(stca2_engine::check::refused_targets(&t, &allow).len(), 2);
 }
 
 /// `check`'s default is the same file, compiled in (parsed here, never probed).
 #[test]
 fn builtin_target_set_is_lyra() {
-    use stca2_probe::targets::{BUILTIN_LYRA, BUILTIN_LYRA_PATH, TargetSet};
+    use stca2_engine::targets::{BUILTIN_LYRA, BUILTIN_LYRA_PATH, TargetSet};
     assert_eq!(
         BUILTIN_LYRA,
         std::fs::read_to_string("targets/lyra.toml").unwrap()

@@ -5,14 +5,12 @@
 //! name that no resolver sends a query for) so that a broken guard shows up
 //! as a failed test rather than as a packet somewhere.
 
-mod support;
-
 use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Output;
 
-use support::cli::{assert_no_connection, bin, write};
+use crate::util::cli::{assert_no_connection, bin, write};
 
 fn set(primary: &str, secondary: &str) -> String {
     format!(

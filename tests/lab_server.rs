@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
-use stca2_probe::cert::{Anchor, CaFamily, classify};
-use stca2_probe::lab::{Behaviour, GARBAGE, Lab, LabConfig, LabError, LabPki, Scenario};
-use stca2_probe::probe::tls::provider;
-use stca2_probe::targets::{Role, Service, TargetSet};
+use stca2_engine::cert::{Anchor, classify};
+use stca2_engine::probe::tls::provider;
+use stca2_engine::targets::TargetSet;
+use stca2_lab::{Behaviour, GARBAGE, Lab, LabConfig, LabError, LabPki, Scenario};
+use stca2_report::CaFamily;
+use stca2_report::{Role, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -283,8 +285,7 @@ async fn intercepted_serves_a_chain_of_no_family() {
         assert_eq!(family(lab.pki(), &chain), CaFamily::Unknown);
         // The forged leaf copies the gateway's subject.
         let forged =
-            stca2_probe::cert::CertInfo::from_der(&chain[0], time::OffsetDateTime::now_utc())
-                .unwrap();
+            stca2_engine::cert::describe(&chain[0], time::OffsetDateTime::now_utc()).unwrap();
         assert!(
             forged.subject.contains("lab.stca2.invalid"),
             "{}",

@@ -9,11 +9,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use stca2_probe::cert::{self, Anchor, CaFamily, SignatureVerified};
-use stca2_probe::lab::legacy::{serve_legacy, sha1_stca_chain, sha1_stca_root_pem};
-use stca2_probe::probe::legacy::{LegacyError, capture};
-use stca2_probe::probe::result::TlsStatus;
-use stca2_probe::tlswire::{self, ClientHelloReader};
+use stca2_engine::cert::{self, Anchor};
+use stca2_engine::probe::legacy::{LegacyError, capture};
+use stca2_lab::legacy::{serve_legacy, sha1_stca_chain, sha1_stca_root_pem};
+use stca2_report::TlsStatus;
+use stca2_report::{CaFamily, SignatureVerified};
+use stca2_wire::{self as tlswire, ClientHelloReader};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -53,7 +54,7 @@ async fn read_hello(stream: &mut TcpStream) -> tlswire::ClientHello {
 }
 
 /// Runs a capture against `addr`, checking it ends within the timeout.
-async fn run(addr: SocketAddr) -> Result<stca2_probe::probe::legacy::LegacyCapture, LegacyError> {
+async fn run(addr: SocketAddr) -> Result<stca2_engine::probe::legacy::LegacyCapture, LegacyError> {
     let stream = TcpStream::connect(addr).await.unwrap();
     let start = Instant::now();
     let r = capture(stream, None, TIMEOUT).await;

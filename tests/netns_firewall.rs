@@ -32,17 +32,14 @@
 //! through shows path MTU discovery repairing the path (the handshake
 //! completes), so the black hole really is the dropped ICMP.
 
-mod netns_support;
-mod support;
-
 use std::time::{Duration, Instant};
 
-use netns_support::{Topology, counter};
-use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsStatus};
-use stca2_probe::report::Report;
-use stca2_probe::targets::Role;
-use stca2_probe::verdict::Recommendation;
-use support::report::result;
+use crate::util::netns::{Topology, counter};
+use crate::util::report::result;
+use stca2_report::Recommendation;
+use stca2_report::Report;
+use stca2_report::Role;
+use stca2_report::{TargetResult, TcpStatus, TlsStatus};
 
 /// Every step of the probe (connect, handshake).
 const STEP: Duration = Duration::from_secs(1);
@@ -119,7 +116,7 @@ fn assert_failover(report: &Report, want: Recommendation) {
 }
 
 /// Runs the check and bounds its duration: one silent step plus slack.
-fn timed_check(t: &Topology, lab: &netns_support::GatewayLab) -> Report {
+fn timed_check(t: &Topology, lab: &crate::util::netns::GatewayLab) -> Report {
     let start = Instant::now();
     let report = t.check(&lab.targets, STEP);
     let took = start.elapsed();
@@ -297,7 +294,7 @@ fn mtu_path(test: &str, n: u8, black_hole: bool, unless: &str) -> Option<Report>
     let t = Topology::build(test, n)?;
     t.in_router(&["ip", "link", "set", "r0", "mtu", "576"]);
     // Nothing may shrink the gateway's segments behind the test's back.
-    let probing = netns_support::run(&[
+    let probing = crate::util::netns::run(&[
         "ip",
         "netns",
         "exec",

@@ -5,22 +5,21 @@
 //! distinct 127.0.41.N address, waits for it to listen, and kills it on drop. When the `openssl` command
 //! is missing the tests print a loud SKIPPED line and pass (CI installs it).
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::util::openssl::{
+    RSA_KX_TLS12, SHA1_STCA_ROOT, SServer, ca_params, der, fixture, leaf_params, openssl_available,
+};
 use rcgen::{CertifiedIssuer, KeyPair};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use stca2_probe::cert::{self, Anchor, CaFamily, Classification, SignatureVerified};
-use stca2_probe::probe::legacy::{LegacyCapture, capture};
-use support::openssl::{
-    RSA_KX_TLS12, SHA1_STCA_ROOT, SServer, ca_params, der, fixture, leaf_params, openssl_available,
-};
+use stca2_engine::cert::{self, Anchor, Classification};
+use stca2_engine::probe::legacy::{LegacyCapture, capture};
+use stca2_report::{CaFamily, SignatureVerified};
 use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -197,7 +196,7 @@ async fn tls12_client_auth_request_lists_the_ca_names() {
     assert!(cap.cipher.starts_with("TLS_ECDHE_"), "{}", cap.cipher);
     // s_server completes the chain from -CAfile: the leaf comes first.
     assert_eq!(cap.chain.first(), Some(&pki.leaf_der));
-    let stca2_root = cert::CertInfo::from_der(&pki.root_der, ::time::OffsetDateTime::now_utc())
+    let stca2_root = cert::describe(&pki.root_der, ::time::OffsetDateTime::now_utc())
         .unwrap()
         .subject;
     assert!(
@@ -256,7 +255,7 @@ fn fixtures_are_what_the_script_says() {
     // Independent of openssl: the committed chain is SHA-1 signed, root to leaf.
     for name in ["root.der", "inter.der", "leaf.der"] {
         let d = der(name);
-        let info = cert::CertInfo::from_der(&d, ::time::OffsetDateTime::now_utc()).unwrap();
+        let info = cert::describe(&d, ::time::OffsetDateTime::now_utc()).unwrap();
         assert_eq!(info.signature_algorithm, "sha1WithRSAEncryption", "{name}");
         assert_eq!(info.key_bits, Some(2048));
     }

@@ -10,24 +10,22 @@
 //! `openssl` command is missing the tests print a loud SKIPPED line and pass.
 //! Nothing here leaves 127.0.0.0/8.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use rcgen::{CertifiedIssuer, KeyPair};
-use stca2_probe::allow::{AllowList, parse_cidr};
-use stca2_probe::cert::{CaFamily, CertInfo, SignatureVerified};
-use stca2_probe::check;
-use stca2_probe::probe::ProbeConfig;
-use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
-use stca2_probe::report::{ProbeIdentity, Report};
-use stca2_probe::targets::TargetSet;
-use stca2_probe::verdict::codes;
-use support::openssl::{
+use crate::util::openssl::{
     FIXTURES, RSA_KX_TLS12, SHA1_STCA_ROOT, SServer, ca_params, fixture, leaf_params,
     openssl_available,
 };
+use rcgen::{CertifiedIssuer, KeyPair};
+use stca2_engine::allow::{AllowList, parse_cidr};
+use stca2_engine::check;
+use stca2_engine::probe::ProbeConfig;
+use stca2_engine::targets::TargetSet;
+use stca2_report::codes;
+use stca2_report::{CaFamily, SignatureVerified};
+use stca2_report::{ProbeIdentity, Report};
+use stca2_report::{TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------
@@ -59,7 +57,7 @@ impl Pki {
 
     /// The STCA2 root's subject, as the probe writes DNs.
     fn stca2_subject(&self) -> String {
-        CertInfo::from_der(self.stca2.der(), ::time::OffsetDateTime::now_utc())
+        stca2_engine::cert::describe(self.stca2.der(), ::time::OffsetDateTime::now_utc())
             .unwrap()
             .subject
     }
@@ -364,6 +362,6 @@ async fn expired_stca2_leaf_is_stca2_and_expired() {
 fn the_sha1_root_is_what_the_tests_expect() {
     // Independent of openssl: the constant matches the committed fixture.
     let der = std::fs::read(Path::new(FIXTURES).join("root.der")).unwrap();
-    let info = CertInfo::from_der(&der, ::time::OffsetDateTime::now_utc()).unwrap();
+    let info = stca2_engine::cert::describe(&der, ::time::OffsetDateTime::now_utc()).unwrap();
     assert_eq!(info.subject, SHA1_STCA_ROOT);
 }

@@ -18,16 +18,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WantsServerCert;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ConfigBuilder, RootCertStore, ServerConfig, SupportedProtocolVersion};
-use stca2_probe::allow::AllowList;
-use stca2_probe::cert::{CaFamily, SignatureVerified};
-use stca2_probe::probe::dns::DnsSetup;
-use stca2_probe::probe::result::{
-    DnsStatus, TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
-};
-use stca2_probe::probe::tls::IMPOSTOR;
-use stca2_probe::probe::tls::provider;
-use stca2_probe::probe::{self, ClientIdentity, ProbeConfig};
-use stca2_probe::targets::TargetSet;
+use stca2_engine::allow::AllowList;
+use stca2_engine::probe::dns::DnsSetup;
+use stca2_engine::probe::tls::IMPOSTOR;
+use stca2_engine::probe::tls::provider;
+use stca2_engine::probe::{self, ClientIdentity, ProbeConfig};
+use stca2_engine::targets::TargetSet;
+use stca2_report::{CaFamily, SignatureVerified};
+use stca2_report::{DnsStatus, TargetResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

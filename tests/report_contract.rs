@@ -6,14 +6,15 @@
 use std::net::IpAddr;
 
 use serde_json::Value;
-use stca2_probe::cert::{CaFamily, CertInfo, SignatureVerified};
-use stca2_probe::probe::result::{
+use stca2_engine::verdict::Context;
+use stca2_report::Recommendation;
+use stca2_report::{CaFamily, CertInfo, SignatureVerified};
+use stca2_report::{
     ClientAuthRequest, DnsResult, DnsStatus, LatencyStats, TargetResult, TcpResult, TcpStatus,
     TlsResult, TlsStack, TlsStatus,
 };
-use stca2_probe::report::{ProbeIdentity, Report, SCHEMA, csv as report_csv};
-use stca2_probe::targets::{Role, Service};
-use stca2_probe::verdict::{Context, Recommendation};
+use stca2_report::{ProbeIdentity, Report, SCHEMA, csv as report_csv};
+use stca2_report::{Role, Service};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -250,7 +251,7 @@ fn probe() -> ProbeIdentity {
 }
 
 fn report(results: Vec<TargetResult>, ctx: &Context) -> Report {
-    Report::judged(
+    stca2_engine::verdict::judged(
         probe(),
         "lab",
         NOW,

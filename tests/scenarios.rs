@@ -10,26 +10,25 @@
 //! 127.50.<n>.173 (n unique across this file), on the real ports 1146 and
 //! 7212, so tests run in parallel. Nothing here leaves 127.0.0.0/8.
 
-mod support;
-
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::util::cli::bin;
+use crate::util::report::result;
 use futures_util::future::join_all;
 use serde_json::Value;
-use stca2_probe::allow::{AllowList, parse_cidr};
-use stca2_probe::cert::{CaFamily, SignatureVerified};
-use stca2_probe::check;
-use stca2_probe::lab::{Behaviour, Lab, LabConfig, Scenario};
-use stca2_probe::probe::ProbeConfig;
-use stca2_probe::probe::result::{TargetResult, TcpStatus, TlsStack, TlsStatus};
-use stca2_probe::report::{ProbeIdentity, Report};
-use stca2_probe::targets::{Role, Service, TargetSet};
-use stca2_probe::verdict::{Recommendation, codes};
-use support::cli::bin;
-use support::report::result;
+use stca2_engine::allow::{AllowList, parse_cidr};
+use stca2_engine::check;
+use stca2_engine::probe::ProbeConfig;
+use stca2_engine::targets::TargetSet;
+use stca2_lab::{Behaviour, Lab, LabConfig, Scenario};
+use stca2_report::{CaFamily, SignatureVerified};
+use stca2_report::{ProbeIdentity, Report};
+use stca2_report::{Recommendation, codes};
+use stca2_report::{Role, Service};
+use stca2_report::{TargetResult, TcpStatus, TlsStack, TlsStatus};
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/report.schema.json");
 /// The lab's `slow` delay: well under the probe's 1 s timeout.
@@ -475,7 +474,7 @@ async fn every_scenario_has_its_summary_and_exit_code() {
         let errors = s
             .findings
             .iter()
-            .filter(|f| f.severity == stca2_probe::verdict::Severity::Error)
+            .filter(|f| f.severity == stca2_report::Severity::Error)
             .count();
         if s.ok != (errors == 0) {
             bad.push(format!(
@@ -643,7 +642,7 @@ async fn cli_csv_has_a_header_and_a_row_per_target() {
         .iter()
         .map(str::to_string)
         .collect();
-    assert_eq!(header, stca2_probe::report::csv::COLUMNS);
+    assert_eq!(header, stca2_report::csv::COLUMNS);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 4, "{text}");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();

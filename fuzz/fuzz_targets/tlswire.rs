@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stca2_probe::tlswire::{self, ClientHelloReader, Progress, ServerFlight};
+use stca2_wire::{self as tlswire, ClientHelloReader, Progress, ServerFlight};
 
 fuzz_target!(|data: &[u8]| {
     // First byte picks the chunk size, so record and message boundaries

@@ -1,0 +1,254 @@
+//! `stca2-probe check`: the command an installer types at the merchant's
+//! router, and the flags and output choices other commands (the demo) share.
+//!
+//! It parses, settles the allow-list before any socket exists, runs
+//! [`crate::check::run`] and prints; the exit code is the report's
+//! (0 ready, 1 problem found) or [`EXIT_USAGE`] when the check could not run.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+use stca2_report::Report;
+
+use crate::allow::{self, AllowList};
+use crate::check::{self, Settings};
+use crate::output::write_atomically;
+use crate::probe::fmt_duration;
+use crate::targets::TargetSet;
+
+/// Exit code: bad arguments, a bad target file, or the check could not run.
+/// (0 and 1 come from [`Report::exit_code`].)
+pub const EXIT_USAGE: u8 = 2;
+
+/// Shown under `stca2-probe check --help`.
+pub const CHECK_EXAMPLES: &str = "\
+Examples:
+  stca2-probe check                               the real gateway, from the shop's own network
+  stca2-probe check --interface wwan0             the same over the 4G link instead of the ADSL box
+  stca2-probe check --json --out report.json      the v1 report, for the back office or a ticket
+  stca2-probe check --csv > isp-ticket.csv        rows to attach to an ISP ticket
+  stca2-probe check --targets targets/lab-ca/lab.toml   against `stca2-probe lab` on loopback
+
+Exit codes: 0 every site x port answered TLS with an STCA2 chain; 1 the check found a problem
+(the first lines say what to open or fix); 2 bad arguments, a bad target file, a destination
+refused by the allow-list, or the check could not run.";
+
+/// `stca2-probe check`.
+#[derive(Args)]
+#[allow(missing_docs)] // flattened groups: clap would take a doc comment as help text
+pub struct CheckArgs {
+    /// The target set to check. Default: the built-in Lyra set (targets/lyra.toml,
+    /// compiled in), whose CA anchors are read from $STCA2_PROBE_CA_DIR, else
+    /// /etc/stca2-probe/ca, else the source tree's targets/ca.
+    #[arg(long, short = 't', value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How to probe: bounds, attempts, the allow-list, the link and who runs it.
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// Seconds each step may take (DNS, each TCP connect, each TLS handshake).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = parse_secs)]
+    pub timeout: f64,
+    /// Spaced attempts per site x port (latency percentiles and flakiness).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub attempts: u32,
+    /// A network the probe may contact (repeatable). Replaces the default, which is
+    /// exactly the target set's own addresses. The DNS server is a destination too:
+    /// a site written as a hostname needs the DNS server's network here as well.
+    /// STCA2_PROBE_ALLOW, when set, caps it (set but empty: nothing is allowed).
+    #[arg(long = "allow", value_name = "CIDR", value_parser = parse_cidr)]
+    pub allow: Vec<IpNet>,
+    /// Local address to connect from (e.g. the 4G router's side versus the ADSL box).
+    #[arg(long, value_name = "ADDR")]
+    pub source: Option<std::net::IpAddr>,
+    /// Network interface to connect through (SO_BINDTODEVICE; needs root or CAP_NET_RAW).
+    #[arg(long, value_name = "NAME")]
+    pub interface: Option<String>,
+    /// A terminal's client certificate (PEM) to complete mutual-TLS checks.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM) that goes with --client-cert.
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// The probe id written into the report (default: this machine's host name).
+    #[arg(long, value_name = "ID")]
+    pub probe_id: Option<String>,
+    /// The merchant id written into the report.
+    #[arg(long, value_name = "ID")]
+    pub merchant: Option<String>,
+}
+
+/// How to print the report.
+#[derive(Args)]
+pub struct OutputArgs {
+    /// Print the v1 JSON report (reports/report.schema.json).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print ISP-ticket CSV rows (reports/csv-columns.md).
+    #[arg(long)]
+    pub csv: bool,
+    /// With --json: include every certificate as PEM.
+    #[arg(long, requires = "json")]
+    pub with_pem: bool,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Colour in the human report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour the human report.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ProbeArgs {
+    /// The probe settings these flags give.
+    pub fn settings(&self, with_pem: bool) -> Settings {
+        Settings {
+            timeout: std::time::Duration::from_secs_f64(self.timeout),
+            attempts: self.attempts,
+            source: self.source,
+            interface: self.interface.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            with_pem,
+        }
+    }
+
+    /// Who runs the check, as the report will say.
+    pub fn identity(&self) -> stca2_report::ProbeIdentity {
+        check::identity(
+            self.probe_id.clone(),
+            self.merchant.clone(),
+            self.source,
+            self.interface.clone(),
+        )
+    }
+}
+
+/// `--timeout`: seconds, 0.05 to 300.
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if v.is_finite() && (0.05..=300.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} s is out of range: use 0.05 to 300 seconds"))
+    }
+}
+
+/// `--allow`: one network.
+pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    allow::parse_cidr(s).map_err(|e| e.to_string())
+}
+
+/// Runs `stca2-probe check`.
+pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let loaded = match &args.targets {
+        Some(path) => TargetSet::load(path),
+        None => TargetSet::builtin(),
+    };
+    let targets = match loaded {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("stca2-probe: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let allow = check::allow_list(&targets, &args.probe.allow, AllowList::ceiling_from_env()?);
+    if let Some(code) = refuse(&targets, &allow) {
+        return Ok(code);
+    }
+    let config = args
+        .probe
+        .settings(args.output.with_pem)
+        .probe_config(allow)?;
+    let identity = args.probe.identity();
+    let total = targets.sites.len() * targets.ports.len();
+    if std::io::stderr().is_terminal() && !args.output.json && !args.output.csv {
+        eprintln!(
+            "checking {} ({} sites x {} ports = {total} targets, {} attempts each, up to {} per step)…",
+            targets.name,
+            targets.sites.len(),
+            targets.ports.len(),
+            config.attempts,
+            fmt_duration(config.timeout)
+        );
+    }
+    let report = check::run(&targets, &config, identity).await;
+    emit(&report, &targets.warnings, &args.output)?;
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Refuses a check the allow-list forbids, before anything is sent: prints
+/// why and returns the exit code; `None` when every site may be probed.
+pub fn refuse(targets: &TargetSet, allow: &AllowList) -> Option<ExitCode> {
+    let refused = check::refused_targets(targets, allow);
+    if refused.is_empty() {
+        return None;
+    }
+    for why in &refused {
+        eprintln!("stca2-probe: {why}");
+    }
+    if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {
+        eprintln!(
+            "stca2-probe: {} is set but empty, which allows nothing; unset it, or list the networks the probe may contact",
+            allow::CEILING_ENV
+        );
+    }
+    eprintln!(
+        "stca2-probe: nothing was sent; no target of {} was contacted",
+        targets.path.display()
+    );
+    Some(ExitCode::from(EXIT_USAGE))
+}
+
+/// Renders the report as asked and writes it to stdout or, atomically, to --out.
+pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    if out.json {
+        serde_json::to_writer_pretty(&mut buf, report)?;
+        buf.push(b'\n');
+    } else if out.csv {
+        stca2_report::csv::write(&mut buf, std::slice::from_ref(report), None)?;
+    } else {
+        let color = match out.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                out.out.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        crate::human::render(report, warnings, &mut buf, color)?;
+    }
+    match &out.out {
+        Some(path) => write_atomically(path, &buf)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&buf)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! The human report: what an installer reads at the merchant's router.
+//!
+//! The order is the order of a person's questions: the verdict first (one or
+//! two sentences), then what to do about site 2, then the evidence — a table
+//! of every site x port with TCP, TLS, CA family and latency — then the
+//! findings, most severe first, then any warnings from the run itself (for
+//! example missing anchor files).
+//!
+//! Colour is decided by the caller (a terminal, and `NO_COLOR` unset); when
+//! it is off, the output is plain text with no escape codes at all, so it can
+//! be pasted into a ticket or an e-mail as is.
+//!
+//! Much of the text comes from the network — certificate subjects and
+//! issuers, TLS alerts, error details — and a hostile server could put
+//! terminal escape sequences in them. The certificate decoder already
+//! refuses to pass them on; as a second guard every piece of text is
+//! cleaned here on its way out: control characters (C0, DEL and C1) are
+//! written as visible `\xNN` escapes, so the only escape sequences in the
+//! output are the ones colour adds.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Effects, Style};
+
+use stca2_report::{
+    CaFamily, LatencyStats, Recommendation, Report, Severity, TargetResult, TcpStatus,
+};
+
+use crate::verdict;
+
+const GOOD: Style = AnsiColor::Green.on_default();
+const BAD: Style = AnsiColor::Red.on_default();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().effects(Effects::DIMMED);
+const BOLD: Style = Style::new().effects(Effects::BOLD);
+
+/// Writes the human report.
+///
+/// `warnings` are things the run itself wants said (a missing anchor file, a
+/// skipped target); `color` turns on ANSI styles and nothing else changes.
+pub fn render(
+    report: &Report,
+    warnings: &[String],
+    out: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let paint = Painter { color };
+    let summary = &report.summary;
+
+    let verdict_style = if summary.ok { GOOD } else { BAD };
+    writeln!(
+        out,
+        "{}",
+        paint.paint(&summary.headline, verdict_style.effects(Effects::BOLD))
+    )?;
+    let failover_style = match summary.failover.recommendation {
+        Recommendation::ConfigureSecondary => GOOD,
+        Recommendation::None => Style::new(),
+        _ => WARN,
+    };
+    writeln!(
+        out,
+        "{} {}",
+        paint.paint("Failover:", failover_style.effects(Effects::BOLD)),
+        paint.paint(&summary.failover.message, Style::new())
+    )?;
+    writeln!(out)?;
+
+    table(report, out, &paint)?;
+
+    if !summary.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.paint("Findings:", BOLD))?;
+        for f in &summary.findings {
+            let (label, style) = match f.severity {
+                Severity::Error => ("error", BAD),
+                Severity::Warning => ("warning", WARN),
+                Severity::Info => ("info", DIM),
+            };
+            writeln!(
+                out,
+                "- {} ({}): {}",
+                paint.paint(label, style.effects(Effects::BOLD)),
+                paint.paint(&f.code, Style::new()),
+                paint.paint(&f.message, Style::new())
+            )?;
+        }
+    }
+    if !warnings.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.paint("Warnings:", BOLD))?;
+        for w in warnings {
+            writeln!(out, "- {}", paint.paint(w, WARN))?;
+        }
+    }
+    writeln!(out)?;
+    let when = report
+        .started_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}",
+        paint.paint(
+            &format!(
+                "report {} | target set {} | probe {} | {when}",
+                report.report_id, report.target_set, report.probe.id
+            ),
+            DIM
+        )
+    )?;
+    Ok(())
+}
+
+/// Applies a style only when colour is on.
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    /// `text`, cleaned of control characters, in `style` when colour is on.
+    fn paint(&self, text: &str, style: Style) -> String {
+        let text = clean(text);
+        if self.color && style != Style::new() {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.into_owned()
+        }
+    }
+}
+
+/// `text` with every control character (C0, DEL, C1 — `\n` and `\t`
+/// included: every line of the report is built here) written as a visible
+/// `\xNN` escape, so that text from the network cannot drive the terminal.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One table cell: its plain text (which sets the width) and its style.
+struct Cell {
+    text: String,
+    style: Style,
+}
+
+impl Cell {
+    fn plain(text: impl AsRef<str>) -> Cell {
+        Cell::styled(text, Style::new())
+    }
+
+    /// Cleaned here, so that the width counts what is printed.
+    fn styled(text: impl AsRef<str>, style: Style) -> Cell {
+        Cell {
+            text: clean(text.as_ref()).into_owned(),
+            style,
+        }
+    }
+}
+
+const HEADER: [&str; 9] = [
+    "SITE",
+    "ROLE",
+    "TARGET",
+    "SERVICE",
+    "TCP",
+    "TLS",
+    "CA",
+    "CONNECT p50/p99",
+    "HANDSHAKE p50",
+];
+
+fn table(report: &Report, out: &mut dyn Write, paint: &Painter) -> io::Result<()> {
+    let rows: Vec<Vec<Cell>> = report.results.iter().map(row).collect();
+    let mut widths: Vec<usize> = HEADER.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.text.chars().count());
+        }
+    }
+    let header: Vec<Cell> = HEADER.iter().map(|h| Cell::styled(*h, BOLD)).collect();
+    line(&header, &widths, out, paint)?;
+    for r in &rows {
+        line(r, &widths, out, paint)?;
+    }
+    Ok(())
+}
+
+fn line(cells: &[Cell], widths: &[usize], out: &mut dyn Write, paint: &Painter) -> io::Result<()> {
+    let mut text = String::new();
+    let last = cells.len().saturating_sub(1);
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        let pad = if i == last {
+            0
+        } else {
+            w.saturating_sub(c.text.chars().count()) + 2
+        };
+        text.push_str(&paint.paint(&c.text, c.style));
+        text.push_str(&" ".repeat(pad));
+    }
+    writeln!(out, "{}", text.trim_end())
+}
+
+fn row(r: &TargetResult) -> Vec<Cell> {
+    let tcp_style = if r.tcp.status == TcpStatus::Open {
+        GOOD
+    } else if verdict::not_measured(r) {
+        WARN
+    } else {
+        BAD
+    };
+    let tcp = Cell::styled(
+        format!(
+            "{} {}/{}",
+            r.tcp.status.as_str(),
+            r.tcp.successes,
+            r.tcp.attempts
+        ),
+        tcp_style,
+    );
+    let (tls, ca, handshake) = match &r.tls {
+        None => (Cell::plain("-"), Cell::plain("-"), Cell::plain("-")),
+        Some(t) => {
+            let answered = verdict::answers(r);
+            let mut text = t.status.as_str().to_string();
+            if let Some(alert) = &t.alert {
+                text.push_str(&format!(" ({alert})"));
+            }
+            if let Some(v) = &t.version {
+                text.push(' ');
+                text.push_str(v);
+            }
+            let ca = match t.ca_family {
+                Some(CaFamily::Stca2) => Cell::styled("STCA2", GOOD),
+                Some(CaFamily::Stca) => Cell::styled("STCA", BAD),
+                Some(CaFamily::Unknown) => Cell::styled("unknown", BAD),
+                None => Cell::plain("-"),
+            };
+            (
+                Cell::styled(text, if answered { GOOD } else { BAD }),
+                ca,
+                Cell::plain(ms(t.handshake_ms, false)),
+            )
+        }
+    };
+    vec![
+        Cell::plain(&r.site),
+        Cell::plain(r.role.as_str()),
+        Cell::plain(stca2_report::endpoint(&r.address, r.port)),
+        Cell::plain(r.service.as_str()),
+        tcp,
+        tls,
+        ca,
+        Cell::plain(ms(r.tcp.connect_ms, true)),
+        handshake,
+    ]
+}
+
+/// "12.3/45.6 ms" (p50/p99) or "12.3 ms" (p50), "-" when nothing was measured.
+fn ms(stats: Option<LatencyStats>, with_p99: bool) -> String {
+    match stats {
+        None => "-".to_string(),
+        Some(s) if with_p99 => format!("{:.1}/{:.1} ms", s.p50, s.p99),
+        Some(s) => format!("{:.1} ms", s.p50),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Context;
+    use crate::verdict::test_support::*;
+    use stca2_report::ProbeIdentity;
+    use stca2_report::TlsStatus;
+    use time::macros::datetime;
+
+    fn report(results: Vec<TargetResult>) -> Report {
+        verdict::judged(
+            ProbeIdentity::new("shop-42"),
+            "lab",
+            datetime!(2026-03-02 9:30 UTC),
+            datetime!(2026-03-02 9:30:02 UTC),
+            results,
+            &Context::default(),
+        )
+    }
+
+    fn text(report: &Report, warnings: &[String], color: bool) -> String {
+        let mut out = Vec::new();
+        render(report, warnings, &mut out, color).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plain_rendering_has_everything_and_no_escapes() {
+        let r = report(set(O::Stca2, O::ClientAuth, TIMEOUT, O::Stca2));
+        let warnings = vec!["anchor file targets/ca/stca-root.pem is missing".to_string()];
+        let t = text(&r, &warnings, false);
+        assert!(!t.contains('\u{1b}'), "{t}");
+        // Verdict first, failover next.
+        assert!(t.starts_with(&r.summary.headline), "{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("Failover: "), "{t}");
+        assert!(lines[1].contains(&r.summary.failover.message));
+        for ep in [
+            "127.0.38.45:1146",
+            "127.0.38.45:7212",
+            "127.0.38.173:1146",
+            "127.0.38.173:7212",
+        ] {
+            assert!(t.contains(ep), "{ep} missing:\n{t}");
+        }
+        assert!(t.contains("timeout 0/3"));
+        assert!(t.contains("ok TLSv1.3"));
+        assert!(t.contains("client_auth_required TLSv1.3"));
+        assert!(t.contains("2.0/4.0 ms"));
+        assert!(t.contains("- error (port_closed): "));
+        assert!(t.contains("- info (client_auth): "));
+        assert!(t.contains("Warnings:\n- anchor file targets/ca/stca-root.pem is missing"));
+        assert!(t.contains(&r.report_id));
+    }
+
+    #[test]
+    fn table_columns_are_aligned() {
+        let r = report(set(O::Stca2, O::Stca, TIMEOUT, O::Unknown));
+        let t = text(&r, &[], false);
+        let table: Vec<&str> = t
+            .lines()
+            .skip_while(|l| !l.starts_with("SITE"))
+            .take(5)
+            .collect();
+        assert_eq!(table.len(), 5, "{t}");
+        for col in ["ROLE", "TARGET", "TCP", "TLS", "CA", "CONNECT p50/p99"] {
+            let at = table[0].find(col).unwrap();
+            for l in &table[1..] {
+                let before = l.as_bytes()[at - 1];
+                assert_eq!(before, b' ', "column {col} misaligned in {l:?}");
+                assert_ne!(l.as_bytes()[at], b' ', "column {col} empty in {l:?}");
+            }
+        }
+    }
+
+    /// Escape sequences from the network never reach the terminal.
+    #[test]
+    fn control_characters_from_the_network_are_escaped() {
+        let mut results = set(O::Unknown, O::Stca2, O::Tls(TlsStatus::Alert), O::Stca2);
+        let evil = "CN=Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n\u{9b}31m";
+        if let Some(t) = results[0].tls.as_mut() {
+            for c in &mut t.chain {
+                c.issuer = evil.to_string();
+                c.subject = evil.to_string();
+            }
+        }
+        if let Some(t) = results[2].tls.as_mut() {
+            t.detail = Some(format!("detail {evil}"));
+            t.alert = Some(format!("alert {evil}"));
+        }
+        results[1].tcp.detail = Some(evil.to_string());
+        let r = report(results);
+        assert!(
+            r.summary.headline.contains('\u{1b}'),
+            "the verdict quotes the issuer"
+        );
+        for color in [false, true] {
+            let t = text(&r, &[format!("warning {evil}")], color);
+            let controls: Vec<char> = t
+                .chars()
+                .filter(|c| c.is_control() && *c != '\n' && !(color && *c == '\u{1b}'))
+                .collect();
+            assert!(controls.is_empty(), "{controls:?} in:\n{t}");
+            assert!(
+                t.contains("CN=Evil\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0a\\x9b31m"),
+                "{t}"
+            );
+            if color {
+                // The only escapes left are colour: ESC followed by `[` and an SGR code ending in `m`.
+                for (i, _) in t.match_indices('\u{1b}') {
+                    let rest = &t[i + 1..];
+                    let sgr = rest
+                        .strip_prefix('[')
+                        .and_then(|r| r.find('m').map(|m| &r[..m]));
+                    assert!(
+                        sgr.is_some_and(|code| code
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == ';')),
+                        "non-colour escape at {i}: {:?}",
+                        &rest[..rest.len().min(12)]
+                    );
+                }
+            } else {
+                assert!(!t.contains('\u{1b}'));
+            }
+            // Every line is one line: nothing from the network broke one.
+            assert!(t.lines().all(|l| !l.contains('\r')));
+        }
+        assert_eq!(clean("plain"), "plain");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\u{7f}b\tc"), "a\\x7fb\\x09c");
+    }
+
+    #[test]
+    fn not_measured_reads_as_such() {
+        let r = report(set(O::AllowRefused, O::AllowRefused, O::Stca2, O::Stca2));
+        let t = text(&r, &[], false);
+        assert!(t.starts_with("Not measured: "), "{t}");
+        assert!(t.contains("- warning (not_measured): "), "{t}");
+        assert!(!t.contains("port_closed"), "{t}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let r = report(set(O::Stca2, O::Stca2, O::Stca2, O::Stca2));
+        let coloured = text(&r, &[], true);
+        assert!(coloured.contains('\u{1b}'));
+        assert!(coloured.contains(&r.summary.headline));
+        let plain = text(&r, &[], false);
+        assert!(!plain.contains('\u{1b}'));
+        assert!(!plain.contains("Findings:"), "a healthy check has none");
+    }
+}

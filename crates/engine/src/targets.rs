@@ -1,0 +1,669 @@
+//! Target sets: which gateway sites and ports to probe, and which CA families
+//! a server chain may belong to.
+//!
+//! A target set is a small TOML file (DESIGN.md §3). Every site is probed on
+//! every port. Loading is strict — unknown keys, port 0, duplicate sites and
+//! addresses that are neither an IP literal nor a hostname are errors — and
+//! every error names the file, line and column, because the person reading it
+//! is an installer with a laptop and no time.
+//!
+//! CA anchors are PEM files next to the target file. A `[[ca]]` entry marked
+//! `optional = true` (the real gateway's, whose PEMs the operator drops into
+//! `targets/ca/`) may be missing: the set loads with a warning and a
+//! reachability check still runs.
+//!
+//! The real gateway's set, `targets/lyra.toml`, is also compiled into the
+//! binary ([`TargetSet::builtin`]) so that an installed `stca2-probe check`
+//! works from any folder. Its anchors are looked up, by file name, in the
+//! first of: `$STCA2_PROBE_CA_DIR`, `/etc/stca2-probe/ca/`, and this
+//! repository's `targets/ca/` (when the binary runs where it was built).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use stca2_report::{CaFamily, Role, Service};
+
+use crate::cert::Anchor;
+
+/// Where a site lives: an IP literal, or a hostname resolved at probe time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// An IP literal: probed as is.
+    Ip(IpAddr),
+    /// A hostname: resolved through DNS on every check.
+    Host(String),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ip(ip) => write!(f, "{ip}"),
+            Address::Host(h) => f.write_str(h),
+        }
+    }
+}
+
+/// One gateway site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// A short name such as `toulouse`.
+    pub name: String,
+    /// Primary or secondary.
+    pub role: Role,
+    /// Where it lives.
+    pub address: Address,
+}
+
+/// One port probed on every site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Port {
+    /// The TCP port number, never 0.
+    pub number: u16,
+    /// What it is for.
+    pub service: Service,
+}
+
+/// A CA family and the anchors that identify it.
+#[derive(Debug, Clone)]
+pub struct FamilyAnchors {
+    /// STCA2 or STCA.
+    pub family: CaFamily,
+    /// The PEM file, resolved against the target file's folder.
+    pub path: PathBuf,
+    /// The certificates read from it; empty when an optional file is missing.
+    pub anchors: Vec<Anchor>,
+}
+
+/// A loaded, validated target set.
+#[derive(Debug, Clone)]
+pub struct TargetSet {
+    /// The set's name, copied into every report.
+    pub name: String,
+    /// The file it came from (`<built-in>` for sets made in code).
+    pub path: PathBuf,
+    /// The sites, in file order.
+    pub sites: Vec<Site>,
+    /// The ports, in file order.
+    pub ports: Vec<Port>,
+    /// The CA families with their anchors.
+    pub families: Vec<FamilyAnchors>,
+    /// The file's own allow-list, when it has an `allow` key.
+    pub allow: Option<Vec<IpNet>>,
+    /// Things worth telling the user that do not stop a check (a missing optional anchor file).
+    pub warnings: Vec<String>,
+}
+
+/// The real gateway's target set, compiled in: the default of `check`.
+pub const BUILTIN_LYRA: &str = include_str!("../../../targets/lyra.toml");
+
+/// The path a built-in set reports (in messages and [`TargetSet::path`]).
+pub const BUILTIN_LYRA_PATH: &str = "<built-in lyra>";
+
+/// The environment variable naming the folder of the built-in set's anchors.
+pub const CA_DIR_ENV: &str = "STCA2_PROBE_CA_DIR";
+
+/// The system-wide folder of the built-in set's anchors.
+pub const SYSTEM_CA_DIR: &str = "/etc/stca2-probe/ca";
+
+/// Where a `[[ca]]` entry's `anchors` file is looked for.
+#[derive(Clone, Copy)]
+enum AnchorLookup<'a> {
+    /// Relative to the target file's folder (a file on disk).
+    RelativeTo(&'a Path),
+    /// By file name in a CA folder (the built-in set).
+    FileNameIn(&'a Path),
+}
+
+impl AnchorLookup<'_> {
+    fn resolve(self, anchors: &str) -> PathBuf {
+        match self {
+            AnchorLookup::RelativeTo(dir) => dir.join(anchors),
+            AnchorLookup::FileNameIn(dir) => {
+                dir.join(Path::new(anchors).file_name().unwrap_or(anchors.as_ref()))
+            }
+        }
+    }
+}
+
+impl TargetSet {
+    /// The built-in Lyra set ([`BUILTIN_LYRA`]), its anchors looked up in
+    /// [`TargetSet::builtin_ca_dir`]. Missing anchors are warnings: the set
+    /// marks them optional.
+    pub fn builtin() -> Result<TargetSet, TargetError> {
+        Self::builtin_in(&Self::builtin_ca_dir())
+    }
+
+    /// The built-in Lyra set with its anchors looked up, by file name, in `ca_dir`.
+    pub fn builtin_in(ca_dir: &Path) -> Result<TargetSet, TargetError> {
+        Self::parse_with(
+            BUILTIN_LYRA,
+            Path::new(BUILTIN_LYRA_PATH),
+            AnchorLookup::FileNameIn(ca_dir),
+        )
+    }
+
+    /// The folder of the built-in set's anchors: `$STCA2_PROBE_CA_DIR` when
+    /// set, else `/etc/stca2-probe/ca` when it exists, else this repository's
+    /// `targets/ca` when it exists, else `/etc/stca2-probe/ca` (so that the
+    /// warning names where to put them).
+    pub fn builtin_ca_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os(CA_DIR_ENV).filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        let system = PathBuf::from(SYSTEM_CA_DIR);
+        if system.is_dir() {
+            return system;
+        }
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../targets/ca");
+        if repo.is_dir() {
+            return repo;
+        }
+        system
+    }
+
+    /// True for the compiled-in set.
+    pub fn is_builtin(&self) -> bool {
+        self.path == Path::new(BUILTIN_LYRA_PATH)
+    }
+
+    /// The IP literals among the sites: the default allow-list.
+    pub fn literal_addresses(&self) -> Vec<IpAddr> {
+        self.sites
+            .iter()
+            .filter_map(|s| match s.address {
+                Address::Ip(ip) => Some(ip),
+                Address::Host(_) => None,
+            })
+            .collect()
+    }
+
+    /// True when at least one family has anchors to classify chains with.
+    pub fn has_anchors(&self) -> bool {
+        self.families.iter().any(|f| !f.anchors.is_empty())
+    }
+
+    /// True when every family has its anchors: only then does a chain that
+    /// matches none of them mean something (a suspected interception).
+    pub fn all_anchors_loaded(&self) -> bool {
+        !self.families.is_empty() && self.families.iter().all(|f| !f.anchors.is_empty())
+    }
+
+    /// Loads and validates a target file.
+    pub fn load(path: &Path) -> Result<TargetSet, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates a target file's text; anchors are read relative to `path`'s folder.
+    pub fn parse(text: &str, path: &Path) -> Result<TargetSet, TargetError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse_with(text, path, AnchorLookup::RelativeTo(dir))
+    }
+
+    fn parse_with(
+        text: &str,
+        path: &Path,
+        lookup: AnchorLookup<'_>,
+    ) -> Result<TargetSet, TargetError> {
+        let at = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
+            TargetError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawSet =
+            toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
+
+        if raw.site.is_empty() {
+            return Err(at(
+                Some(0..0),
+                "no [[site]]: a target set needs at least one site".into(),
+            ));
+        }
+        if raw.port.is_empty() {
+            return Err(at(
+                Some(0..0),
+                "no [[port]]: a target set needs at least one port".into(),
+            ));
+        }
+        let name = raw.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(at(
+                Some(raw.name.span()),
+                "`name` is empty: give the target set a name".into(),
+            ));
+        }
+
+        let mut sites = Vec::new();
+        let mut seen = HashSet::new();
+        for s in raw.site {
+            let site_name = s.name.get_ref().trim().to_string();
+            if site_name.is_empty() {
+                return Err(at(Some(s.name.span()), "site `name` is empty".into()));
+            }
+            if !seen.insert(site_name.clone()) {
+                return Err(at(
+                    Some(s.name.span()),
+                    format!("duplicate site `{site_name}`: every site needs its own name"),
+                ));
+            }
+            let address = parse_address(s.address.get_ref()).ok_or_else(|| {
+                at(
+                    Some(s.address.span()),
+                    format!(
+                        "`{}` is neither an IP address nor a hostname: write e.g. 194.50.38.45 or gateway.example.net",
+                        s.address.get_ref()
+                    ),
+                )
+            })?;
+            if sites.iter().any(|x: &Site| x.address == address) {
+                return Err(at(
+                    Some(s.address.span()),
+                    format!("duplicate address `{address}`: two sites cannot share one address"),
+                ));
+            }
+            sites.push(Site {
+                name: site_name,
+                role: s.role,
+                address,
+            });
+        }
+
+        let mut ports = Vec::new();
+        for p in raw.port {
+            let n = *p.number.get_ref();
+            let number = u16::try_from(n).ok().filter(|&n| n != 0).ok_or_else(|| {
+                at(
+                    Some(p.number.span()),
+                    format!("port {n} is not a TCP port: use 1 to 65535"),
+                )
+            })?;
+            if ports.iter().any(|x: &Port| x.number == number) {
+                return Err(at(
+                    Some(p.number.span()),
+                    format!("duplicate port {number}"),
+                ));
+            }
+            ports.push(Port {
+                number,
+                service: p.service,
+            });
+        }
+
+        let mut families = Vec::new();
+        let mut warnings = Vec::new();
+        for c in raw.ca {
+            let family = *c.family.get_ref();
+            if family == CaFamily::Unknown {
+                return Err(at(
+                    Some(c.family.span()),
+                    "`family = \"unknown\"` is not a CA family: write \"STCA2\" or \"STCA\" (a chain that matches neither is what the probe calls unknown)".into(),
+                ));
+            }
+            if families.iter().any(|f: &FamilyAnchors| f.family == family) {
+                return Err(at(
+                    Some(c.family.span()),
+                    format!(
+                        "duplicate [[ca]] family {family}: put every {family} anchor in one PEM file"
+                    ),
+                ));
+            }
+            let anchor_path = lookup.resolve(c.anchors.get_ref());
+            let anchors = match std::fs::read(&anchor_path) {
+                Ok(pem) => Anchor::from_pem(&pem).map_err(|e| {
+                    at(
+                        Some(c.anchors.span()),
+                        format!("{}: {e}", anchor_path.display()),
+                    )
+                })?,
+                Err(e) if c.optional && e.kind() == std::io::ErrorKind::NotFound => {
+                    let hint = match lookup {
+                        AnchorLookup::FileNameIn(_) => {
+                            format!(" (or set {CA_DIR_ENV} to the folder that holds it)")
+                        }
+                        AnchorLookup::RelativeTo(_) => String::new(),
+                    };
+                    warnings.push(format!(
+                        "no {family} anchors at {}: CA families cannot be told apart until the operator drops the PEM file there{hint}; reachability is still checked",
+                        anchor_path.display()
+                    ));
+                    Vec::new()
+                }
+                Err(e) => {
+                    return Err(at(
+                        Some(c.anchors.span()),
+                        format!(
+                            "cannot read anchor file {}: {e} (paths are relative to the target file; run `stca2-probe lab` once to generate the lab's)",
+                            anchor_path.display()
+                        ),
+                    ));
+                }
+            };
+            families.push(FamilyAnchors {
+                family,
+                path: anchor_path,
+                anchors,
+            });
+        }
+
+        let allow = match raw.allow {
+            None => None,
+            Some(list) => {
+                let mut nets = Vec::new();
+                for item in list {
+                    let net = crate::allow::parse_cidr(item.get_ref())
+                        .map_err(|e| at(Some(item.span()), e.to_string()))?;
+                    nets.push(net);
+                }
+                Some(nets)
+            }
+        };
+
+        Ok(TargetSet {
+            name,
+            path: path.to_path_buf(),
+            sites,
+            ports,
+            families,
+            allow,
+            warnings,
+        })
+    }
+}
+
+/// A target file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The file could not be read.
+    #[error("cannot read target file {}: {source}", path.display())]
+    Read {
+        /// The target file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid target set.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        /// The target file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSet {
+    name: Spanned<String>,
+    #[serde(default)]
+    allow: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    site: Vec<RawSite>,
+    #[serde(default)]
+    port: Vec<RawPort>,
+    #[serde(default)]
+    ca: Vec<RawCa>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: Spanned<String>,
+    role: Role,
+    address: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPort {
+    number: Spanned<i64>,
+    service: Service,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCa {
+    family: Spanned<CaFamily>,
+    anchors: Spanned<String>,
+    #[serde(default)]
+    optional: bool,
+}
+
+/// An IP literal, or a syntactically valid hostname (RFC 1123). An
+/// IPv4-mapped IPv6 literal (`::ffff:194.50.38.45`) is the IPv4 address it
+/// carries, as the allow-list sees it.
+fn parse_address(text: &str) -> Option<Address> {
+    let t = text.trim();
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Some(Address::Ip(crate::allow::AllowList::canonical(ip)));
+    }
+    let host = t.strip_suffix('.').unwrap_or(t);
+    let labels_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    // An all-numeric dotted name is a mistyped IP address, not a hostname.
+    let numeric = host
+        .split('.')
+        .all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    (labels_ok && !numeric).then(|| Address::Host(host.to_ascii_lowercase()))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+/// toml's messages are good; keep their first line only (the rest repeats the span).
+fn clean_toml(message: &str) -> String {
+    message.lines().next().unwrap_or(message).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+[[site]]
+name = "toulouse"
+role = "primary"
+address = "127.0.38.45"
+[[site]]
+name = "bordeaux"
+role = "secondary"
+address = "gw2.example.net"
+[[port]]
+number = 1146
+service = "stca2"
+"#;
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match TargetSet::parse(text, Path::new("t.toml")).unwrap_err() {
+            TargetError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            } => (line, column, message),
+            e => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn good_file() {
+        let t = TargetSet::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(t.sites.len(), 2);
+        assert_eq!(t.sites[1].address, Address::Host("gw2.example.net".into()));
+        assert_eq!(
+            t.literal_addresses(),
+            vec!["127.0.38.45".parse::<IpAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn bad_files_name_line_and_column() {
+        let cases: &[(&str, &str, usize, &str)] = &[
+            ("port 0", "number = 1146", 12, "not a TCP port"),
+            ("unknown key", "service = \"stca2\"", 13, "unknown field"),
+            ("bad address", "gw2.example.net", 10, "neither an IP"),
+            ("duplicate", "\"bordeaux\"", 8, "duplicate site"),
+            ("syntax", "role = \"primary\"", 5, ""),
+        ];
+        for (what, needle, line, msg) in cases {
+            let replacement = match *what {
+                "port 0" => "number = 0",
+                "unknown key" => "service = \"stca2\"\ncolour = \"red\"",
+                "bad address" => "not an address!",
+                "duplicate" => "\"toulouse\"",
+                _ => "role = primary",
+            };
+            let text = GOOD.replacen(needle, replacement, 1);
+            let (l, c, m) = err(&text);
+            assert_eq!(
+                l,
+                if *what == "unknown key" {
+                    line + 1
+                } else {
+                    *line
+                },
+                "{what}: {m}"
+            );
+            assert!(c >= 1, "{what}");
+            assert!(m.contains(msg), "{what}: {m}");
+        }
+    }
+
+    #[test]
+    fn ca_families_are_stca2_or_stca_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        let ca = |family: &str| {
+            format!("[[ca]]\nfamily = \"{family}\"\nanchors = \"missing.pem\"\noptional = true\n")
+        };
+        let cases: &[(String, usize, usize, &str)] = &[
+            (ca("unknown"), 15, 10, "not a CA family"),
+            (
+                format!("{}{}", ca("STCA"), ca("STCA")),
+                19,
+                10,
+                "duplicate [[ca]] family STCA",
+            ),
+            (
+                format!("{}{}", ca("STCA2"), ca("STCA2")),
+                19,
+                10,
+                "duplicate [[ca]] family STCA2",
+            ),
+        ];
+        for (extra, line, column, msg) in cases {
+            let text = format!("{GOOD}{extra}");
+            match TargetSet::parse(&text, &path).unwrap_err() {
+                TargetError::Invalid {
+                    line: l,
+                    column: c,
+                    message,
+                    ..
+                } => {
+                    assert_eq!((l, c), (*line, *column), "{message}");
+                    assert!(message.contains(msg), "{message}");
+                }
+                e => panic!("unexpected {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mapped_literals_are_ipv4() {
+        let text = GOOD.replace("127.0.38.45", "::ffff:127.0.38.45");
+        let t = TargetSet::parse(&text, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            t.sites[0].address,
+            Address::Ip("127.0.38.45".parse().unwrap())
+        );
+    }
+
+    /// The built-in set is parsed here, never probed.
+    #[test]
+    fn builtin_lyra_parses_with_anchors_by_file_name() {
+        let empty = tempfile::tempdir().unwrap();
+        let t = TargetSet::builtin_in(empty.path()).unwrap();
+        assert!(t.is_builtin());
+        assert_eq!(t.name, "lyra");
+        assert_eq!(t.path, Path::new(BUILTIN_LYRA_PATH));
+        assert_eq!(t.sites.len(), 2);
+        assert_eq!(t.warnings.len(), 2);
+        assert!(t.warnings[0].contains(CA_DIR_ENV), "{}", t.warnings[0]);
+        assert!(
+            t.warnings[0].contains(&empty.path().join("stca2-root.pem").display().to_string()),
+            "{}",
+            t.warnings[0]
+        );
+        assert!(t.families.iter().all(|f| f.anchors.is_empty()));
+        assert!(t.families.iter().all(|f| f.path.starts_with(empty.path())));
+
+        // An anchor dropped into the CA folder is found by its file name.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let root = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(empty.path().join("stca2-root.pem"), root.pem()).unwrap();
+        let t = TargetSet::builtin_in(empty.path()).unwrap();
+        assert_eq!(t.families[0].family, CaFamily::Stca2);
+        assert_eq!(t.families[0].anchors.len(), 1);
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    }
+
+    #[test]
+    fn addresses() {
+        for (text, ok) in [
+            ("127.0.0.1", true),
+            ("::1", true),
+            ("gw.example.net", true),
+            ("localhost", true),
+            ("1.2.3", false),
+            ("a..b", false),
+            ("-a.b", false),
+            ("a b", false),
+            ("", false),
+            ("300.1.1.1", false),
+            ("::ffff:10.0.0.1", true),
+        ] {
+            assert_eq!(parse_address(text).is_some(), ok, "{text}");
+        }
+        assert_eq!(
+            parse_address("::ffff:10.0.0.1"),
+            Some(Address::Ip("10.0.0.1".parse().unwrap()))
+        );
+    }
+}
