@@ -49,10 +49,15 @@ impl Command {
             Command::Demo(_) => ("demo", "the lab"),
         };
         eprintln!(
-            "stca2-probe: `{name}` is part of {part}, which this build of stca2-probe leaves out \
-             (the shop build: `check` only). Run it from the full build, on the back-office \
-             server or a workstation: `cargo build --release` (default features), or the \
-             stca2-probe package built that way."
+            "stca2-probe: `{name}` is part of {part}, which this build of stca2-probe was made \
+             without{shop}. Run it from the full build, on the back-office server or a \
+             workstation: `cargo build --release` (default features), or the stca2-probe \
+             package built that way.",
+            shop = if cfg!(any(feature = "backoffice", feature = "lab")) {
+                ""
+            } else {
+                " (this is the shop build: `check` only)"
+            }
         );
         ExitCode::from(stca2_engine::cli::EXIT_USAGE)
     }

@@ -17,7 +17,7 @@ use stca2_report::Report;
 use crate::allow::{self, AllowList};
 use crate::check::{self, Settings};
 use crate::output::write_atomically;
-use crate::probe::fmt_duration;
+use crate::probe::human_duration;
 use crate::targets::TargetSet;
 
 /// Exit code: bad arguments, a bad target file, or the check could not run.
@@ -190,7 +190,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             targets.sites.len(),
             targets.ports.len(),
             config.attempts,
-            fmt_duration(config.timeout)
+            human_duration(config.timeout)
         );
     }
     let report = check::run(&targets, &config, identity).await;

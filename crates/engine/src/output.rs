@@ -33,8 +33,20 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// Makes a folder's entries (a rename, a new or removed file) durable.
+///
+/// A folder this process may write but not open for reading (mode 0300),
+/// or a filesystem that cannot sync a folder (EINVAL, ENOTSUP), is not an
+/// error: the file is in place, and there is nothing more this process can
+/// do about the rename's durability there. Any other failure (EIO) is.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
+    let unsupported = |e: &std::io::Error| {
+        e.kind() == std::io::ErrorKind::PermissionDenied
+            || matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP))
+    };
+    match File::open(dir).and_then(|f| f.sync_all()) {
+        Err(e) if unsupported(&e) => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

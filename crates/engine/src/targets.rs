@@ -161,8 +161,12 @@ impl TargetSet {
         if system.is_dir() {
             return system;
         }
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../targets/ca");
-        if repo.is_dir() {
+        // crates/engine -> the repository's root.
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .map(|root| root.join("targets/ca"));
+        if let Some(repo) = repo.filter(|r| r.is_dir()) {
             return repo;
         }
         system

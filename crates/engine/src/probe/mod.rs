@@ -63,6 +63,18 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// A duration as a person reads it in a sentence: `50 ms` below a second,
+/// else seconds with up to two decimals (`1 s`, `1.5 s`, `2.25 s`). Details
+/// inside reports use [`fmt_duration`], whose spelling scripts may match.
+pub fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{} ms", d.as_millis());
+    }
+    let text = format!("{:.2}", d.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
 /// How to run a check.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
@@ -789,6 +801,20 @@ mod tests {
         let t = summary(vec![failed, answered(pki.stca2_server())]);
         assert_eq!(t.ca_family, Some(CaFamily::Stca2));
         assert_eq!((t.attempts, t.successes), (2, 1));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        for (d, want) in [
+            (Duration::from_millis(50), "50 ms"),
+            (Duration::from_millis(999), "999 ms"),
+            (Duration::from_secs(1), "1 s"),
+            (Duration::from_millis(1500), "1.5 s"),
+            (Duration::from_millis(2250), "2.25 s"),
+            (Duration::from_secs(300), "300 s"),
+        ] {
+            assert_eq!(human_duration(d), want);
+        }
     }
 
     #[test]
