@@ -510,7 +510,8 @@ fn insert_reports_sql(n: usize) -> String {
 /// The upsert of one round into `latest`, newer reports only (late ones are
 /// [`apply_late`]'s). The closed streak: a closed report after a closed
 /// latest extends it; a closed report after an open one starts it; an open
-/// report ends it. Returns the probes it moved.
+/// report ends it. A probe's first report inserts the values bound for it
+/// ([`LatestRow::first`]). Returns the probes it moved.
 fn upsert_latest_sql(n: usize) -> String {
     let mut sql = insert_latest_sql(n);
     sql.push_str(
