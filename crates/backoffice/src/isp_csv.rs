@@ -22,7 +22,7 @@ const READ_AHEAD: usize = 64;
 
 /// Owns a spawned task: aborts it when dropped (the export's reader, when
 /// the response body or the CLI's writer goes away).
-pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
