@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use stca2_engine::cli::{self as check, EXIT_USAGE};
 
+use logging::LogFormat;
+
 #[derive(Parser)]
 #[command(
     name = "stca2-probe",
@@ -23,6 +25,9 @@ use stca2_engine::cli::{self as check, EXIT_USAGE};
         a bad target file, or the check could not run."
 )]
 struct Cli {
+    /// How `serve` writes its logs to stderr: human text, or one JSON object a line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +53,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = cli.log_format;
+    logging::init(log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,11 +81,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("stca2-probe: {e:#}");
+            logging::fatal(log_format, &e);
             ExitCode::from(EXIT_USAGE)
         }
     }
 }
+
+mod logging;
 
 #[cfg(not(all(feature = "backoffice", feature = "lab")))]
 mod absent;

@@ -767,3 +767,240 @@ async fn shutdown_closes_idle_keep_alive_connections_at_once() {
     );
     db.cleanup().await;
 }
+
+/// What `stca2-probe [log args] serve` wrote to stderr over one run on
+/// 127.0.0.1:0: started, asked for a page with a made-up token, stopped by
+/// SIGTERM. Returns the lines and the exit status.
+fn serve_logs(log_args: &[&str], database: &str) -> (Vec<String>, std::process::ExitStatus) {
+    use std::io::{BufRead, Read, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = crate::util::cli::bin()
+        .env_remove("RUST_LOG")
+        .args(log_args)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    // The start-up line names the address (the port is the kernel's choice).
+    let addr = loop {
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("no start-up line within 30 s ({e}); so far: {lines:?}");
+            }
+        };
+        let found = line
+            .split(['"', ' '])
+            .find_map(|w| w.strip_prefix("url=http://").or(w.strip_prefix("http://")))
+            .map(str::to_string);
+        lines.push(line);
+        if let Some(a) = found {
+            break a;
+        }
+    };
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /api/v1/filters/stca2-port-closed HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer stca2_not-a-real-token-1234\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // SIGTERM to the server this test started, by its own pid.
+    // SAFETY: kill(2) on a child of this process, which has not been reaped.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("serve did not stop within 15 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    reader.join().unwrap();
+    lines.extend(rx.try_iter());
+    (lines, status)
+}
+
+/// Every line is one JSON object with a level and a message.
+fn json_lines(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert!(v["level"].is_string(), "no level: {l}");
+            assert!(v["message"].is_string(), "no message: {l}");
+            assert!(v["timestamp"].is_string(), "no timestamp: {l}");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn serve_logs_one_json_object_a_line_with_log_format_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bo.db").display());
+    let (lines, status) = serve_logs(&["--log-format", "json"], &db);
+    assert!(status.success(), "{status}: {lines:?}");
+    let events = json_lines(&lines);
+    let start = events
+        .iter()
+        .find(|e| e["message"] == "listening")
+        .unwrap_or_else(|| panic!("no start-up event: {lines:?}"));
+    assert_eq!(start["level"], "INFO");
+    assert_eq!(start["database"], db.as_str());
+    assert_eq!(start["retention_days"], 90);
+    assert!(
+        start["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{start}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["level"] == "WARN" && e["message"].as_str().unwrap().contains("plain HTTP")),
+        "{lines:?}"
+    );
+    assert_eq!(events.last().unwrap()["message"], "stopped", "{lines:?}");
+    let all = lines.join("\n");
+    assert!(
+        !all.contains("not-a-real-token"),
+        "a token was logged: {all}"
+    );
+    // A start that fails is one JSON object too.
+    let out = crate::util::cli::bin()
+        .env_remove("RUST_LOG")
+        .args(["--log-format", "json", "serve", "--database", "mysql://x/y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<String> = err.lines().map(String::from).collect();
+    let events = json_lines(&lines);
+    assert_eq!(events.len(), 1, "{err}");
+    assert_eq!(events[0]["level"], "ERROR");
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported database URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_logs_human_text_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bo.db").display());
+    let (lines, status) = serve_logs(&[], &db);
+    assert!(status.success(), "{status}: {lines:?}");
+    let start = lines
+        .iter()
+        .find(|l| l.contains("listening"))
+        .unwrap_or_else(|| panic!("no start-up line: {lines:?}"));
+    assert!(serde_json::from_str::<Value>(start).is_err(), "{start}");
+    for want in [" INFO ", "url=http://127.0.0.1:", "retention_days=90"] {
+        assert!(start.contains(want), "{want:?} missing from {start}");
+    }
+    assert!(start.contains(&format!("database={db}")), "{start}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" WARN ") && l.contains("plain HTTP")),
+        "{lines:?}"
+    );
+    assert!(lines.last().unwrap().ends_with("INFO stopped"), "{lines:?}");
+    // No colour codes when stderr is not a terminal.
+    assert!(!lines.join("\n").contains('\u{1b}'), "{lines:?}");
+}
+
+#[tokio::test]
+async fn serve_never_logs_a_database_password() {
+    // Refused at once on loopback port 1: the failure names the URL, without its password.
+    for log_args in [&[][..], &["--log-format", "json"][..]] {
+        let out = crate::util::cli::bin()
+            .env_remove("RUST_LOG")
+            .args(log_args)
+            .args([
+                "serve",
+                "--database",
+                "postgres://stca2:hunter2@127.0.0.1:1/fleet",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("postgres://stca2:***@127.0.0.1:1/fleet"),
+            "{err}"
+        );
+    }
+    // A server that starts: PostgreSQL with a password in the URL (a trust
+    // setup ignores it; a password setup must be given the right one).
+    let Some(db) = crate::util::backoffice::postgres("serve_never_logs_a_database_password").await
+    else {
+        return;
+    };
+    let base = crate::util::backoffice::postgres_url().await.unwrap();
+    let stca2_backoffice::Store::Postgres(pool) = &db.store else {
+        unreachable!()
+    };
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let (scheme, rest) = base.split_once("://").unwrap();
+    let (userinfo, host) = rest.rsplit_once('@').expect("a user in the PostgreSQL URL");
+    // A password the base URL already has is looked for as `:password@`
+    // (it may be a word that appears elsewhere); ours anywhere.
+    let (user, password, needle) = match userinfo.split_once(':') {
+        Some((u, p)) => (u, p.to_string(), format!(":{p}@")),
+        None => (userinfo, "hunter2-pg".to_string(), "hunter2-pg".to_string()),
+    };
+    let sep = if host.contains('?') { '&' } else { '?' };
+    let url = format!("{scheme}://{user}:{password}@{host}{sep}options[search_path]={schema}");
+    let (lines, status) =
+        tokio::task::spawn_blocking(move || serve_logs(&["--log-format", "json"], &url))
+            .await
+            .unwrap();
+    assert!(status.success(), "{status}: {lines:?}");
+    let events = json_lines(&lines);
+    let start = events.iter().find(|e| e["message"] == "listening").unwrap();
+    assert!(
+        start["database"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{scheme}://{user}:***@")),
+        "{start}"
+    );
+    let all = lines.join("\n");
+    assert!(!all.contains(&needle), "the password was logged: {all}");
+    db.cleanup().await;
+}

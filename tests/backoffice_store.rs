@@ -406,3 +406,52 @@ async fn concurrent_out_of_order_reports_give_the_sequential_streak() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn export_writes_the_same_bytes_as_the_contract_csv_writer() {
+    each_backend(
+        "export_writes_the_same_bytes_as_the_contract_csv_writer",
+        |db| async move {
+            // Enough rows for several chunks of the stream.
+            let reports: Vec<stca2_report::Report> = (0..400)
+                .map(|i| {
+                    report(
+                        &format!("p{i:03}"),
+                        &format!("r{i:03}"),
+                        at(i),
+                        i % 3 == 0,
+                        Recommendation::OpenPrimary,
+                    )
+                })
+                .collect();
+            let batch: Vec<NewReport> = reports
+                .iter()
+                .map(|r| {
+                    NewReport::from_report(
+                        r,
+                        serde_json::to_string(r).unwrap(),
+                        None,
+                        Some("203.0.113.7".into()),
+                        unix_ms(r.started_at),
+                    )
+                })
+                .collect();
+            db.store.insert_batch(&batch).await.unwrap();
+            let mut out: Vec<u8> = Vec::new();
+            let n = stca2_backoffice::cli::export_to(&db.store, &ExportFilter::default(), &mut out)
+                .await
+                .unwrap();
+            assert_eq!(n, 800, "{}", db.name);
+            assert!(out.len() > 2 * stca2_backoffice::isp_csv::CSV_CHUNK);
+            let mut want: Vec<u8> = Vec::new();
+            stca2_report::csv::write(&mut want, &reports, Some("203.0.113.7")).unwrap();
+            assert!(
+                out == want,
+                "{}: the export differs from csv::write",
+                db.name
+            );
+            db
+        },
+    )
+    .await;
+}

@@ -20,17 +20,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::TryStreamExt as _;
 use ipnet::IpNet;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 
 use super::auth::{Principal, hash_token};
+use super::isp_csv;
 use super::store::{
     ExportFilter, LatestFilter, LatestRow, NewReport, Store, StoreError, parse_rfc3339_ms,
     rfc3339_ms, unix_ms,
 };
 use stca2_report::Recommendation;
+use stca2_report::limits::{MAX_BATCH, MAX_BODY_BYTES};
 use stca2_report::{Report, SCHEMA};
 
 /// Every route, as (method, path): the router is built from it and the
@@ -44,10 +46,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/exports/isp.csv"),
 ];
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Most reports in one batch.
-pub const MAX_BATCH: usize = 1000;
 /// How far in the future a timestamp may be (clock skew allowance).
 pub const MAX_FUTURE: Duration = Duration::from_secs(10 * 60);
 /// Longest report or probe id.
@@ -122,6 +120,9 @@ impl ApiError {
     fn bad_query(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message).field(field)
     }
+    fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
     fn invalid(field: String, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", message).field(field)
     }
@@ -147,10 +148,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             // The operator's side of a 5xx: the client got the same words.
-            eprintln!(
-                "stca2-probe serve: {} {}: {}",
-                self.status.as_u16(),
-                self.code,
+            tracing::error!(
+                status = self.status.as_u16(),
+                code = self.code,
+                "{}",
                 self.message
             );
         }
@@ -270,9 +271,7 @@ async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Principal, A
 async fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     match authenticate(st, headers).await? {
         Principal::Admin => Ok(()),
-        Principal::Probe { .. } => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Principal::Probe { .. } => Err(ApiError::forbidden(
             "probe tokens can only submit reports; reading needs an admin token (`stca2-probe token issue --admin`)",
         )),
     }
@@ -445,26 +444,18 @@ fn validate(
     } = who
     {
         if &report.probe.id != probe_id {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!(
-                    "this token belongs to probe {probe_id:?} and cannot submit reports of probe {:?}",
-                    report.probe.id
-                ),
-            )
+            return Err(ApiError::forbidden(format!(
+                "this token belongs to probe {probe_id:?} and cannot submit reports of probe {:?}",
+                report.probe.id
+            ))
             .field(format!("{prefix}probe.id")));
         }
         if let (Some(tm), Some(rm)) = (merchant_id, &report.probe.merchant)
             && tm != rm
         {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!(
+            return Err(ApiError::forbidden(format!(
                     "this token belongs to merchant {tm:?}; the report says {rm:?}: fix the probe's configuration"
-                ),
-            )
+                ))
             .field(format!("{prefix}probe.merchant")));
         }
     }
@@ -735,16 +726,6 @@ pub fn parse_export_filter(f: Option<&str>) -> Result<bool, String> {
     }
 }
 
-/// Owns a spawned task: aborts it when dropped (the export's producer, when
-/// the response body or the CLI's writer goes away).
-pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 async fn export_csv(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -760,16 +741,7 @@ async fn export_csv(
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
     };
-    let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
-    let store = st.store().clone();
-    let task = tokio::spawn(async move {
-        if let Err(e) = store.export_csv(&filter, &tx).await {
-            let _ = tx.send(Err(e)).await;
-        }
-    });
-    let stream = futures_util::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, guard)| async {
-        rx.recv().await.map(|item| (item, (rx, guard)))
-    });
+    let stream = isp_csv::chunks(st.store().clone(), filter).map_ok(|c| c.bytes);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -2,7 +2,11 @@
 //!
 //! These subcommands are flattened into the top-level CLI by `main.rs`.
 //! Every one takes `--database URL` (default: a SQLite file in the current
-//! directory, created on first use).
+//! directory, created on first use). `serve` logs through `tracing` (the
+//! binary installs the subscriber: text or JSON on stderr); `token` and
+//! `export` are one-shot commands that print their output on stdout and a
+//! line for the person on stderr. A database URL is only ever shown through
+//! `redact_url`, and a token only once, on stdout, by `token issue`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,16 +14,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use bytes::Bytes;
+use futures_util::TryStreamExt as _;
 use ipnet::IpNet;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 
-use super::api::AbortOnDrop;
 use super::auth::{hash_token, new_token};
+use super::isp_csv;
 use super::server::{ServeConfig, Server};
 use super::store::{
-    ExportFilter, Store, StoreError, TokenRow, parse_rfc3339_ms, redact_url, rfc3339_ms, unix_ms,
+    ExportFilter, Store, TokenRow, parse_rfc3339_ms, redact_url, rfc3339_ms, unix_ms,
 };
 
 /// The default database: a SQLite file, created with its schema on first start.
@@ -174,21 +177,22 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = Server::bind(&cfg).await?;
     let addr = server.local_addr()?;
     let scheme = if server.is_tls() { "https" } else { "http" };
-    eprintln!(
-        "stca2-probe serve: listening on {scheme}://{addr} (database: {}, retention: {} days)",
-        redact_url(&cfg.database),
-        cfg.retention_days
+    tracing::info!(
+        url = %format_args!("{scheme}://{addr}"),
+        database = %redact_url(&cfg.database),
+        retention_days = cfg.retention_days,
+        "listening"
     );
     if !server.is_tls() {
-        eprintln!(
-            "stca2-probe serve: plain HTTP; put a TLS-terminating proxy in front (and pass --trusted-proxy), or use --tls-cert/--tls-key"
+        tracing::warn!(
+            "plain HTTP: put a TLS-terminating proxy in front (and pass --trusted-proxy), or use --tls-cert/--tls-key"
         );
     }
     let store = server.store().clone();
     server.run(shutdown_signal()).await;
     // Closing checkpoints SQLite's WAL and ends PostgreSQL sessions cleanly.
     store.close().await;
-    eprintln!("stca2-probe serve: stopped");
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -336,29 +340,18 @@ pub async fn export_to(
     filter: &ExportFilter,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u64> {
-    let (tx, mut rx) = mpsc::channel::<Result<Bytes, StoreError>>(4);
-    let mut producer = {
-        let store = store.clone();
-        let filter = filter.clone();
-        AbortOnDrop(tokio::spawn(
-            async move { store.export_csv(&filter, &tx).await },
-        ))
-    };
-    while let Some(chunk) = rx.recv().await {
-        match chunk {
-            Ok(b) => match out.write_all(&b) {
-                Ok(()) => {}
-                // `| head`: the reader has seen enough.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-                Err(e) => return Err(e).context("writing the CSV"),
-            },
-            Err(e) => return Err(e.into()),
+    let chunks = isp_csv::chunks(store.clone(), filter.clone());
+    tokio::pin!(chunks);
+    let mut rows = 0;
+    while let Some(chunk) = chunks.try_next().await? {
+        match out.write_all(&chunk.bytes) {
+            Ok(()) => rows += chunk.rows,
+            // `| head`: the reader has seen enough.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+            Err(e) => return Err(e).context("writing the CSV"),
         }
     }
     out.flush().context("writing the CSV")?;
-    let rows = (&mut producer.0)
-        .await
-        .context("the export task failed")??;
     Ok(rows)
 }
 

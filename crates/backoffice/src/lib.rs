@@ -8,12 +8,14 @@
 //! read the "Port STCA2 non ouvert" list, the failover recommendations, a
 //! probe's detail and the ISP-ticket CSV, streamed from the database.
 //! [`server`] is the HTTP/HTTPS accept loop; [`cli`] the `serve`, `token`
-//! and `export` subcommands; [`auth`] the tokens.
+//! and `export` subcommands; [`auth`] the tokens; [`isp_csv`] writes the
+//! exports' CSV from the reports the store streams.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod isp_csv;
 pub mod server;
 pub mod store;
 

@@ -26,7 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 use super::api::{AppState, router};
-use super::store::{Store, StoreError};
+use super::store::{Store, StoreError, rfc3339_ms, unix_ms};
 
 /// Most connections served at once; further ones wait in the kernel backlog.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -165,7 +165,7 @@ impl Server {
                 Ok(x) => x,
                 Err(e) => {
                     // EMFILE and friends: back off briefly instead of spinning.
-                    eprintln!("stca2-probe serve: accept failed: {e}");
+                    tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -204,9 +204,19 @@ async fn prune_loop(store: Store, days: i64) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let cutoff = super::store::unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
-        if let Err(e) = store.prune(cutoff).await {
-            eprintln!("stca2-probe serve: pruning old history failed (retried in an hour): {e}");
+        let cutoff = unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
+        match store.prune(cutoff).await {
+            Ok(0) => tracing::debug!(retention_days = days, "no history to prune"),
+            Ok(n) => tracing::info!(
+                deleted = n,
+                before = %rfc3339_ms(cutoff),
+                retention_days = days,
+                "pruned old history"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "pruning old history failed; retried in an hour"
+            ),
         }
     }
 }
