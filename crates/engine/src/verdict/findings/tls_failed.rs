@@ -23,8 +23,11 @@ pub(super) fn rule(scope: &Scope<'_>, r: &TargetResult) -> Option<FindingFacts> 
     let failed = match tls.status {
         TlsStatus::Ok => false,
         TlsStatus::ClientAuthRequired => r.service != Service::Declaration,
-        TlsStatus::Alert | TlsStatus::Reset | TlsStatus::Eof | TlsStatus::Timeout => true,
-        TlsStatus::Error => true,
+        TlsStatus::Alert
+        | TlsStatus::Reset
+        | TlsStatus::Eof
+        | TlsStatus::Timeout
+        | TlsStatus::Error => true,
     };
     failed.then(|| FindingFacts::TlsFailed {
         target,
