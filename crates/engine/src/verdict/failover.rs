@@ -1,12 +1,11 @@
 //! What to do about site 2: the failover recommendation and why, as data.
 
 use stca2_report::{
-    Broken, Failover, FailoverReason, Intercepted, Recommendation, Role, TargetRef, TargetResult,
-    TlsFailing,
+    Broken, Failover, FailoverReason, Recommendation, Role, TargetRef, TargetResult, TlsFailing,
 };
 
 use super::site::{SiteState, SiteView, Sites, refs, role_state};
-use super::{Context, answers, forged, intercepted, top_issuer};
+use super::{Context, answers, intercepted, intercepted_by};
 
 /// The recommendation, its reason as data, and the reason in English.
 pub(super) fn failover(sites: &Sites<'_>, ctx: &Context) -> Failover {
@@ -143,15 +142,6 @@ fn closed(of: &[&SiteView<'_>], sites: &Sites<'_>) -> Vec<TargetRef> {
         .flat_map(|s| s.closed())
         .map(|r| sites.target(r))
         .collect()
-}
-
-/// An intercepted target with who issued its chain.
-pub(super) fn intercepted_by(r: &TargetResult, sites: &Sites<'_>) -> Intercepted {
-    Intercepted {
-        target: sites.target(r),
-        issuer: top_issuer(r).map(str::to_string),
-        forged: forged(r),
-    }
 }
 
 /// Why the broken sites among `of` are broken: their deciding targets that

@@ -4,11 +4,10 @@
 
 use stca2_report::{Expiry, Headline, Role, TargetRef, TargetResult, TcpStatus};
 
-use super::failover::intercepted_by;
 use super::site::Sites;
 use super::{
-    Context, answers, chain_days, dns_failed, family, intercepted, measured_closed, not_measured,
-    primary_stca2_closed, ready, tcp_open,
+    Context, answers, chain_days, dns_failed, family, intercepted, intercepted_by, measured_closed,
+    not_measured, primary_stca2_closed, ready, tcp_open,
 };
 use stca2_report::CaFamily;
 

@@ -22,8 +22,8 @@
 use time::OffsetDateTime;
 
 use stca2_report::{
-    CaFamily, DnsStatus, ProbeIdentity, Report, Role, Service, SignatureVerified, SiteSummary,
-    Summary, TargetResult, TcpStatus, TlsResult, TlsStatus,
+    CaFamily, DnsStatus, Intercepted, ProbeIdentity, Report, Role, Service, SignatureVerified,
+    SiteSummary, Summary, TargetResult, TcpStatus, TlsResult, TlsStatus,
 };
 #[cfg(doc)]
 use stca2_report::{FailoverReason, FindingFacts, Headline};
@@ -178,6 +178,15 @@ fn intercepted(r: &TargetResult, ctx: &Context) -> bool {
     ctx.anchors_available
         && tcp_open(r)
         && (family(r) == Some(CaFamily::Unknown) || forged(r).is_some())
+}
+
+/// An intercepted target with who issued its chain.
+fn intercepted_by(r: &TargetResult, sites: &Sites<'_>) -> Intercepted {
+    Intercepted {
+        target: sites.target(r),
+        issuer: top_issuer(r).map(str::to_string),
+        forged: forged(r),
+    }
 }
 
 /// The hostname did not resolve (a refusal by the allow-list is not a DNS failure).

@@ -5,8 +5,7 @@
 use stca2_report::{FindingFacts, TargetResult};
 
 use super::Scope;
-use crate::verdict::failover::intercepted_by;
-use crate::verdict::{handshake, intercepted};
+use crate::verdict::{handshake, intercepted, intercepted_by};
 
 pub(super) fn rule(scope: &Scope<'_>, r: &TargetResult) -> Option<FindingFacts> {
     handshake(r)?;
