@@ -231,3 +231,49 @@ pub fn anchors_missing() -> String {
      still checked; add the anchor files and run the check again."
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stca2_report::Service;
+
+    fn target(address: &str) -> TargetRef {
+        TargetRef {
+            site: "lyon".into(),
+            site_number: 3,
+            address: address.into(),
+            port: 1146,
+            service: Service::Stca2,
+        }
+    }
+
+    #[test]
+    fn a_target_is_named_with_its_site_and_service() {
+        assert_eq!(at(&target("::1")), "[::1]:1146 (site 3, lyon, stca2 port)");
+        let m = port_closed(
+            &target("::1"),
+            TcpStatus::Unreachable,
+            Some("host prohibited"),
+        );
+        assert!(
+            m.contains("ICMP unreachable message came back (host prohibited)"),
+            "{m}"
+        );
+        assert!(
+            m.ends_with("Open outbound TCP to [::1]:1146 on the merchant's router."),
+            "{m}"
+        );
+        let m = expired(&target("gw.example"), None, -2);
+        assert!(
+            m.contains("(the leaf certificate, expired 2 days ago)"),
+            "{m}"
+        );
+        let m = not_measured(
+            &target("gw.example"),
+            &NotMeasuredReason::AllowList {
+                detail: "outside the allow-list".into(),
+            },
+        );
+        assert!(m.contains(CEILING_ENV), "{m}");
+    }
+}
