@@ -114,8 +114,10 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
                     Recommendation::None
                 },
                 message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
+                params: None,
             },
             findings: vec![],
+            headline_params: None,
         },
     }
 }

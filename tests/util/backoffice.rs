@@ -386,8 +386,10 @@ pub fn report(
             failover: Failover {
                 recommendation: rec,
                 message: format!("=HYPERLINK(\"x\") {}", rec.as_str()),
+                params: None,
             },
             findings: vec![],
+            headline_params: None,
         },
     }
 }

@@ -6,6 +6,11 @@
 //! findings, most severe first, then any warnings from the run itself (for
 //! example missing anchor files).
 //!
+//! The verdict's sentences are rendered here, at the edge, from the facts
+//! the report carries (`stca2_words`), the same words the engine stored;
+//! a report without facts (written before them, or by a newer probe with a
+//! case this one does not know) prints its stored strings.
+//!
 //! Colour is decided by the caller (a terminal, and `NO_COLOR` unset); when
 //! it is off, the output is plain text with no escape codes at all, so it can
 //! be pasted into a ticket or an e-mail as is.
@@ -49,10 +54,17 @@ pub fn render(
     let summary = &report.summary;
 
     let verdict_style = if summary.ok { GOOD } else { BAD };
+    let headline = said(
+        summary
+            .headline_params
+            .as_ref()
+            .and_then(stca2_words::headline),
+        &summary.headline,
+    );
     writeln!(
         out,
         "{}",
-        paint.paint(&summary.headline, verdict_style.effects(Effects::BOLD))
+        paint.paint(&headline, verdict_style.effects(Effects::BOLD))
     )?;
     let failover_style = match summary.failover.recommendation {
         Recommendation::ConfigureSecondary => GOOD,
@@ -63,7 +75,17 @@ pub fn render(
         out,
         "{} {}",
         paint.paint("Failover:", failover_style.effects(Effects::BOLD)),
-        paint.paint(&summary.failover.message, Style::new())
+        paint.paint(
+            &said(
+                summary
+                    .failover
+                    .params
+                    .as_ref()
+                    .and_then(stca2_words::failover),
+                &summary.failover.message
+            ),
+            Style::new()
+        )
     )?;
     writeln!(out)?;
 
@@ -83,7 +105,10 @@ pub fn render(
                 "- {} ({}): {}",
                 paint.paint(label, style.effects(Effects::BOLD)),
                 paint.paint(&f.code, Style::new()),
-                paint.paint(&f.message, Style::new())
+                paint.paint(
+                    &said(f.params.as_ref().and_then(stca2_words::finding), &f.message),
+                    Style::new()
+                )
             )?;
         }
     }
@@ -111,6 +136,11 @@ pub fn render(
         )
     )?;
     Ok(())
+}
+
+/// A sentence rendered from its facts, or the stored one when there are none.
+fn said(rendered: Option<String>, stored: &str) -> Cow<'_, str> {
+    rendered.map_or(Cow::Borrowed(stored), Cow::Owned)
 }
 
 /// Applies a style only when colour is on.
@@ -415,6 +445,21 @@ mod tests {
         assert!(t.starts_with("Not measured: "), "{t}");
         assert!(t.contains("- warning (not_measured): "), "{t}");
         assert!(!t.contains("port_closed"), "{t}");
+    }
+
+    /// A report without the verdict's facts (stored before they existed)
+    /// prints word for word what one with them prints.
+    #[test]
+    fn a_report_without_facts_prints_the_same() {
+        let r = report(set(TIMEOUT, O::Stca, O::Unknown, O::ClientAuth));
+        let mut old = r.clone();
+        old.summary.headline_params = None;
+        old.summary.failover.params = None;
+        for f in &mut old.summary.findings {
+            f.params = None;
+        }
+        assert_eq!(text(&old, &[], false), text(&r, &[], false));
+        assert!(text(&r, &[], false).starts_with("Port STCA2 non ouvert"));
     }
 
     #[test]

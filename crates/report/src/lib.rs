@@ -35,7 +35,9 @@ pub use result::{
     TlsResult, TlsStack, TlsStatus,
 };
 pub use summary::{
-    Failover, Finding, Recommendation, Severity, SiteSummary, Summary, codes, endpoint,
+    Broken, Expiry, Failover, FailoverReason, FailoverTarget, Finding, FindingFacts, Headline,
+    Intercepted, NotMeasuredReason, Recommendation, Severity, SiteRef, SiteSummary, Summary,
+    TargetRef, TlsFailing, codes, endpoint,
 };
 pub use target::{Role, Service};
 
