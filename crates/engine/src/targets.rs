@@ -1,7 +1,7 @@
 //! Target sets: which gateway sites and ports to probe, and which CA families
 //! a server chain may belong to.
 //!
-//! A target set is a small TOML file (DESIGN.md §3). Every site is probed on
+//! A target set is a small TOML file (docs/design.md §3). Every site is probed on
 //! every port. Loading is strict — unknown keys, port 0, duplicate sites and
 //! addresses that are neither an IP literal nor a hostname are errors — and
 //! every error names the file, line and column, because the person reading it

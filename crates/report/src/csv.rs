@@ -1,4 +1,4 @@
-//! CSV for ISP tickets: one row per report x target (DESIGN.md §3).
+//! CSV for ISP tickets: one row per report x target (docs/design.md §3).
 //!
 //! The columns are a contract (reports/csv-columns.md). Cells that a
 //! spreadsheet would run as a formula are neutralised with a leading

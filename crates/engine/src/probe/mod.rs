@@ -448,7 +448,7 @@ async fn probe_target(
 
 /// rustls refused to negotiate (legacy suites, SHA-1 chain): read the chain
 /// with a hand-built TLS 1.2 ClientHello on one more connection, keeping the
-/// rustls failure in `detail` (issue 3, DESIGN.md `tls.stack`).
+/// rustls failure in `detail` (issue 3, docs/design.md §3 `tls.stack`).
 async fn legacy_capture(
     shared: &Shared,
     addr: SocketAddr,
