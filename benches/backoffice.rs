@@ -18,10 +18,6 @@
 //! or postgres://postgres@127.0.0.1:5432/test, and skipped loudly when it
 //! does not answer).
 
-#[path = "../tests/util/backoffice.rs"]
-#[allow(dead_code)] // the bench uses part of the tests' support
-mod backoffice_support;
-
 use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -34,9 +30,8 @@ use sqlx::postgres::PgConnectOptions;
 use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::server::{ServeConfig, Server};
 use stca2_backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
-use stca2_report::{Failover, Recommendation, Summary};
-use stca2_report::{ProbeIdentity, Report, SCHEMA};
-use stca2_report::{Role, Service};
+use stca2_report::fixtures::upload;
+use stca2_report::{Recommendation, Report, Role};
 use time::OffsetDateTime;
 
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -52,74 +47,36 @@ fn scaled(n: usize) -> usize {
     ((n as f64 * scale()).round() as usize).max(1)
 }
 
-/// A report with 4 targets (2 sites x 2 ports), like the real gateway.
+/// A report with 4 targets (2 sites x 2 ports), like the real gateway, from
+/// the back office's fixtures ([`stca2_report::fixtures::upload`]), of
+/// probes on many shop hosts and merchants.
 fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Report {
-    Report {
-        schema: SCHEMA.into(),
-        report_id: id.into(),
-        probe: ProbeIdentity {
-            id: probe.into(),
-            version: "0.1.0".into(),
-            hostname: Some(format!("{probe}.shop.example")),
-            merchant: Some(format!("m-{}", probe.len() % 7)),
-            source: None,
-            interface: None,
-        },
-        started_at: started,
-        finished_at: started + time::Duration::seconds(3),
-        target_set: "lyra".into(),
-        results: vec![
-            backoffice_support::target(
-                "toulouse",
-                Role::Primary,
-                "127.0.38.45",
-                1146,
-                Service::Stca2,
-                !closed,
-            ),
-            backoffice_support::target(
-                "toulouse",
-                Role::Primary,
-                "127.0.38.45",
-                7212,
-                Service::Declaration,
-                true,
-            ),
-            backoffice_support::target(
-                "bordeaux",
-                Role::Secondary,
-                "127.0.38.173",
-                1146,
-                Service::Stca2,
-                true,
-            ),
-            backoffice_support::target(
-                "bordeaux",
-                Role::Secondary,
-                "127.0.38.173",
-                7212,
-                Service::Declaration,
-                true,
-            ),
-        ],
-        summary: Summary {
-            ok: !closed,
-            headline: "bench".into(),
-            stca2_port_closed: closed,
-            sites: vec![],
-            failover: Failover {
-                recommendation: if closed {
-                    Recommendation::ConfigureSecondary
-                } else {
-                    Recommendation::None
-                },
-                message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
-                params: None,
-            },
-            findings: vec![],
-            headline_params: None,
-        },
-    }
+    let mut identity = upload::probe(probe);
+    identity.hostname = Some(format!("{probe}.shop.example"));
+    identity.merchant = Some(format!("m-{}", probe.len() % 7));
+    let results = [
+        (Role::Primary, 1146, !closed),
+        (Role::Primary, 7212, true),
+        (Role::Secondary, 1146, true),
+        (Role::Secondary, 7212, true),
+    ]
+    .into_iter()
+    .map(|(role, port, open)| upload::result(role, port, open))
+    .collect();
+    let rec = if closed {
+        Recommendation::ConfigureSecondary
+    } else {
+        Recommendation::None
+    };
+    let mut summary = upload::summary(
+        closed,
+        rec,
+        "Configure 127.0.38.173 port 1146 as the failover gateway.",
+    );
+    summary.headline = "bench".into();
+    let mut r = upload::report(identity, id, started, results, summary);
+    r.target_set = "lyra".into();
+    r
 }
 
 struct Db {

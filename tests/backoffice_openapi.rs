@@ -39,7 +39,7 @@ fn spec_routes(yaml: &str) -> BTreeSet<(String, String)> {
 }
 
 /// The statuses each route answers: the handlers' error paths (see
-/// src/backoffice/api.rs and the API tests that exercise them).
+/// crates/backoffice/src/api.rs and the API tests that exercise them).
 const STATUSES: &[(&str, &str, &[u16])] = &[
     ("GET", "/healthz", &[200, 503]),
     (

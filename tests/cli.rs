@@ -1,37 +1,55 @@
 //! The command line as a user meets it: exit codes, messages that name the
 //! file, line and column, and an allow-list that refuses before any packet.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::path::Path;
 use std::process::Output;
 
 use crate::util::cli::{assert_no_connection, bin, write};
+use crate::util::net::{self, Net};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run stca2-probe")
 }
 
-const BASE: &str = r#"name = "t"
+/// A target set with its two sites at `primary` and `secondary`, and an
+/// STCA2 anchor file (the tests count its lines: keep them in place).
+fn base(primary: IpAddr, secondary: IpAddr) -> String {
+    format!(
+        r#"name = "t"
 [[site]]
 name = "toulouse"
 role = "primary"
-address = "127.0.61.45"
+address = "{primary}"
 [[site]]
 name = "bordeaux"
 role = "secondary"
-address = "127.0.61.173"
+address = "{secondary}"
 [[port]]
 number = 1146
 service = "stca2"
 [[ca]]
 family = "STCA2"
 anchors = "stca2.pem"
-"#;
+"#
+    )
+}
+
+const ANCHORS: &str = "[[ca]]\nfamily = \"STCA2\"\nanchors = \"stca2.pem\"\n";
+
+/// The set without its anchors: the primary at `primary` (a listener that
+/// must see nothing), the secondary in `net`.
+fn refused_set(dir: &Path, primary: IpAddr, net: Net) -> String {
+    let text = base(primary, net.sites().1).replace(ANCHORS, "");
+    write(dir, "t.toml", &text)
+}
 
 #[test]
 fn bad_target_files_exit_2_naming_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let base = BASE.replace("[[ca]]\nfamily = \"STCA2\"\nanchors = \"stca2.pem\"\n", "");
+    let (primary, secondary) = net::network().sites();
+    let with_anchors = base(primary, secondary);
+    let base = with_anchors.replace(ANCHORS, "");
     let cases: &[(&str, String, &str)] = &[
         (
             "syntax",
@@ -43,7 +61,7 @@ fn bad_target_files_exit_2_naming_line_and_column() {
             base.replace("service = \"stca2\"", "service = \"stca2\"\nspeed = 3"),
             ":13:",
         ),
-        ("missing anchor", BASE.to_string(), ":15:"),
+        ("missing anchor", with_anchors.clone(), ":15:"),
         (
             "port 0",
             base.replace("number = 1146", "number = 0"),
@@ -56,7 +74,7 @@ fn bad_target_files_exit_2_naming_line_and_column() {
         ),
         (
             "bad address",
-            base.replace("127.0.61.173", "not an address!"),
+            base.replace(&secondary.to_string(), "not an address!"),
             ":9:",
         ),
         (
@@ -105,25 +123,23 @@ fn bad_flags_exit_2() {
 #[test]
 fn allow_list_refusal_sends_no_packet() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.62.45:1146").unwrap();
-    let text = BASE
-        .replace("127.0.61.45", "127.0.62.45")
-        .replace("[[ca]]\nfamily = \"STCA2\"\nanchors = \"stca2.pem\"\n", "");
-    let file = write(dir.path(), "t.toml", &text);
-    // --allow replaces the default (the set's own addresses): 127.0.62.45 is outside it.
+    let (net, outside) = (net::network(), net::address());
+    let listener = TcpListener::bind((outside, 1146)).unwrap();
+    let file = refused_set(dir.path(), outside, net);
+    // --allow replaces the default (the set's own addresses): `outside` is outside it.
     let out = run(&[
         "check",
         "--targets",
         &file,
         "--allow",
-        "127.0.61.0/24",
+        &net.cidr(),
         "--timeout",
         "1",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("127.0.62.45") && err.contains("allow-list"),
+        err.contains(&outside.to_string()) && err.contains("allow-list"),
         "{err}"
     );
     assert_no_connection(&listener);
@@ -132,13 +148,11 @@ fn allow_list_refusal_sends_no_packet() {
 #[test]
 fn ceiling_cannot_be_lifted_by_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.63.45:1146").unwrap();
-    let text = BASE
-        .replace("127.0.61.45", "127.0.63.45")
-        .replace("[[ca]]\nfamily = \"STCA2\"\nanchors = \"stca2.pem\"\n", "");
-    let file = write(dir.path(), "t.toml", &text);
+    let (net, outside) = (net::network(), net::address());
+    let listener = TcpListener::bind((outside, 1146)).unwrap();
+    let file = refused_set(dir.path(), outside, net);
     let out = bin()
-        .env("STCA2_PROBE_ALLOW", "127.0.61.0/24")
+        .env("STCA2_PROBE_ALLOW", net.cidr())
         .args([
             "check",
             "--targets",

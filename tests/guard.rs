@@ -6,13 +6,14 @@
 //! as a failed test rather than as a packet somewhere.
 
 use std::ffi::OsStr;
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::os::unix::ffi::OsStrExt;
 use std::process::Output;
 
 use crate::util::cli::{assert_no_connection, bin, write};
+use crate::util::net;
 
-fn set(primary: &str, secondary: &str) -> String {
+fn set(primary: IpAddr, secondary: &str) -> String {
     format!(
         r#"name = "t"
 [[site]]
@@ -49,8 +50,9 @@ fn check(ceiling: &OsStr, file: &str) -> Output {
 #[test]
 fn a_ceiling_that_is_not_utf8_stops_the_check() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.64.45:1146").unwrap();
-    let file = write(dir.path(), "t.toml", &set("127.0.64.45", "127.0.64.173"));
+    let (primary, secondary) = net::network().sites();
+    let listener = TcpListener::bind((primary, 1146)).unwrap();
+    let file = write(dir.path(), "t.toml", &set(primary, &secondary.to_string()));
     let out = check(OsStr::from_bytes(b"127.0.0.0/8\xff"), &file);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -65,8 +67,9 @@ fn a_ceiling_that_is_not_utf8_stops_the_check() {
 #[test]
 fn a_blank_ceiling_allows_nothing_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.65.45:1146").unwrap();
-    let file = write(dir.path(), "t.toml", &set("127.0.65.45", "127.0.65.173"));
+    let (primary, secondary) = net::network().sites();
+    let listener = TcpListener::bind((primary, 1146)).unwrap();
+    let file = write(dir.path(), "t.toml", &set(primary, &secondary.to_string()));
     let out = check(OsStr::new(""), &file);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -91,11 +94,12 @@ fn hostname_sites_are_refused_before_any_dns_query() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.66.45:1146").unwrap();
+    let primary = net::address();
+    let listener = TcpListener::bind((primary, 1146)).unwrap();
     let file = write(
         dir.path(),
         "t.toml",
-        &set("127.0.66.45", "gw2.stca2-probe.invalid"),
+        &set(primary, "gw2.stca2-probe.invalid"),
     );
     let out = check(OsStr::new("127.0.0.0/8,10.0.0.0/8"), &file);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,12 +1,14 @@
 //! The loopback lab, end to end: listeners per behaviour, TLS chains against
 //! a real rustls client, PEM files, the generated target file, shutdown.
 //!
-//! Every test uses its own pair of loopback addresses (127.40.<n>.45 and
-//! 127.40.<n>.173, n unique per test) on the real ports, so tests can run in
-//! parallel. Nothing here leaves 127.0.0.0/8.
+//! Every test runs its labs in a loopback /24 of its own ([`net::network`]),
+//! on the real ports, so tests can run in parallel. Nothing here leaves
+//! 127.0.0.0/8.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+
+use crate::util::net::{self, Net};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,15 +29,8 @@ use tokio_rustls::client::TlsStream;
 /// Generous bound for anything that should be quick on loopback.
 const QUICK: Duration = Duration::from_secs(10);
 
-fn ips(n: u8) -> (IpAddr, IpAddr) {
-    (
-        IpAddr::from([127, 40, n, 45]),
-        IpAddr::from([127, 40, n, 173]),
-    )
-}
-
-fn config(n: u8, scenario: Scenario, dir: &Path) -> LabConfig {
-    let (primary, secondary) = ips(n);
+fn config(net: Net, scenario: Scenario, dir: &Path) -> LabConfig {
+    let (primary, secondary) = net.sites();
     let mut c = LabConfig::new(scenario);
     c.primary = primary;
     c.secondary = secondary;
@@ -43,8 +38,8 @@ fn config(n: u8, scenario: Scenario, dir: &Path) -> LabConfig {
     c
 }
 
-async fn start(n: u8, scenario: &str, dir: &Path) -> Lab {
-    Lab::start(config(n, Scenario::named(scenario).unwrap(), dir))
+async fn start(net: Net, scenario: &str, dir: &Path) -> Lab {
+    Lab::start(config(net, Scenario::named(scenario).unwrap(), dir))
         .await
         .unwrap()
 }
@@ -140,8 +135,8 @@ async fn send_hello(to: SocketAddr) -> TcpStream {
 }
 
 /// A lab where every endpoint behaves as `b`.
-async fn start_uniform(n: u8, b: Behaviour, dir: &Path) -> Lab {
-    Lab::start(config(n, Scenario::uniform(b), dir))
+async fn start_uniform(net: Net, b: Behaviour, dir: &Path) -> Lab {
+    Lab::start(config(net, Scenario::uniform(b), dir))
         .await
         .unwrap()
 }
@@ -185,8 +180,9 @@ fn family(pki: &LabPki, chain: &[Vec<u8>]) -> CaFamily {
 #[tokio::test]
 async fn healthy_serves_stca2_and_asks_for_a_client_certificate_on_7212() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(1, "healthy", dir.path()).await;
-    let (p, s) = ips(1);
+    let net = net::network();
+    let lab = start(net, "healthy", dir.path()).await;
+    let (p, s) = net.sites();
     assert_eq!(lab.endpoints().len(), 4);
     assert!(
         lab.endpoints()
@@ -241,13 +237,14 @@ async fn healthy_serves_stca2_and_asks_for_a_client_certificate_on_7212() {
 async fn blocked_scenarios_refuse_connections_where_they_should() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        (2u8, "primary-blocked", [false, false, true, true]),
-        (3, "secondary-blocked", [true, true, false, false]),
-        (4, "both-blocked", [false, false, false, false]),
+        ("primary-blocked", [false, false, true, true]),
+        ("secondary-blocked", [true, true, false, false]),
+        ("both-blocked", [false, false, false, false]),
     ];
-    for (n, name, open) in cases {
-        let lab = start(n, name, dir.path()).await;
-        let (p, s) = ips(n);
+    for (name, open) in cases {
+        let net = net::network();
+        let lab = start(net, name, dir.path()).await;
+        let (p, s) = net.sites();
         let targets = [addr(p, 1146), addr(p, 7212), addr(s, 1146), addr(s, 7212)];
         for (to, open) in targets.into_iter().zip(open) {
             let ep = lab.endpoints().iter().find(|e| e.addr == to).unwrap();
@@ -266,8 +263,9 @@ async fn blocked_scenarios_refuse_connections_where_they_should() {
 #[tokio::test]
 async fn old_ca_serves_the_stca_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(5, "old-ca", dir.path()).await;
-    let (p, s) = ips(5);
+    let net = net::network();
+    let lab = start(net, "old-ca", dir.path()).await;
+    let (p, s) = net.sites();
     for to in [addr(p, 1146), addr(s, 7212)] {
         let chain = chain_trusted_by(&lab, to, lab.pki().stca_root()).await;
         assert_eq!(family(lab.pki(), &chain), CaFamily::Stca);
@@ -278,8 +276,9 @@ async fn old_ca_serves_the_stca_chain() {
 #[tokio::test]
 async fn intercepted_serves_a_chain_of_no_family() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(6, "intercepted", dir.path()).await;
-    let (p, s) = ips(6);
+    let net = net::network();
+    let lab = start(net, "intercepted", dir.path()).await;
+    let (p, s) = net.sites();
     for to in [addr(p, 1146), addr(s, 1146), addr(p, 7212)] {
         let chain = chain_trusted_by(&lab, to, lab.pki().interceptor_root()).await;
         assert_eq!(family(lab.pki(), &chain), CaFamily::Unknown);
@@ -298,8 +297,9 @@ async fn intercepted_serves_a_chain_of_no_family() {
 #[tokio::test]
 async fn expired_serves_an_expired_stca2_leaf() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(7, "expired", dir.path()).await;
-    let (p, _) = ips(7);
+    let net = net::network();
+    let lab = start(net, "expired", dir.path()).await;
+    let (p, _) = net.sites();
     let e = stca2_handshake(&lab, addr(p, 1146)).await.unwrap_err();
     assert_rustls_error!(
         e,
@@ -313,8 +313,9 @@ async fn expired_serves_an_expired_stca2_leaf() {
 #[tokio::test]
 async fn mixed_scenario_endpoints() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(8, "mixed", dir.path()).await;
-    let (p, s) = ips(8);
+    let net = net::network();
+    let lab = start(net, "mixed", dir.path()).await;
+    let (p, s) = net.sites();
     let trust = client(&[lab.pki().stca2_root()], None);
     let tls = handshake(addr(p, 1146), trust.clone()).await.unwrap();
     assert_eq!(family(lab.pki(), &presented(&tls)), CaFamily::Stca2);
@@ -334,9 +335,10 @@ async fn mixed_scenario_endpoints() {
 #[tokio::test]
 async fn reset_after_hello_resets() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start_uniform(9, Behaviour::ResetAfterHello, dir.path()).await;
+    let net = net::network();
+    let lab = start_uniform(net, Behaviour::ResetAfterHello, dir.path()).await;
     assert_eq!(lab.scenario().name, "reset-after-hello");
-    let (p, s) = ips(9);
+    let (p, s) = net.sites();
     let e = stca2_handshake(&lab, addr(p, 1146)).await.unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e:?}");
 
@@ -354,8 +356,9 @@ async fn reset_after_hello_resets() {
 #[tokio::test]
 async fn garbage_answers_http() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start_uniform(10, Behaviour::Garbage, dir.path()).await;
-    let (p, s) = ips(10);
+    let net = net::network();
+    let lab = start_uniform(net, Behaviour::Garbage, dir.path()).await;
+    let (p, s) = net.sites();
     let mut tcp = send_hello(addr(p, 1146)).await;
     let mut got = Vec::new();
     tokio::time::timeout(QUICK, tcp.read_to_end(&mut got))
@@ -372,8 +375,9 @@ async fn garbage_answers_http() {
 #[tokio::test]
 async fn tls12_only_refuses_tls13() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start_uniform(11, Behaviour::Tls12Only, dir.path()).await;
-    let (p, _) = ips(11);
+    let net = net::network();
+    let lab = start_uniform(net, Behaviour::Tls12Only, dir.path()).await;
+    let (p, _) = net.sites();
     let tls = stca2_handshake(&lab, addr(p, 1146)).await.unwrap();
     assert_eq!(
         tls.get_ref().1.protocol_version(),
@@ -389,10 +393,11 @@ async fn tls12_only_refuses_tls13() {
 #[tokio::test]
 async fn slow_answers_after_the_delay() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(12, Scenario::named("slow").unwrap(), dir.path());
+    let net = net::network();
+    let mut c = config(net, Scenario::named("slow").unwrap(), dir.path());
     c.slow_delay = Duration::from_millis(800);
     let lab = Lab::start(c).await.unwrap();
-    let (p, _) = ips(12);
+    let (p, _) = net.sites();
     assert_eq!(
         lab.scenario().behaviour(Role::Primary, 1146),
         Behaviour::Slow
@@ -411,7 +416,8 @@ async fn slow_answers_after_the_delay() {
 #[tokio::test]
 async fn pem_files_and_target_file_load() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(13, "mixed", dir.path()).await;
+    let net = net::network();
+    let lab = start(net, "mixed", dir.path()).await;
     let ca = dir.path().join("lab-ca");
     for (file, der) in [
         ("stca2-root.pem", lab.pki().stca2_root()),
@@ -450,7 +456,7 @@ async fn pem_files_and_target_file_load() {
     let text = std::fs::read_to_string(&target).unwrap();
     assert!(text.contains("\"lab-ca/stca2-root.pem\""), "{text}");
     let set = TargetSet::load(&target).unwrap();
-    let (p, s) = ips(13);
+    let (p, s) = net.sites();
     assert_eq!(set.name, "lab");
     assert_eq!(set.literal_addresses(), vec![p, s]);
     assert_eq!(set.sites[0].role, Role::Primary);
@@ -487,8 +493,9 @@ async fn pem_files_and_target_file_load() {
 #[tokio::test]
 async fn shutdown_and_drop_close_every_listener() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start(14, "healthy", dir.path()).await;
-    let (p, s) = ips(14);
+    let net = net::network();
+    let lab = start(net, "healthy", dir.path()).await;
+    let (p, s) = net.sites();
     // An open connection, to check that stopping also ends connections.
     let mut held = connect(addr(p, 1146)).await.unwrap();
     for ip in [p, s] {
@@ -508,7 +515,7 @@ async fn shutdown_and_drop_close_every_listener() {
 
     // Dropping: the aborted tasks release their sockets as soon as the runtime
     // drops them; poll with a generous bound.
-    let lab = start(14, "healthy", dir.path()).await;
+    let lab = start(net, "healthy", dir.path()).await;
     connect(addr(p, 1146)).await.unwrap();
     drop(lab);
     let deadline = Instant::now() + QUICK;
@@ -526,18 +533,20 @@ async fn shutdown_and_drop_close_every_listener() {
 #[tokio::test]
 async fn a_second_lab_on_the_same_addresses_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let first = start(15, "healthy", dir.path()).await;
-    let e = Lab::start(config(15, Scenario::named("healthy").unwrap(), dir.path()))
+    let net = net::network();
+    let first = start(net, "healthy", dir.path()).await;
+    let e = Lab::start(config(net, Scenario::named("healthy").unwrap(), dir.path()))
         .await
         .unwrap_err();
     assert!(matches!(e, LabError::Bind { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(
-        msg.contains("127.40.15.45:1146") && msg.contains("another `stca2-probe lab`"),
+        msg.contains(&format!("{}:1146", net.sites().0))
+            && msg.contains("another `stca2-probe lab`"),
         "{msg}"
     );
     // The failed start left the first lab serving.
-    stca2_handshake(&first, addr(ips(15).0, 1146))
+    stca2_handshake(&first, addr(net.sites().0, 1146))
         .await
         .unwrap();
     first.shutdown().await;
@@ -546,12 +555,12 @@ async fn a_second_lab_on_the_same_addresses_says_what_to_do() {
 #[tokio::test]
 async fn every_behaviour_starts_and_closed_is_the_only_one_not_listening() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, b) in Behaviour::ALL.into_iter().enumerate() {
-        let n = 100 + u8::try_from(i).unwrap();
-        let mut c = config(n, Scenario::uniform(b), dir.path());
+    for b in Behaviour::ALL {
+        let net = net::network();
+        let mut c = config(net, Scenario::uniform(b), dir.path());
         c.ports = vec![1146];
         let lab = Lab::start(c).await.unwrap();
-        let r = connect(addr(ips(n).0, 1146)).await;
+        let r = connect(addr(net.sites().0, 1146)).await;
         if b == Behaviour::Closed {
             assert_refused(r, "closed");
         } else {

@@ -1,14 +1,15 @@
 //! Legacy capture against hostile and broken servers, and against the lab's
 //! legacy responder.
 //!
-//! Every server here is an in-test tokio listener on its own 127.0.42.N
-//! address (ephemeral port), so the tests run in parallel without clashing
-//! and never leave loopback.
+//! Every server here is an in-test tokio listener on its own loopback
+//! address ([`net::address`], ephemeral port), so the tests run in parallel
+//! without clashing and never leave loopback.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::util::net;
 use stca2_engine::cert::{self, Anchor};
 use stca2_engine::probe::legacy::{LegacyError, capture};
 use stca2_lab::legacy::{serve_legacy, sha1_stca_chain, sha1_stca_root_pem};
@@ -21,17 +22,15 @@ use tokio::task::JoinHandle;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A one-connection server on `127.0.42.n` running `behave` on the
-/// accepted stream; the handle returns what `behave` returns.
-async fn server<F, Fut, T>(n: u8, behave: F) -> (SocketAddr, JoinHandle<T>)
+/// A one-connection server on an address of its own running `behave` on
+/// the accepted stream; the handle returns what `behave` returns.
+async fn server<F, Fut, T>(behave: F) -> (SocketAddr, JoinHandle<T>)
 where
     F: FnOnce(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = T> + Send,
     T: Send + 'static,
 {
-    let listener = TcpListener::bind(("127.0.42.".to_string() + &n.to_string(), 0))
-        .await
-        .unwrap();
+    let listener = TcpListener::bind((net::address(), 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
@@ -76,7 +75,7 @@ fn server_hello_record() -> Vec<u8> {
 
 #[tokio::test]
 async fn truncated_record_then_close_is_eof() {
-    let (addr, h) = server(1, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         // A record announcing 100 bytes, of which 10 arrive.
         s.write_all(&[22, 3, 3, 0, 100]).await.unwrap();
@@ -91,7 +90,7 @@ async fn truncated_record_then_close_is_eof() {
 
 #[tokio::test]
 async fn sixteen_mib_length_field_is_malformed() {
-    let (addr, h) = server(2, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         // A handshake header claiming a 16 MiB ServerHello…
         let _ = s
@@ -126,7 +125,7 @@ async fn sixteen_mib_length_field_is_malformed() {
 
 #[tokio::test]
 async fn oversized_record_length_is_malformed() {
-    let (addr, h) = server(3, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         let _ = s.write_all(&[22, 3, 3, 0xFF, 0xFF, 0, 0, 0]).await;
     })
@@ -141,7 +140,7 @@ async fn oversized_record_length_is_malformed() {
 
 #[tokio::test]
 async fn random_bytes_are_not_tls() {
-    let (addr, h) = server(4, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         // A fixed xorshift stream, starting with a byte that no record type uses.
         let mut x: u32 = 0x9E37_79B9;
@@ -165,7 +164,7 @@ async fn random_bytes_are_not_tls() {
 
 #[tokio::test]
 async fn http_answer_is_named() {
-    let (addr, h) = server(5, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         let _ = s
             .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
@@ -179,7 +178,7 @@ async fn http_answer_is_named() {
 
 #[tokio::test]
 async fn certificate_that_never_ends_times_out() {
-    let (addr, h) = server(6, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         let mut bytes = server_hello_record();
         // A Certificate claiming 200 KiB; 1 KiB of it arrives, then silence.
@@ -200,7 +199,7 @@ async fn certificate_that_never_ends_times_out() {
 
 #[tokio::test]
 async fn endless_handshake_stream_hits_the_byte_cap() {
-    let (addr, h) = server(7, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         if s.write_all(&server_hello_record()).await.is_err() {
             return true;
@@ -228,7 +227,7 @@ async fn endless_handshake_stream_hits_the_byte_cap() {
 
 #[tokio::test]
 async fn immediate_close_is_eof() {
-    let (addr, h) = server(8, |s| async move { drop(s) }).await;
+    let (addr, h) = server(|s| async move { drop(s) }).await;
     let err = run(addr).await.unwrap_err();
     h.await.unwrap();
     // Closing before reading the ClientHello may also surface as a reset.
@@ -240,7 +239,7 @@ async fn immediate_close_is_eof() {
 
 #[tokio::test]
 async fn reset_after_client_hello_is_reset() {
-    let (addr, h) = server(9, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         s.set_zero_linger().unwrap();
         drop(s);
@@ -254,7 +253,7 @@ async fn reset_after_client_hello_is_reset() {
 
 #[tokio::test]
 async fn silence_times_out() {
-    let (addr, h) = server(10, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         let mut buf = [0u8; 4096];
         // Read everything, answer nothing, until the client leaves.
         while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await
@@ -274,7 +273,7 @@ async fn silence_times_out() {
 
 #[tokio::test]
 async fn alert_is_named() {
-    let (addr, h) = server(11, |mut s| async move {
+    let (addr, h) = server(|mut s| async move {
         read_hello(&mut s).await;
         let _ = s
             .write_all(&tlswire::fatal_alert(tlswire::TLS1_2, 40))
@@ -293,10 +292,8 @@ fn stca_anchors() -> Vec<Anchor> {
 
 #[tokio::test]
 async fn lab_legacy_responder_serves_the_sha1_stca_chain() {
-    let (addr, h) = server(12, |s| {
-        serve_legacy(s, sha1_stca_chain(), false, Duration::from_secs(5))
-    })
-    .await;
+    let (addr, h) =
+        server(|s| serve_legacy(s, sha1_stca_chain(), false, Duration::from_secs(5))).await;
     let cap = run(addr).await.unwrap();
     h.await.unwrap();
     assert_eq!(cap.version, "TLSv1.2");
@@ -312,10 +309,8 @@ async fn lab_legacy_responder_serves_the_sha1_stca_chain() {
 
 #[tokio::test]
 async fn lab_legacy_responder_can_request_a_client_certificate() {
-    let (addr, h) = server(13, |s| {
-        serve_legacy(s, sha1_stca_chain(), true, Duration::from_secs(5))
-    })
-    .await;
+    let (addr, h) =
+        server(|s| serve_legacy(s, sha1_stca_chain(), true, Duration::from_secs(5))).await;
     let cap = run(addr).await.unwrap();
     h.await.unwrap();
     assert_eq!(
@@ -326,10 +321,8 @@ async fn lab_legacy_responder_can_request_a_client_certificate() {
 
 #[tokio::test]
 async fn lab_legacy_responder_refuses_modern_only_clients() {
-    let (addr, h) = server(14, |s| {
-        serve_legacy(s, sha1_stca_chain(), false, Duration::from_secs(5))
-    })
-    .await;
+    let (addr, h) =
+        server(|s| serve_legacy(s, sha1_stca_chain(), false, Duration::from_secs(5))).await;
     let mut s = TcpStream::connect(addr).await.unwrap();
     // A ClientHello offering only an ECDHE suite, as rustls would.
     let mut body = vec![3, 3];

@@ -1,9 +1,9 @@
 //! Firewall behaviours with a real packet filter: nftables in a router
 //! namespace between a client namespace (the probe) and a gateway namespace
-//! (the lab), all made by the test (see `netns_support`).
+//! (the lab), all made by the test (see `util::netns`).
 //!
 //! Each test builds its own three namespaces (`s2p-<test>-<pid>-{c,r,g}`) on
-//! its own 10.N.0.0/16 (N from 101 up, one per test), loads a ruleset into
+//! its own 10.N.0.0/16 (N from `util::net`, one per test), loads a ruleset into
 //! the router's `forward` (or `output`) hook, starts the lab with the
 //! `healthy` scenario on 10.N.2.45 (primary) and 10.N.2.173 (secondary), and
 //! runs one whole check from the client — probe and verdict — allowed to
@@ -130,8 +130,8 @@ fn timed_check(t: &Topology, lab: &crate::util::netns::GatewayLab) -> Report {
 
 /// Applies `verdict` (counted as `comment`) to the primary's 1146 in the
 /// router, then checks the healthy lab.
-fn primary_1146(test: &str, n: u8, verdict: &str, comment: &str) -> Option<(Topology, Report)> {
-    let t = Topology::build(test, n)?;
+fn primary_1146(test: &str, verdict: &str, comment: &str) -> Option<(Topology, Report)> {
+    let t = Topology::build(test)?;
     let primary = t.primary();
     t.nft(&ruleset(
         &format!("ip daddr {primary} tcp dport 1146 counter {verdict} comment \"{comment}\""),
@@ -144,7 +144,7 @@ fn primary_1146(test: &str, n: u8, verdict: &str, comment: &str) -> Option<(Topo
 
 #[test]
 fn drop_is_a_timeout_and_the_port_is_closed() {
-    let Some((t, report)) = primary_1146("drop", 101, "drop", "dropped") else {
+    let Some((t, report)) = primary_1146("drop", "drop", "dropped") else {
         return;
     };
 
@@ -162,7 +162,7 @@ fn drop_is_a_timeout_and_the_port_is_closed() {
 
 #[test]
 fn reject_with_tcp_reset_is_refused() {
-    let Some((t, report)) = primary_1146("reset", 102, "reject with tcp reset", "reset") else {
+    let Some((t, report)) = primary_1146("reset", "reject with tcp reset", "reset") else {
         return;
     };
 
@@ -180,7 +180,6 @@ fn reject_with_tcp_reset_is_refused() {
 fn reject_with_icmp_admin_prohibited_is_unreachable_and_names_the_router() {
     let Some((t, report)) = primary_1146(
         "adminprohib",
-        103,
         "reject with icmp type admin-prohibited",
         "prohibited",
     ) else {
@@ -217,8 +216,8 @@ fn reject_with_icmp_admin_prohibited_is_unreachable_and_names_the_router() {
 }
 
 /// Drops every packet to the given sites and returns the check.
-fn drop_sites(test: &str, n: u8, primary: bool, secondary: bool) -> Option<Report> {
-    let t = Topology::build(test, n)?;
+fn drop_sites(test: &str, primary: bool, secondary: bool) -> Option<Report> {
+    let t = Topology::build(test)?;
     let mut rules = Vec::new();
     if primary {
         rules.push(format!("ip daddr {} drop", t.primary()));
@@ -261,7 +260,7 @@ fn drop_sites(test: &str, n: u8, primary: bool, secondary: bool) -> Option<Repor
 
 #[test]
 fn secondary_dropped_means_open_secondary() {
-    let Some(report) = drop_sites("dropsec", 104, false, true) else {
+    let Some(report) = drop_sites("dropsec", false, true) else {
         return;
     };
     assert_failover(&report, Recommendation::OpenSecondary);
@@ -271,7 +270,7 @@ fn secondary_dropped_means_open_secondary() {
 
 #[test]
 fn both_dropped_means_open_both() {
-    let Some(report) = drop_sites("dropboth", 105, true, true) else {
+    let Some(report) = drop_sites("dropboth", true, true) else {
         return;
     };
     assert_failover(&report, Recommendation::OpenBoth);
@@ -279,7 +278,7 @@ fn both_dropped_means_open_both() {
 
 #[test]
 fn primary_dropped_means_open_primary() {
-    let Some(report) = drop_sites("dropprim", 106, true, false) else {
+    let Some(report) = drop_sites("dropprim", true, false) else {
         return;
     };
     assert_failover(&report, Recommendation::OpenPrimary);
@@ -290,8 +289,8 @@ fn primary_dropped_means_open_primary() {
 /// The router's client-side link gets a small MTU; ICMP "fragmentation
 /// needed" from the router is counted, and dropped when `black_hole`. The
 /// router must have sent at least one: `unless` says what it means otherwise.
-fn mtu_path(test: &str, n: u8, black_hole: bool, unless: &str) -> Option<Report> {
-    let t = Topology::build(test, n)?;
+fn mtu_path(test: &str, black_hole: bool, unless: &str) -> Option<Report> {
+    let t = Topology::build(test)?;
     t.in_router(&["ip", "link", "set", "r0", "mtu", "576"]);
     // Nothing may shrink the gateway's segments behind the test's back.
     let probing = crate::util::netns::run(&[
@@ -323,7 +322,7 @@ fn mtu_path(test: &str, n: u8, black_hole: bool, unless: &str) -> Option<Report>
 #[test]
 fn mtu_black_hole_opens_tcp_but_tls_times_out() {
     let unless = "the flight fit in 576 bytes";
-    let Some(report) = mtu_path("mtuhole", 107, true, unless) else {
+    let Some(report) = mtu_path("mtuhole", true, unless) else {
         return;
     };
     for r in &report.results {
@@ -350,7 +349,7 @@ fn mtu_black_hole_opens_tcp_but_tls_times_out() {
 #[test]
 fn mtu_with_path_mtu_discovery_completes() {
     let unless = "this control proves nothing";
-    let Some(report) = mtu_path("mtuok", 108, false, unless) else {
+    let Some(report) = mtu_path("mtuok", false, unless) else {
         return;
     };
     for r in &report.results {

@@ -1,9 +1,9 @@
 //! Legacy capture against real OpenSSL servers (`openssl s_server`), the
 //! closest thing to an old gateway stack the test machine has.
 //!
-//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
-//! distinct 127.0.41.N address, waits for it to listen, and kills it on drop. When the `openssl` command
-//! is missing the tests print a loud SKIPPED line and pass (CI installs it).
+//! Each test starts its own `s_server` (tests/util/openssl.rs) on an
+//! address of its own, waits for it to listen, and kills it on drop. When
+//! the `openssl` command is missing the tests print a loud SKIPPED line and pass (CI installs it).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -99,13 +99,13 @@ impl Pki {
     }
 
     /// Starts `s_server` with this leaf and `extra` flags.
-    fn serve(&self, ip: &str, extra: &[&str]) -> SServer {
-        SServer::with_cert(ip, &self.path("leaf.pem"), &self.path("leaf.key"), extra)
+    fn serve(&self, extra: &[&str]) -> SServer {
+        SServer::with_cert(&self.path("leaf.pem"), &self.path("leaf.key"), extra)
     }
 
     /// Serves this leaf alone and captures it: the chain is exactly the leaf.
-    async fn capture_leaf(&self, ip: &str) -> LegacyCapture {
-        let server = self.serve(ip, &[]);
+    async fn capture_leaf(&self) -> LegacyCapture {
+        let server = self.serve(&[]);
         let cap = legacy_capture(server.addr).await;
         assert_eq!(cap.chain, vec![self.leaf_der.clone()]);
         cap
@@ -154,7 +154,7 @@ async fn sha1_stca_tls12_rsa_only_server_is_captured_as_stca() {
     if !openssl_available() {
         return;
     }
-    let server = SServer::sha1_stca("127.0.41.1", &RSA_KX_TLS12);
+    let server = SServer::sha1_stca(&RSA_KX_TLS12);
     // rustls cannot negotiate RSA key exchange with CBC: the server refuses it.
     let err = rustls_handshake(server.addr)
         .await
@@ -187,10 +187,7 @@ async fn tls12_client_auth_request_lists_the_ca_names() {
     let mut names = std::fs::read_to_string(pki.path("root.pem")).unwrap();
     names.push_str(&std::fs::read_to_string(fixture("root.pem")).unwrap());
     std::fs::write(&cafile, names).unwrap();
-    let server = pki.serve(
-        "127.0.41.2",
-        &["-tls1_2", "-Verify", "1", "-CAfile", &cafile],
-    );
+    let server = pki.serve(&["-tls1_2", "-Verify", "1", "-CAfile", &cafile]);
     let cap = legacy_capture(server.addr).await;
     assert_eq!(cap.version, "TLSv1.2");
     assert!(cap.cipher.starts_with("TLS_ECDHE_"), "{}", cap.cipher);
@@ -224,7 +221,7 @@ async fn self_signed_interceptor_is_unknown() {
     }
     let stca2 = make_pki(Some("STCA2 Root CA (lab)"), false);
     let interceptor = make_pki(None, false);
-    let cap = interceptor.capture_leaf("127.0.41.3").await;
+    let cap = interceptor.capture_leaf().await;
     let class = classify_lab(&cap.chain, &stca2.root_der);
     assert_eq!(class.family, CaFamily::Unknown);
     assert_eq!(class.signature_verified, SignatureVerified::False);
@@ -236,7 +233,7 @@ async fn expired_stca2_leaf_has_negative_days_to_expiry() {
         return;
     }
     let pki = make_pki(Some("STCA2 Root CA (lab)"), true);
-    let cap = pki.capture_leaf("127.0.41.4").await;
+    let cap = pki.capture_leaf().await;
     let (infos, errors) =
         cert::describe_chain(&cap.chain, ::time::OffsetDateTime::now_utc(), false);
     assert!(errors.is_empty(), "{errors:?}");

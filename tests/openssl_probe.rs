@@ -4,9 +4,9 @@
 //! through `check::run` — target set, allow-list, TCP, rustls, the legacy
 //! fallback, classification, verdict — and assert on the report.
 //!
-//! Each test starts its own `s_server` (tests/support/openssl.rs) on a
-//! distinct 127.51.<n>.1 address, waits (generously) for it to listen, and
-//! kills it on drop. When the
+//! Each test starts its own `s_server` (tests/util/openssl.rs) on an
+//! address of its own, waits (generously) for it to listen, and kills it on
+//! drop; the probe is allowed that address's /24 only. When the
 //! `openssl` command is missing the tests print a loud SKIPPED line and pass.
 //! Nothing here leaves 127.0.0.0/8.
 
@@ -86,7 +86,7 @@ impl Pki {
     }
 
     /// A target set with one primary site at the server's address and port,
-    /// both families' anchors, and an allow-list of the server's /24.
+    /// both families' anchors, and an allow-list of the server's address.
     fn targets(&self, server: &SServer, service: &str) -> TargetSet {
         let ip = server.addr.ip();
         let text = format!(
@@ -124,26 +124,28 @@ anchors = "stca-root.pem"
 // The probe.
 
 /// Serves the leaf `<name>.pem` / `<name>.key` alone and checks it as the STCA2 port.
-async fn serve_leaf(pki: &Pki, ip: &str, name: &str) -> Report {
+async fn serve_leaf(pki: &Pki, name: &str) -> Report {
     let (cert, key) = (
         pki.path(&format!("{name}.pem")),
         pki.path(&format!("{name}.key")),
     );
-    let server = SServer::with_cert(ip, &cert, &key, &[]);
-    check(&pki.targets(&server, "stca2")).await
+    let server = SServer::with_cert(&cert, &key, &[]);
+    check(pki, &server, "stca2").await
 }
 
-/// Checks `targets` with 2 attempts and generous 5 s steps, loopback only.
-async fn check(targets: &TargetSet) -> Report {
+/// Checks `server` as the `service` port of one site, with 2 attempts and
+/// generous 5 s steps, allowed the server's own /24 only.
+async fn check(pki: &Pki, server: &SServer, service: &str) -> Report {
+    let targets = pki.targets(server, service);
     let allow = AllowList::new(
-        vec![parse_cidr("127.51.0.0/16").unwrap()],
+        vec![parse_cidr(&server.net.cidr()).unwrap()],
         AllowList::ceiling_from_env().unwrap(),
     );
     let mut config = ProbeConfig::new(allow);
     config.timeout = Duration::from_secs(5);
     config.attempts = 2;
     config.spacing = Duration::from_millis(20);
-    check::run(targets, &config, ProbeIdentity::new("openssl-test")).await
+    check::run(&targets, &config, ProbeIdentity::new("openssl-test")).await
 }
 
 fn only(report: &Report) -> &TargetResult {
@@ -198,8 +200,8 @@ async fn sha1_rsa_kx_tls12_gateway_falls_back_to_legacy_capture() {
         return;
     }
     let pki = Pki::new();
-    let server = SServer::sha1_stca("127.51.1.1", &RSA_KX_TLS12);
-    let report = check(&pki.targets(&server, "stca2")).await;
+    let server = SServer::sha1_stca(&RSA_KX_TLS12);
+    let report = check(&pki, &server, "stca2").await;
     let tls = completed(&report, CaFamily::Stca, SignatureVerified::True);
     assert_eq!(tls.stack, TlsStack::LegacyCapture, "{tls:#?}");
     assert_eq!(tls.version.as_deref(), Some("TLSv1.2"));
@@ -237,8 +239,8 @@ async fn sha1_chain_over_a_modern_suite_needs_no_legacy_capture() {
     }
     let pki = Pki::new();
     // SECLEVEL=0 lets OpenSSL 3 serve a SHA-1 chain at all; the handshake itself is TLS 1.3.
-    let server = SServer::sha1_stca("127.51.6.1", &["-cipher", "DEFAULT:@SECLEVEL=0"]);
-    let report = check(&pki.targets(&server, "stca2")).await;
+    let server = SServer::sha1_stca(&["-cipher", "DEFAULT:@SECLEVEL=0"]);
+    let report = check(&pki, &server, "stca2").await;
     let tls = only(&report).tls.as_ref().unwrap();
     assert_eq!(tls.stack, TlsStack::Rustls, "{tls:#?}");
     assert_eq!(tls.status, TlsStatus::Ok, "{tls:#?}");
@@ -249,15 +251,15 @@ async fn sha1_chain_over_a_modern_suite_needs_no_legacy_capture() {
 }
 
 /// `s_server -Verify 1 -CAfile accepted.pem [extra]` on the declaration port.
-async fn client_auth(ip: &str, extra: &[&str]) -> (Pki, Report) {
+async fn client_auth(extra: &[&str]) -> (Pki, Report) {
     let pki = Pki::new();
     pki.leaf("leaf", "gateway.lab", false, false);
     let cafile = pki.accepted_cas();
     let (cert, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
     let mut args = vec!["-Verify", "1", "-CAfile", &cafile];
     args.extend_from_slice(extra);
-    let server = SServer::with_cert(ip, &cert, &key, &args);
-    let report = check(&pki.targets(&server, "declaration")).await;
+    let server = SServer::with_cert(&cert, &key, &args);
+    let report = check(&pki, &server, "declaration").await;
     drop(server);
     (pki, report)
 }
@@ -290,7 +292,7 @@ async fn tls13_client_certificate_request_is_client_auth_required() {
     if !openssl_available() {
         return;
     }
-    let (pki, report) = client_auth("127.51.2.1", &[]).await;
+    let (pki, report) = client_auth(&[]).await;
     assert_client_auth(&pki, &report);
     let tls = only(&report).tls.as_ref().unwrap();
     // TLS 1.3: the client finishes first, the refusal comes as an alert afterwards.
@@ -303,7 +305,7 @@ async fn tls12_client_certificate_request_is_client_auth_required() {
     if !openssl_available() {
         return;
     }
-    let (pki, report) = client_auth("127.51.3.1", &["-tls1_2"]).await;
+    let (pki, report) = client_auth(&["-tls1_2"]).await;
     assert_client_auth(&pki, &report);
     let tls = only(&report).tls.as_ref().unwrap();
     // TLS 1.2: the server refuses inside the handshake.
@@ -322,7 +324,7 @@ async fn self_signed_interceptor_is_unknown_and_named() {
     }
     let pki = Pki::new();
     pki.leaf("proxy", "Corporate Inspection Proxy", false, true);
-    let report = serve_leaf(&pki, "127.51.4.1", "proxy").await;
+    let report = serve_leaf(&pki, "proxy").await;
     let tls = completed(&report, CaFamily::Unknown, SignatureVerified::False);
     assert_eq!(tls.chain.len(), 1);
     let msg = finding(&report, codes::INTERCEPTION).expect("an interception finding");
@@ -345,7 +347,7 @@ async fn expired_stca2_leaf_is_stca2_and_expired() {
     }
     let pki = Pki::new();
     pki.leaf("expired", "gateway.lab", true, false);
-    let report = serve_leaf(&pki, "127.51.5.1", "expired").await;
+    let report = serve_leaf(&pki, "expired").await;
     let tls = completed(&report, CaFamily::Stca2, SignatureVerified::True);
     let days = tls.days_to_expiry.unwrap();
     assert!((-11..=-10).contains(&days), "days_to_expiry {days}");

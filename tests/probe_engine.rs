@@ -1,7 +1,7 @@
 //! The probe engine against tiny in-test servers on unique loopback addresses.
 //!
-//! Every server binds 127.39.<n>.x with a distinct n per test, so tests run
-//! in parallel without sharing an address. Nothing here contacts anything
+//! Every server binds an address of its own ([`net::address`]), so tests
+//! run in parallel without sharing an address. Nothing here contacts anything
 //! but loopback: the allow-list is 127.0.0.0/8 under the repository's
 //! STCA2_PROBE_ALLOW ceiling, and DNS goes to a closed loopback port.
 
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::util::net;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
@@ -381,7 +382,7 @@ fn closed_port() -> u16 {
 
 #[tokio::test]
 async fn healthy_tls13_server_is_open_ok_with_chain_family_and_sane_latency() {
-    let ip = "127.39.1.1";
+    let ip: &str = &net::address().to_string();
     let p = pki(ip);
     let cfg = server_config(&p.chain, &p.key, &[&rustls::version::TLS13], None);
     let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
@@ -438,7 +439,7 @@ async fn healthy_tls13_server_is_open_ok_with_chain_family_and_sane_latency() {
 
 #[tokio::test]
 async fn tls12_server_reports_version_cipher_and_unknown_family_without_anchors() {
-    let ip = "127.39.2.1";
+    let ip: &str = &net::address().to_string();
     let p = pki(ip);
     let cfg = server_config(&p.chain, &p.key, &[&rustls::version::TLS12], None);
     let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
@@ -458,7 +459,7 @@ async fn tls12_server_reports_version_cipher_and_unknown_family_without_anchors(
 
 #[tokio::test]
 async fn interceptor_chain_is_unknown() {
-    let ip = "127.39.3.1";
+    let ip: &str = &net::address().to_string();
     let stca2 = pki(ip);
     let interceptor = pki(ip);
     let cfg = server_config(
@@ -476,7 +477,13 @@ async fn interceptor_chain_is_unknown() {
 
 #[tokio::test]
 async fn nothing_listening_is_refused() {
-    let r = check_one("127.39.4.1", closed_port(), None, &config(3000, 3)).await;
+    let r = check_one(
+        &net::address().to_string(),
+        closed_port(),
+        None,
+        &config(3000, 3),
+    )
+    .await;
     assert_eq!(r.tcp.status, TcpStatus::Refused, "{:?}", r.tcp);
     assert_eq!((r.tcp.attempts, r.tcp.successes), (3, 0));
     assert!(r.tcp.detail.unwrap().contains("ECONNREFUSED"));
@@ -486,7 +493,7 @@ async fn nothing_listening_is_refused() {
 
 #[tokio::test]
 async fn silent_tls_server_times_out_and_is_not_retried() {
-    let ip = "127.39.5.1";
+    let ip: &str = &net::address().to_string();
     let addr = serve(ip, 0, Behaviour::Silent).await;
     let start = Instant::now();
     let r = check_one(ip, addr.port(), None, &config(1000, 3)).await;
@@ -502,7 +509,7 @@ async fn silent_tls_server_times_out_and_is_not_retried() {
 
 #[tokio::test]
 async fn reset_after_client_hello() {
-    let tls = tls_against("127.39.6.1", Behaviour::ResetAfterHello, 2).await;
+    let tls = tls_against(&net::address().to_string(), Behaviour::ResetAfterHello, 2).await;
     assert_eq!(tls.status, TlsStatus::Reset, "{tls:?}");
     assert_eq!((tls.attempts, tls.successes), (2, 0));
     // A reset is no protocol refusal: no legacy capture was tried.
@@ -511,20 +518,20 @@ async fn reset_after_client_hello() {
 
 #[tokio::test]
 async fn close_after_client_hello_is_eof() {
-    let tls = tls_against("127.39.7.1", Behaviour::EofAfterHello, 1).await;
+    let tls = tls_against(&net::address().to_string(), Behaviour::EofAfterHello, 1).await;
     assert_eq!(tls.status, TlsStatus::Eof, "{tls:?}");
 }
 
 #[tokio::test]
 async fn garbage_answer_is_error_with_rustls_words() {
-    let tls = tls_against("127.39.8.1", Behaviour::Garbage, 1).await;
+    let tls = tls_against(&net::address().to_string(), Behaviour::Garbage, 1).await;
     assert_eq!(tls.status, TlsStatus::Error, "{tls:?}");
     assert!(tls.detail.unwrap().contains("corrupt message"));
 }
 
 #[tokio::test]
 async fn handshake_failure_alert_is_named_and_asks_for_legacy_capture() {
-    let tls = tls_against("127.39.9.1", Behaviour::Alert(40), 1).await;
+    let tls = tls_against(&net::address().to_string(), Behaviour::Alert(40), 1).await;
     assert_eq!(tls.status, TlsStatus::Alert, "{tls:?}");
     assert_eq!(tls.alert.as_deref(), Some("handshake_failure"));
     let detail = tls.detail.as_deref().unwrap();
@@ -534,8 +541,8 @@ async fn handshake_failure_alert_is_named_and_asks_for_legacy_capture() {
     assert_eq!(tls.stack, TlsStack::Rustls);
 }
 
-async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion], version: &str) {
-    let ip = format!("127.39.{n}.1");
+async fn client_auth_case(versions: &[&'static SupportedProtocolVersion], version: &str) {
+    let ip = net::address().to_string();
     let p = pki(&ip);
     let terminals = Ca::root("Test Terminal CA");
     let cfg = server_config(&p.chain, &p.key, versions, Some(&terminals));
@@ -582,17 +589,17 @@ async fn client_auth_case(n: u8, versions: &[&'static SupportedProtocolVersion],
 
 #[tokio::test]
 async fn client_auth_tls13() {
-    client_auth_case(10, &[&rustls::version::TLS13], "TLSv1.3").await;
+    client_auth_case(&[&rustls::version::TLS13], "TLSv1.3").await;
 }
 
 #[tokio::test]
 async fn client_auth_tls12() {
-    client_auth_case(11, &[&rustls::version::TLS12], "TLSv1.2").await;
+    client_auth_case(&[&rustls::version::TLS12], "TLSv1.2").await;
 }
 
 #[tokio::test]
 async fn an_impostor_is_an_error_and_never_sent_to_legacy_capture() {
-    let ip = "127.39.20.1";
+    let ip: &str = &net::address().to_string();
     let p = pki(ip);
     let terminals = Ca::root("Test Terminal CA");
     for (versions, client_ca) in [
@@ -635,7 +642,7 @@ async fn tls12_client_auth_misbehaving(ip: &str, how: Misbehaviour) -> (Pki, Soc
 
 #[tokio::test]
 async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
-    let ip = "127.39.21.1";
+    let ip: &str = &net::address().to_string();
     let (p, addr) = tls12_client_auth_misbehaving(ip, Misbehaviour::SilentAfterFirstFlight).await;
     let r = check_one(ip, addr.port(), Some(&p.root), &config(1000, 1)).await;
     let tls = r.tls.unwrap();
@@ -646,7 +653,7 @@ async fn tls12_silence_after_a_certificate_request_is_a_timeout() {
 
 #[tokio::test]
 async fn a_client_certificate_refused_with_handshake_failure_is_no_legacy_server() {
-    let ip = "127.39.22.1";
+    let ip: &str = &net::address().to_string();
     let (p, addr) = tls12_client_auth_misbehaving(ip, Misbehaviour::AlertInstead(40)).await;
 
     // With an identity the server refuses: an alert, not a legacy capture
@@ -672,14 +679,14 @@ async fn a_client_certificate_refused_with_handshake_failure_is_no_legacy_server
 
 #[tokio::test]
 async fn allow_list_refusal_sends_no_packet() {
-    let ip = "127.39.12.1";
+    let ip: &str = &net::address().to_string();
     let listener = TcpListener::bind((ip, 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let t = targets(dir.path(), &[ip], &[port], None);
     let mut c = config(1000, 3);
     c.allow = AllowList::new(
-        vec!["127.39.99.0/24".parse().unwrap()],
+        vec![net::network().cidr().parse().unwrap()],
         AllowList::ceiling_from_env().unwrap(),
     );
     let r = probe::check(&t, &c).await.remove(0);
@@ -693,7 +700,8 @@ async fn allow_list_refusal_sends_no_packet() {
 
 #[tokio::test]
 async fn four_silent_targets_finish_in_well_under_two_seconds() {
-    let (a, b) = ("127.39.13.1", "127.39.13.2");
+    let net = net::network();
+    let (a, b) = (&net.host(1).to_string(), &net.host(2).to_string());
     let first = serve(a, 0, Behaviour::Silent).await;
     let second = serve(a, 0, Behaviour::Silent).await;
     serve(b, first.port(), Behaviour::Silent).await;
@@ -734,7 +742,7 @@ async fn hostnames_resolve_without_leaving_loopback() {
         Some(&p.root),
     );
     // The only DNS server is a closed loopback port: no query leaves the machine.
-    let dns = DnsSetup::single_udp("127.39.14.1:9".parse().unwrap());
+    let dns = DnsSetup::single_udp(SocketAddr::new(net::address(), 9));
     let results = probe::check_with_dns(&t, &config(2000, 1), &dns).await;
 
     let local = &results[0];

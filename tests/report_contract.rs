@@ -7,15 +7,16 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 use stca2_engine::verdict::Context;
+use stca2_report::CaFamily;
 use stca2_report::Recommendation;
-use stca2_report::{CaFamily, CertInfo, SignatureVerified};
-use stca2_report::{
-    ClientAuthRequest, DnsResult, DnsStatus, LatencyStats, TargetResult, TcpResult, TcpStatus,
-    TlsResult, TlsStack, TlsStatus,
+use stca2_report::Role;
+use stca2_report::fixtures::field::{
+    NOW, blocked, intercepted, old_stca, open, probe, serving_stca2, stca2_chain, tls_ok,
 };
-use stca2_report::{ProbeIdentity, Report, SCHEMA, csv as report_csv};
-use stca2_report::{Role, Service};
-use time::OffsetDateTime;
+use stca2_report::{
+    DnsResult, DnsStatus, TargetResult, TcpResult, TcpStatus, TlsResult, TlsStatus,
+};
+use stca2_report::{Report, SCHEMA, csv as report_csv};
 use time::macros::datetime;
 
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/report.schema.json");
@@ -38,217 +39,7 @@ fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------
-// Realistic pieces.
-
-const NOW: OffsetDateTime = datetime!(2026-03-02 09:30:00 UTC);
-
-fn hex64(seed: u8) -> String {
-    (0..32u8)
-        .map(|i| format!("{:02x}", i.wrapping_mul(7).wrapping_add(seed)))
-        .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn cert(
-    subject: &str,
-    issuer: &str,
-    seed: u8,
-    not_after: OffsetDateTime,
-    is_ca: bool,
-    sig: &str,
-    san: &[&str],
-) -> CertInfo {
-    let days = (not_after - NOW).whole_days();
-    CertInfo {
-        subject: subject.into(),
-        issuer: issuer.into(),
-        serial: format!("{seed:02x}3f9a0c71"),
-        sha256: hex64(seed),
-        spki_sha256: hex64(seed.wrapping_add(100)),
-        not_before: datetime!(2025-06-01 00:00:00 UTC),
-        not_after,
-        days_to_expiry: days,
-        san: san.iter().map(|s| s.to_string()).collect(),
-        signature_algorithm: sig.into(),
-        ski: Some(hex64(seed.wrapping_add(1))[..40].to_string()),
-        aki: Some(hex64(seed.wrapping_add(2))[..40].to_string()),
-        key_type: "RSA".into(),
-        key_bits: Some(2048),
-        is_ca,
-        path_len: is_ca.then_some(0),
-        key_usage: if is_ca {
-            vec!["keyCertSign".into(), "cRLSign".into()]
-        } else {
-            vec!["digitalSignature".into(), "keyEncipherment".into()]
-        },
-        ext_key_usage: if is_ca {
-            vec![]
-        } else {
-            vec!["serverAuth".into()]
-        },
-        pem: None,
-    }
-}
-
-fn stca2_chain(address: &str, not_after: OffsetDateTime) -> Vec<CertInfo> {
-    vec![
-        cert(
-            "CN=gateway.lab.example,O=Lab Gateway,C=FR",
-            "CN=Lab STCA2 Issuing CA,O=Lab PayCert,C=FR",
-            10,
-            not_after,
-            false,
-            "sha256WithRSAEncryption",
-            &["gateway.lab.example", address],
-        ),
-        cert(
-            "CN=Lab STCA2 Issuing CA,O=Lab PayCert,C=FR",
-            "CN=Lab STCA2 Root CA,O=Lab PayCert,C=FR",
-            20,
-            datetime!(2030-01-01 00:00:00 UTC),
-            true,
-            "sha256WithRSAEncryption",
-            &[],
-        ),
-    ]
-}
-
-fn stats(base: f64) -> Option<LatencyStats> {
-    // Rounded to 0.1 ms so the example reads like a real report.
-    let ms = |x: f64| (x * 10.0).round() / 10.0;
-    Some(LatencyStats {
-        min: ms(base),
-        p50: ms(base + 0.4),
-        p90: ms(base + 1.1),
-        p99: ms(base + 2.6),
-        max: ms(base + 3.2),
-    })
-}
-
-fn base(role: Role, port: u16) -> TargetResult {
-    let (site, address) = match role {
-        Role::Primary => ("toulouse", "127.0.38.45"),
-        Role::Secondary => ("bordeaux", "127.0.38.173"),
-    };
-    TargetResult {
-        site: site.into(),
-        role,
-        address: address.into(),
-        ip: Some(address.parse().expect("lab address")),
-        port,
-        service: if port == 1146 {
-            Service::Stca2
-        } else {
-            Service::Declaration
-        },
-        dns: None,
-        tcp: TcpResult {
-            status: TcpStatus::Open,
-            detail: None,
-            attempts: 3,
-            successes: 3,
-            connect_ms: stats(0.1),
-        },
-        tls: None,
-    }
-}
-
-fn tls_ok(chain: Vec<CertInfo>, family: CaFamily) -> TlsResult {
-    let days = chain.first().map(|c| c.days_to_expiry);
-    TlsResult {
-        status: TlsStatus::Ok,
-        detail: None,
-        alert: None,
-        stack: TlsStack::Rustls,
-        version: Some("TLSv1.3".into()),
-        cipher: Some("TLS_AES_256_GCM_SHA384".into()),
-        kx_group: Some("X25519".into()),
-        alpn: None,
-        attempts: 3,
-        successes: 3,
-        handshake_ms: stats(1.7),
-        chain,
-        ca_family: Some(family),
-        signature_verified: Some(SignatureVerified::True),
-        days_to_expiry: days,
-        client_auth: None,
-    }
-}
-
-fn serving_stca2(role: Role, port: u16) -> TargetResult {
-    let mut r = base(role, port);
-    let chain = stca2_chain(&r.address, datetime!(2027-03-01 00:00:00 UTC));
-    let mut tls = tls_ok(chain, CaFamily::Stca2);
-    if port == 7212 {
-        tls.status = TlsStatus::ClientAuthRequired;
-        tls.detail =
-            Some("the server asked for a client certificate (alert certificate_required)".into());
-        tls.successes = 0;
-        tls.handshake_ms = None;
-        tls.client_auth = Some(ClientAuthRequest {
-            ca_names: vec!["CN=Lab Terminal CA,O=Lab PayCert,C=FR".into()],
-        });
-    }
-    r.tls = Some(tls);
-    r
-}
-
-fn blocked(role: Role, port: u16, status: TcpStatus, detail: &str) -> TargetResult {
-    let mut r = base(role, port);
-    r.tcp = TcpResult {
-        status,
-        detail: Some(detail.into()),
-        attempts: 3,
-        successes: 0,
-        connect_ms: None,
-    };
-    r
-}
-
-fn intercepted(role: Role, port: u16) -> TargetResult {
-    let mut r = base(role, port);
-    let chain = vec![cert(
-        &format!("CN={}", r.address),
-        "CN=SecureWeb Inspection CA,O=Box Vendor",
-        40,
-        datetime!(2026-04-01 00:00:00 UTC),
-        false,
-        "sha256WithRSAEncryption",
-        &[&r.address],
-    )];
-    let mut tls = tls_ok(chain, CaFamily::Unknown);
-    tls.signature_verified = Some(SignatureVerified::False);
-    r.tls = Some(tls);
-    r
-}
-
-fn old_stca(role: Role, port: u16) -> TargetResult {
-    let mut r = base(role, port);
-    let chain = vec![cert(
-        "CN=gateway.lab.example,O=Lab Gateway,C=FR",
-        "CN=Lab STCA CA,O=Lab PayCert,C=FR",
-        50,
-        datetime!(2026-09-30 00:00:00 UTC),
-        false,
-        "sha1WithRSAEncryption",
-        &["gateway.lab.example"],
-    )];
-    let mut tls = tls_ok(chain, CaFamily::Stca);
-    tls.stack = TlsStack::LegacyCapture;
-    tls.detail = Some("rustls: received fatal alert: HandshakeFailure".into());
-    tls.version = Some("TLSv1.2".into());
-    tls.cipher = Some("TLS_RSA_WITH_AES_128_CBC_SHA".into());
-    tls.kx_group = None;
-    tls.signature_verified = Some(SignatureVerified::UnsupportedAlgorithm);
-    r.tls = Some(tls);
-    r
-}
-
-fn probe() -> ProbeIdentity {
-    let mut p = ProbeIdentity::new("shop-0042-tpe1");
-    p.hostname = Some("caisse-01".into());
-    p
-}
+// Realistic reports, from the field fixtures, judged by the real verdict.
 
 fn report(results: Vec<TargetResult>, ctx: &Context) -> Report {
     stca2_engine::verdict::judged(
@@ -284,7 +75,7 @@ fn scenarios() -> Vec<(&'static str, Report)> {
             Some("-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n".into());
     }
 
-    let mut hostname = base(P, 1146);
+    let mut hostname = open(P, 1146);
     hostname.address = "gw.lab.example".into();
     hostname.ip = Some("::1".parse::<IpAddr>().expect("ipv6"));
     hostname.dns = Some(DnsResult {
@@ -300,7 +91,7 @@ fn scenarios() -> Vec<(&'static str, Report)> {
         stca2_chain("::1", datetime!(2026-03-20 00:00:00 UTC)),
         CaFamily::Stca2,
     ));
-    let mut unresolved = base(S, 1146);
+    let mut unresolved = open(S, 1146);
     unresolved.address = "gw2.lab.example".into();
     unresolved.ip = None;
     unresolved.dns = Some(DnsResult {
@@ -317,14 +108,14 @@ fn scenarios() -> Vec<(&'static str, Report)> {
         connect_ms: None,
     };
 
-    let mut reset = base(S, 1146);
+    let mut reset = open(S, 1146);
     reset.tls = Some(TlsResult::failed(
         TlsStatus::Reset,
         Some("connection reset by peer after ClientHello".into()),
         3,
     ));
 
-    let mut expired = base(P, 1146);
+    let mut expired = open(P, 1146);
     expired.tls = Some(tls_ok(
         stca2_chain("127.0.38.45", datetime!(2026-02-20 00:00:00 UTC)),
         CaFamily::Stca2,
@@ -688,7 +479,7 @@ fn the_example_is_the_primary_blocked_scenario() {
         committed,
         example(),
         "reports/example-report.json is stale; regenerate it with \
-         `cargo test --test report_contract -- --ignored regenerate_example`"
+         `cargo test --test tests report_contract -- --ignored regenerate_example`"
     );
 }
 

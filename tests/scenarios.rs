@@ -6,16 +6,16 @@
 //! scenario's summary and exit code, the v1 schema against what the probe
 //! really emits, the CLI's outputs, and the parallelism the issue asks for.
 //!
-//! Every lab uses its own pair of loopback addresses, 127.50.<n>.45 and
-//! 127.50.<n>.173 (n unique across this file), on the real ports 1146 and
-//! 7212, so tests run in parallel. Nothing here leaves 127.0.0.0/8.
+//! Every lab runs in a loopback /24 of its own ([`net::network`]), on the
+//! real ports 1146 and 7212, so tests run in parallel. Nothing here leaves
+//! 127.0.0.0/8.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::util::cli::bin;
+use crate::util::net::{self, Net};
 use crate::util::report::result;
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -40,21 +40,17 @@ const SLOW_DELAY: Duration = Duration::from_millis(400);
 const SCHEDULING_SLACK: Duration = Duration::from_millis(100);
 const PORTS: [u16; 2] = [1146, 7212];
 
-fn ips(n: u8) -> (IpAddr, IpAddr) {
-    (
-        IpAddr::from([127, 50, n, 45]),
-        IpAddr::from([127, 50, n, 173]),
-    )
-}
-
-/// A lab on 127.50.<n>.45 / 127.50.<n>.173, its PEMs and target file in `dir`.
+/// A lab on its own /24, its PEMs and target file in `dir`.
 struct Running {
     lab: Lab,
     target_file: PathBuf,
+    /// Where the lab's two sites are ([`Net::sites`]).
+    net: Net,
 }
 
-async fn start_lab(n: u8, scenario: Scenario, dir: &Path) -> Running {
-    let (primary, secondary) = ips(n);
+async fn start_lab(scenario: Scenario, dir: &Path) -> Running {
+    let net = net::network();
+    let (primary, secondary) = net.sites();
     let mut config = LabConfig::new(scenario);
     config.primary = primary;
     config.secondary = secondary;
@@ -62,10 +58,14 @@ async fn start_lab(n: u8, scenario: Scenario, dir: &Path) -> Running {
     config.slow_delay = SLOW_DELAY;
     let lab = Lab::start(config)
         .await
-        .unwrap_or_else(|e| panic!("lab {n}: {e}"));
+        .unwrap_or_else(|e| panic!("lab on {net}: {e}"));
     let target_file = dir.join("lab.toml");
     lab.write_target_file(&target_file).unwrap();
-    Running { lab, target_file }
+    Running {
+        lab,
+        target_file,
+        net,
+    }
 }
 
 /// The allow-list every in-process check uses: loopback only, under the
@@ -374,10 +374,9 @@ async fn every_behaviour_is_classified_on_both_ports() {
         "the table covers every behaviour, in order"
     );
     let validator = validator();
-    let runs = table.iter().enumerate().map(|(i, e)| async move {
+    let runs = table.iter().map(|e| async move {
         let dir = tempfile::tempdir().unwrap();
-        let n = u8::try_from(i + 1).unwrap();
-        let running = start_lab(n, Scenario::uniform(e.behaviour), dir.path()).await;
+        let running = start_lab(Scenario::uniform(e.behaviour), dir.path()).await;
         let report = check_lab(&running, &probe_config(2)).await;
         running.lab.shutdown().await;
         (e, report)
@@ -446,10 +445,9 @@ async fn every_scenario_has_its_summary_and_exit_code() {
         "the table covers every named scenario, in order"
     );
     let validator = validator();
-    let runs = table.iter().enumerate().map(|(i, v)| async move {
+    let runs = table.iter().map(|v| async move {
         let dir = tempfile::tempdir().unwrap();
-        let n = u8::try_from(i + 21).unwrap();
-        let running = start_lab(n, Scenario::named(v.name).unwrap(), dir.path()).await;
+        let running = start_lab(Scenario::named(v.name).unwrap(), dir.path()).await;
         let report = check_lab(&running, &probe_config(2)).await;
         running.lab.shutdown().await;
         (v, report)
@@ -517,7 +515,7 @@ async fn reports_with_pem_validate_against_the_schema() {
     scenario = scenario
         .with(Role::Secondary, 1146, Behaviour::LegacyStca)
         .with(Role::Secondary, 7212, Behaviour::Interceptor);
-    let running = start_lab(30, scenario, dir.path()).await;
+    let running = start_lab(scenario, dir.path()).await;
     let mut config = probe_config(1);
     config.with_pem = true;
     let report = check_lab(&running, &config).await;
@@ -549,7 +547,7 @@ async fn reports_with_pem_validate_against_the_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_silent_targets_finish_together() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(40, Scenario::uniform(Behaviour::Silent), dir.path()).await;
+    let running = start_lab(Scenario::uniform(Behaviour::Silent), dir.path()).await;
     let config = probe_config(3);
     let started = Instant::now();
     let report = check_lab(&running, &config).await;
@@ -586,14 +584,15 @@ async fn run_check(target_file: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Starts the named scenario's lab on 127.50.<n>.x with its files in `dir`,
-/// runs the CLI against it with `extra`, stops the lab, and asserts the exit code.
-async fn cli(dir: &Path, n: u8, scenario: &str, extra: &[&str], exit: i32) -> Output {
-    let running = start_lab(n, Scenario::named(scenario).unwrap(), dir).await;
+/// Starts the named scenario's lab with its files in `dir`, runs the CLI
+/// against it with `extra`, stops the lab, and asserts the exit code; the
+/// output, and where the lab was.
+async fn cli(dir: &Path, scenario: &str, extra: &[&str], exit: i32) -> (Output, Net) {
+    let running = start_lab(Scenario::named(scenario).unwrap(), dir).await;
     let out = run_check(&running.target_file, extra).await;
     running.lab.shutdown().await;
     assert_eq!(out.status.code(), Some(exit), "{}", stderr(&out));
-    out
+    (out, running.net)
 }
 
 fn stdout(o: &Output) -> String {
@@ -607,7 +606,7 @@ fn stderr(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_json_healthy_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), 31, "healthy", &["--json"], 0).await;
+    let (out, _) = cli(dir.path(), "healthy", &["--json"], 0).await;
     let report = Report::from_json(&stdout(&out)).expect("stdout is one v1 report");
     assert!(report.summary.ok);
     assert!(!report.summary.stca2_port_closed);
@@ -618,7 +617,7 @@ async fn cli_json_healthy_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_json_primary_blocked_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), 32, "primary-blocked", &["--json"], 1).await;
+    let (out, _) = cli(dir.path(), "primary-blocked", &["--json"], 1).await;
     let doc: Value = serde_json::from_str(&stdout(&out)).expect("stdout is JSON");
     assert_eq!(doc["summary"]["stca2_port_closed"], Value::Bool(true));
     assert_eq!(doc["summary"]["ok"], Value::Bool(false));
@@ -633,7 +632,7 @@ async fn cli_json_primary_blocked_exits_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_csv_has_a_header_and_a_row_per_target() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cli(dir.path(), 33, "mixed", &["--csv"], 1).await;
+    let (out, net) = cli(dir.path(), "mixed", &["--csv"], 1).await;
     let text = stdout(&out);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
@@ -646,7 +645,7 @@ async fn cli_csv_has_a_header_and_a_row_per_target() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 4, "{text}");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (primary, secondary) = ips(33);
+    let (primary, secondary) = net.sites();
     let mut seen: Vec<(String, String, String)> = rows
         .iter()
         .map(|r| {
@@ -672,9 +671,8 @@ async fn cli_csv_has_a_header_and_a_row_per_target() {
 async fn cli_out_writes_the_file_and_nothing_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.json");
-    let out = cli(
+    let (out, _) = cli(
         dir.path(),
-        34,
         "healthy",
         &["--json", "--out", file.to_str().unwrap()],
         0,
@@ -695,7 +693,7 @@ async fn cli_out_writes_the_file_and_nothing_on_stdout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_human_output_names_every_endpoint_without_colour() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(35, Scenario::named("mixed").unwrap(), dir.path()).await;
+    let running = start_lab(Scenario::named("mixed").unwrap(), dir.path()).await;
     let out = run_check(&running.target_file, &[]).await;
     let json = run_check(&running.target_file, &["--json"]).await;
     running.lab.shutdown().await;
@@ -710,7 +708,7 @@ async fn cli_human_output_names_every_endpoint_without_colour() {
         text.contains(&report.summary.headline),
         "the headline is shown:\n{text}"
     );
-    let (primary, secondary) = ips(35);
+    let (primary, secondary) = running.net.sites();
     for ip in [primary, secondary] {
         for port in PORTS {
             let ep = format!("{ip}:{port}");
@@ -728,9 +726,8 @@ async fn cli_with_the_terminal_certificate_completes_mutual_tls() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("lab-ca");
     let (cert, key) = (ca.join("client.pem"), ca.join("client-key.pem"));
-    let out = cli(
+    let (out, _) = cli(
         dir.path(),
-        36,
         "healthy",
         &[
             "--json",
@@ -761,7 +758,7 @@ async fn cli_with_the_terminal_certificate_completes_mutual_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_beyond_the_timeout_is_a_tls_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start_lab(41, Scenario::named("slow").unwrap(), dir.path()).await;
+    let running = start_lab(Scenario::named("slow").unwrap(), dir.path()).await;
     let mut config = probe_config(2);
     // The lab waits 400 ms before its handshake; give the probe 100 ms.
     config.timeout = Duration::from_millis(100);

@@ -4,7 +4,9 @@
 //!
 //! Every test probes only loopback or addresses inside network namespaces
 //! the test itself created, with an allow-list; the real target file is
-//! only parsed. Tests that need something this machine may lack (root,
+//! only parsed. The tests run in parallel threads, so each takes its
+//! addresses from one allocator ([`util::net`]) rather than writing its own.
+//! Reports that no check produced come from `stca2_report::fixtures`. Tests that need something this machine may lack (root,
 //! `openssl`, PostgreSQL) print a loud `SKIPPED:` line and pass.
 
 mod util;

@@ -19,10 +19,8 @@ use sqlx::postgres::PgConnectOptions;
 use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::server::{ServeConfig, Server};
 use stca2_backoffice::store::{Store, TokenRow};
-use stca2_report::{Failover, Recommendation, Summary};
-use stca2_report::{ProbeIdentity, Report, SCHEMA};
-use stca2_report::{Role, Service};
-use stca2_report::{TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
+use stca2_report::fixtures::upload;
+use stca2_report::{Recommendation, Report, Role};
 use time::OffsetDateTime;
 
 /// The URL CI uses.
@@ -280,61 +278,9 @@ pub fn at(minutes: i64) -> OffsetDateTime {
     base + time::Duration::minutes(minutes)
 }
 
-/// One site x port result: open with an STCA2 TLS answer, or a TCP timeout
-/// (its detail starts with `-`, which the CSV must neutralise).
-pub fn target(
-    site: &str,
-    role: Role,
-    address: &str,
-    port: u16,
-    service: Service,
-    open: bool,
-) -> TargetResult {
-    TargetResult {
-        site: site.into(),
-        role,
-        address: address.into(),
-        ip: address.parse().ok(),
-        port,
-        service,
-        dns: None,
-        tcp: TcpResult {
-            status: if open {
-                TcpStatus::Open
-            } else {
-                TcpStatus::Timeout
-            },
-            detail: if open {
-                None
-            } else {
-                Some("-no answer to SYN within 3 s".into())
-            },
-            attempts: 3,
-            successes: if open { 3 } else { 0 },
-            connect_ms: None,
-        },
-        tls: open.then(|| TlsResult {
-            status: TlsStatus::Ok,
-            detail: None,
-            alert: None,
-            stack: TlsStack::Rustls,
-            version: Some("TLSv1.3".into()),
-            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
-            kx_group: None,
-            alpn: None,
-            attempts: 3,
-            successes: 3,
-            handshake_ms: None,
-            chain: vec![],
-            ca_family: Some(stca2_report::CaFamily::Stca2),
-            signature_verified: None,
-            days_to_expiry: None,
-            client_auth: None,
-        }),
-    }
-}
-
-/// A report of `probe`: primary STCA2 port closed or not, with a recommendation.
+/// A report of `probe` (from [`stca2_report::fixtures::upload`]): the
+/// primary's STCA2 port closed or not, the secondary's open, with the
+/// failover advice `rec` behind a formula the CSV export must neutralise.
 pub fn report(
     probe: &str,
     report_id: &str,
@@ -342,56 +288,16 @@ pub fn report(
     closed: bool,
     rec: Recommendation,
 ) -> Report {
-    Report {
-        schema: SCHEMA.into(),
-        report_id: report_id.into(),
-        probe: ProbeIdentity {
-            id: probe.into(),
-            version: "0.1.0".into(),
-            hostname: None,
-            merchant: Some("m-1".into()),
-            source: None,
-            interface: None,
-        },
-        started_at: started,
-        finished_at: started + time::Duration::seconds(3),
-        target_set: "lab".into(),
-        results: vec![
-            target(
-                "toulouse",
-                Role::Primary,
-                "127.0.38.45",
-                1146,
-                Service::Stca2,
-                !closed,
-            ),
-            target(
-                "bordeaux",
-                Role::Secondary,
-                "127.0.38.173",
-                1146,
-                Service::Stca2,
-                true,
-            ),
+    upload::report(
+        upload::probe(probe),
+        report_id,
+        started,
+        vec![
+            upload::result(Role::Primary, 1146, !closed),
+            upload::result(Role::Secondary, 1146, true),
         ],
-        summary: Summary {
-            ok: !closed,
-            headline: if closed {
-                "Port STCA2 non ouvert".into()
-            } else {
-                "ok".into()
-            },
-            stca2_port_closed: closed,
-            sites: vec![],
-            failover: Failover {
-                recommendation: rec,
-                message: format!("=HYPERLINK(\"x\") {}", rec.as_str()),
-                params: None,
-            },
-            findings: vec![],
-            headline_params: None,
-        },
-    }
+        upload::summary(closed, rec, format!("=HYPERLINK(\"x\") {}", rec.as_str())),
+    )
 }
 
 /// The report as a JSON value.

@@ -38,6 +38,8 @@ use stca2_engine::targets::TargetSet;
 use stca2_lab::{Lab, LabConfig, Scenario};
 use stca2_report::{ProbeIdentity, Report};
 
+use super::net::namespace_octet;
+
 /// What a skipped test prints, loud enough to be seen in `cargo test` output.
 pub const SKIPPED: &str = "SKIPPED: needs root, ip and nft";
 
@@ -151,9 +153,10 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Builds the topology for `test` on 10.`n`.0.0/16, or prints
-    /// [`SKIPPED`] and returns `None` when this machine cannot.
-    pub fn build(test: &str, n: u8) -> Option<Topology> {
+    /// Builds the topology for `test` on a 10.N.0.0/16 of its own
+    /// ([`namespace_octet`]), or prints [`SKIPPED`] and returns `None` when
+    /// this machine cannot.
+    pub fn build(test: &str) -> Option<Topology> {
         if let Some(why) = missing_prerequisite() {
             eprintln!("{SKIPPED} ({why}); {test} did not run");
             return None;
@@ -161,7 +164,7 @@ impl Topology {
         let pid = std::process::id();
         let name = |role: &str| format!("s2p-{test}-{pid}-{role}");
         let mut t = Topology {
-            n,
+            n: namespace_octet(),
             client: name("c"),
             router: name("r"),
             gateway: name("g"),

@@ -1,6 +1,6 @@
 //! Real OpenSSL peers for the tests: `openssl s_server` started on a
-//! loopback address the test picks, waited for (generously) and killed on
-//! drop, plus the committed SHA-1 STCA fixtures and the rcgen parameters the
+//! loopback address of its own (from [`net`]), waited for (generously) and
+//! killed on drop, plus the committed SHA-1 STCA fixtures and the rcgen parameters the
 //! tests issue their own certificates from.
 //!
 //! When the `openssl` command is missing, [`openssl_available`] prints a
@@ -13,6 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyUsagePurpose};
+
+use super::net::{self, Net};
 
 /// The committed SHA-1 STCA chain (see tests/fixtures/make-sha1-fixtures.sh).
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sha1");
@@ -53,18 +55,20 @@ pub struct SServer {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The /24 its address is in, which no other test uses: an allow-list
+    /// of exactly this server.
+    pub net: Net,
 }
 
 impl SServer {
-    /// Starts `openssl s_server -accept <ip>:<free port> <args>` and waits
-    /// (at most 20 s) until it prints ACCEPT.
-    pub fn start(ip: &str, args: &[&str]) -> SServer {
-        let port = std::net::TcpListener::bind((ip, 0))
+    /// Starts `openssl s_server -accept <address>:<free port> <args>` on a
+    /// fresh address and waits (at most 20 s) until it prints ACCEPT.
+    pub fn start(args: &[&str]) -> SServer {
+        let net = net::network();
+        let addr = std::net::TcpListener::bind((net.host(1), 0))
             .unwrap()
             .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
+            .unwrap();
         let mut child = Command::new("openssl")
             .arg("s_server")
             .arg("-accept")
@@ -92,7 +96,7 @@ impl SServer {
         });
         let mut seen = Vec::new();
         let deadline = Instant::now() + LISTEN_WITHIN;
-        let mut server = SServer { child, addr };
+        let mut server = SServer { child, addr, net };
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left.min(Duration::from_millis(200))) {
@@ -114,19 +118,19 @@ impl SServer {
     }
 
     /// Starts `s_server -cert <cert> -key <key> <extra>`.
-    pub fn with_cert(ip: &str, cert: &str, key: &str, extra: &[&str]) -> SServer {
+    pub fn with_cert(cert: &str, key: &str, extra: &[&str]) -> SServer {
         let mut args = vec!["-cert", cert, "-key", key];
         args.extend_from_slice(extra);
-        SServer::start(ip, &args)
+        SServer::start(&args)
     }
 
     /// Serves the committed SHA-1 STCA chain (leaf and intermediate), with
     /// `extra` flags such as a protocol version or a cipher list.
-    pub fn sha1_stca(ip: &str, extra: &[&str]) -> SServer {
+    pub fn sha1_stca(extra: &[&str]) -> SServer {
         let chain = fixture("inter.pem");
         let mut args = vec!["-cert_chain", chain.as_str()];
         args.extend_from_slice(extra);
-        SServer::with_cert(ip, &fixture("leaf.pem"), &fixture("leaf.key"), &args)
+        SServer::with_cert(&fixture("leaf.pem"), &fixture("leaf.key"), &args)
     }
 }
 

@@ -3,6 +3,18 @@
 //! tables, the human and CSV renderings, the back office, the benchmarks).
 //! One set, so a change to the contract is made in one place.
 //!
+//! Three flavours, one site and port layout (toulouse 127.0.38.45 is the
+//! primary, bordeaux 127.0.38.173 the secondary; 1146 the STCA2 port, 7212
+//! the declaration port):
+//!
+//! - the top level: compact results, one per lab behaviour ([`O`]), which
+//!   the verdict's tables judge;
+//! - [`upload`]: lean results and whole reports as a probe uploads them,
+//!   for the back office's tests and its ingest benchmark;
+//! - [`field`]: realistic results (full certificate details, latency
+//!   rounded like a real check), for the report contract's schema and CSV
+//!   tests and the committed example report.
+//!
 //! Built with the `fixtures` feature (and in this crate's own tests).
 
 use crate::{
@@ -108,17 +120,27 @@ pub fn tls(status: TlsStatus, family: Option<CaFamily>, issuer: &str, days: i64)
     }
 }
 
-/// One site x port: the primary is toulouse 127.0.38.45, the secondary bordeaux 127.0.38.173.
-pub fn target(role: Role, port: u16, o: O) -> TargetResult {
-    let (site, address) = match role {
+/// The site of a role: its name and address.
+fn site(role: Role) -> (&'static str, &'static str) {
+    match role {
         Role::Primary => ("toulouse", "127.0.38.45"),
         Role::Secondary => ("bordeaux", "127.0.38.173"),
-    };
-    let service = match port {
+    }
+}
+
+/// The service of a port.
+fn service(port: u16) -> Service {
+    match port {
         1146 => Service::Stca2,
         7212 => Service::Declaration,
         _ => Service::Other,
-    };
+    }
+}
+
+/// One site x port: the primary is toulouse 127.0.38.45, the secondary bordeaux 127.0.38.173.
+pub fn target(role: Role, port: u16, o: O) -> TargetResult {
+    let (site, address) = site(role);
+    let service = service(port);
     let open = TcpResult {
         status: TcpStatus::Open,
         detail: None,
@@ -287,3 +309,319 @@ pub fn primary_only(p1: O, p2: O) -> Vec<TargetResult> {
 pub const TIMEOUT: O = O::Closed(TcpStatus::Timeout);
 /// A port refused with a TCP reset.
 pub const REFUSED: O = O::Closed(TcpStatus::Refused);
+
+pub mod upload {
+    //! Reports as a probe uploads them to the back office: lean results (no
+    //! chain, no latency figures) and whole reports with a fixed id, so the
+    //! back office's tests can name them and its benchmark measures ingest
+    //! of a steady shape.
+
+    use super::{O, TIMEOUT, target};
+    use crate::{
+        Failover, ProbeIdentity, Recommendation, Report, Role, SCHEMA, Summary, TargetResult,
+    };
+    use time::OffsetDateTime;
+
+    /// One site x port: open with an STCA2 answer, or a TCP timeout whose
+    /// detail starts with `-` (which a CSV export must neutralise). The lab
+    /// behaviour's [`target`] without its chain and latency figures, with
+    /// the address also as `ip`.
+    pub fn result(role: Role, port: u16, open: bool) -> TargetResult {
+        let mut r = target(role, port, if open { O::Stca2 } else { TIMEOUT });
+        r.ip = r.address.parse().ok();
+        r.tcp.connect_ms = None;
+        match r.tls.as_mut() {
+            Some(tls) => {
+                tls.chain.clear();
+                tls.handshake_ms = None;
+                tls.days_to_expiry = None;
+            }
+            None => r.tcp.detail = Some("-no answer to SYN within 3 s".into()),
+        }
+        r
+    }
+
+    /// The probe `id`, version 0.1.0 (fixed, unlike [`ProbeIdentity::new`]), of merchant `m-1`.
+    pub fn probe(id: &str) -> ProbeIdentity {
+        ProbeIdentity {
+            id: id.into(),
+            version: "0.1.0".into(),
+            hostname: None,
+            merchant: Some("m-1".into()),
+            source: None,
+            interface: None,
+        }
+    }
+
+    /// A summary that says only what the back office reads: ready unless
+    /// the STCA2 port is `closed`, and the failover advice `rec` / `message`.
+    pub fn summary(closed: bool, rec: Recommendation, message: impl Into<String>) -> Summary {
+        Summary {
+            ok: !closed,
+            headline: if closed {
+                "Port STCA2 non ouvert".into()
+            } else {
+                "ok".into()
+            },
+            stca2_port_closed: closed,
+            sites: vec![],
+            failover: Failover {
+                recommendation: rec,
+                message: message.into(),
+                params: None,
+            },
+            findings: vec![],
+            headline_params: None,
+        }
+    }
+
+    /// A whole report `report_id` of `probe` over the `lab` target set: a
+    /// check of `results` that started at `started` and took 3 s.
+    pub fn report(
+        probe: ProbeIdentity,
+        report_id: &str,
+        started: OffsetDateTime,
+        results: Vec<TargetResult>,
+        summary: Summary,
+    ) -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            report_id: report_id.into(),
+            probe,
+            started_at: started,
+            finished_at: started + time::Duration::seconds(3),
+            target_set: "lab".into(),
+            results,
+            summary,
+        }
+    }
+}
+
+pub mod field {
+    //! Realistic results, as a check in the field writes them: full
+    //! certificate details (fingerprints, key identifiers, usages) seeded
+    //! so every certificate differs, expiry counted from [`NOW`], latency
+    //! rounded to 0.1 ms. The report contract's scenarios are built from
+    //! these, and the committed reports/example-report.json is one of them:
+    //! a change here must regenerate it (see reports/README.md).
+
+    use super::{service, site};
+    use crate::{
+        CaFamily, CertInfo, ClientAuthRequest, LatencyStats, ProbeIdentity, Role,
+        SignatureVerified, TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
+    };
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    /// When the check runs.
+    pub const NOW: OffsetDateTime = datetime!(2026-03-02 09:30:00 UTC);
+
+    /// A fingerprint-shaped hex string (64 digits), different for each seed.
+    fn hex64(seed: u8) -> String {
+        (0..32u8)
+            .map(|i| format!("{:02x}", i.wrapping_mul(7).wrapping_add(seed)))
+            .collect()
+    }
+
+    /// A certificate `subject` issued by `issuer`, its numbers drawn from
+    /// `seed`, expiring at `not_after`, a CA or a server leaf, signed with
+    /// `sig`, for the names `san`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cert(
+        subject: &str,
+        issuer: &str,
+        seed: u8,
+        not_after: OffsetDateTime,
+        is_ca: bool,
+        sig: &str,
+        san: &[&str],
+    ) -> CertInfo {
+        let days = (not_after - NOW).whole_days();
+        CertInfo {
+            serial: format!("{seed:02x}3f9a0c71"),
+            sha256: hex64(seed),
+            spki_sha256: hex64(seed.wrapping_add(100)),
+            not_before: datetime!(2025-06-01 00:00:00 UTC),
+            not_after,
+            san: san.iter().map(|s| s.to_string()).collect(),
+            signature_algorithm: sig.into(),
+            ski: Some(hex64(seed.wrapping_add(1))[..40].to_string()),
+            aki: Some(hex64(seed.wrapping_add(2))[..40].to_string()),
+            is_ca,
+            path_len: is_ca.then_some(0),
+            key_usage: if is_ca {
+                vec!["keyCertSign".into(), "cRLSign".into()]
+            } else {
+                vec!["digitalSignature".into(), "keyEncipherment".into()]
+            },
+            ext_key_usage: if is_ca {
+                vec![]
+            } else {
+                vec!["serverAuth".into()]
+            },
+            ..super::cert(subject, issuer, days)
+        }
+    }
+
+    /// The lab gateway's STCA2 chain (leaf for `address`, then the issuing CA).
+    pub fn stca2_chain(address: &str, not_after: OffsetDateTime) -> Vec<CertInfo> {
+        vec![
+            cert(
+                "CN=gateway.lab.example,O=Lab Gateway,C=FR",
+                "CN=Lab STCA2 Issuing CA,O=Lab PayCert,C=FR",
+                10,
+                not_after,
+                false,
+                "sha256WithRSAEncryption",
+                &["gateway.lab.example", address],
+            ),
+            cert(
+                "CN=Lab STCA2 Issuing CA,O=Lab PayCert,C=FR",
+                "CN=Lab STCA2 Root CA,O=Lab PayCert,C=FR",
+                20,
+                datetime!(2030-01-01 00:00:00 UTC),
+                true,
+                "sha256WithRSAEncryption",
+                &[],
+            ),
+        ]
+    }
+
+    /// Latency figures from `base` ms up, rounded to 0.1 ms.
+    pub fn stats(base: f64) -> Option<LatencyStats> {
+        let ms = |x: f64| (x * 10.0).round() / 10.0;
+        Some(LatencyStats {
+            min: ms(base),
+            p50: ms(base + 0.4),
+            p90: ms(base + 1.1),
+            p99: ms(base + 2.6),
+            max: ms(base + 3.2),
+        })
+    }
+
+    /// A site x port where TCP opened on every attempt and TLS is not measured yet.
+    pub fn open(role: Role, port: u16) -> TargetResult {
+        let (site, address) = site(role);
+        TargetResult {
+            site: site.into(),
+            role,
+            address: address.into(),
+            ip: address.parse().ok(),
+            port,
+            service: service(port),
+            dns: None,
+            tcp: TcpResult {
+                status: TcpStatus::Open,
+                detail: None,
+                attempts: 3,
+                successes: 3,
+                connect_ms: stats(0.1),
+            },
+            tls: None,
+        }
+    }
+
+    /// A TLS 1.3 handshake that completed on every attempt over `chain`, of `family`.
+    pub fn tls_ok(chain: Vec<CertInfo>, family: CaFamily) -> TlsResult {
+        let days = chain.first().map(|c| c.days_to_expiry);
+        TlsResult {
+            status: TlsStatus::Ok,
+            detail: None,
+            alert: None,
+            stack: TlsStack::Rustls,
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS_AES_256_GCM_SHA384".into()),
+            kx_group: Some("X25519".into()),
+            alpn: None,
+            attempts: 3,
+            successes: 3,
+            handshake_ms: stats(1.7),
+            chain,
+            ca_family: Some(family),
+            signature_verified: Some(SignatureVerified::True),
+            days_to_expiry: days,
+            client_auth: None,
+        }
+    }
+
+    /// A gateway serving STCA2; on 7212 it asks for the terminal's certificate.
+    pub fn serving_stca2(role: Role, port: u16) -> TargetResult {
+        let mut r = open(role, port);
+        let chain = stca2_chain(&r.address, datetime!(2027-03-01 00:00:00 UTC));
+        let mut tls = tls_ok(chain, CaFamily::Stca2);
+        if port == 7212 {
+            tls.status = TlsStatus::ClientAuthRequired;
+            tls.detail = Some(
+                "the server asked for a client certificate (alert certificate_required)".into(),
+            );
+            tls.successes = 0;
+            tls.handshake_ms = None;
+            tls.client_auth = Some(ClientAuthRequest {
+                ca_names: vec!["CN=Lab Terminal CA,O=Lab PayCert,C=FR".into()],
+            });
+        }
+        r.tls = Some(tls);
+        r
+    }
+
+    /// TCP never opened: `status`, said as `detail`.
+    pub fn blocked(role: Role, port: u16, status: TcpStatus, detail: &str) -> TargetResult {
+        let mut r = open(role, port);
+        r.tcp = TcpResult {
+            status,
+            detail: Some(detail.into()),
+            attempts: 3,
+            successes: 0,
+            connect_ms: None,
+        };
+        r
+    }
+
+    /// A middlebox answering with a forged leaf of its own for the address.
+    pub fn intercepted(role: Role, port: u16) -> TargetResult {
+        let mut r = open(role, port);
+        let chain = vec![cert(
+            &format!("CN={}", r.address),
+            "CN=SecureWeb Inspection CA,O=Box Vendor",
+            40,
+            datetime!(2026-04-01 00:00:00 UTC),
+            false,
+            "sha256WithRSAEncryption",
+            &[&r.address],
+        )];
+        let mut tls = tls_ok(chain, CaFamily::Unknown);
+        tls.signature_verified = Some(SignatureVerified::False);
+        r.tls = Some(tls);
+        r
+    }
+
+    /// An old gateway on the SHA-1 STCA chain, seen through the legacy capture.
+    pub fn old_stca(role: Role, port: u16) -> TargetResult {
+        let mut r = open(role, port);
+        let chain = vec![cert(
+            "CN=gateway.lab.example,O=Lab Gateway,C=FR",
+            "CN=Lab STCA CA,O=Lab PayCert,C=FR",
+            50,
+            datetime!(2026-09-30 00:00:00 UTC),
+            false,
+            "sha1WithRSAEncryption",
+            &["gateway.lab.example"],
+        )];
+        let mut tls = tls_ok(chain, CaFamily::Stca);
+        tls.stack = TlsStack::LegacyCapture;
+        tls.detail = Some("rustls: received fatal alert: HandshakeFailure".into());
+        tls.version = Some("TLSv1.2".into());
+        tls.cipher = Some("TLS_RSA_WITH_AES_128_CBC_SHA".into());
+        tls.kx_group = None;
+        tls.signature_verified = Some(SignatureVerified::UnsupportedAlgorithm);
+        r.tls = Some(tls);
+        r
+    }
+
+    /// A shop's probe, with its host name.
+    pub fn probe() -> ProbeIdentity {
+        let mut p = ProbeIdentity::new("shop-0042-tpe1");
+        p.hostname = Some("caisse-01".into());
+        p
+    }
+}
