@@ -22,13 +22,16 @@ use tracing_subscriber::EnvFilter;
 /// (`stca2_*`) from `info` up, the database driver's warnings.
 pub const DEFAULT_FILTER: &str = "stca2=info,sqlx=warn";
 
-/// How log lines are written.
+/// How log lines are written. (Plain comments on the variants: clap would
+/// show doc comments as per-value help and switch every subcommand's help to
+/// the long layout.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[allow(missing_docs)]
 pub enum LogFormat {
-    /// Human text, one line an event.
+    // Human text, one line an event.
     #[default]
     Text,
-    /// One JSON object a line: timestamp, level, message, target and the event's fields.
+    // One JSON object a line: timestamp, level, message, target and the event's fields.
     Json,
 }
 

@@ -9,23 +9,38 @@ use stca2_engine::cli::{self as check, EXIT_USAGE};
 
 use logging::LogFormat;
 
+/// `stca2-probe --help`: the demo is named only in the builds that have it.
+macro_rules! long_about {
+    ($($tail:literal)?) => {
+        concat!(
+            "Can this network reach the payment gateway's STCA2 entrance?\n\n\
+            Payment terminals must move to the gateway's STCA2 entrance: TLS on port 1146 \
+            (and 7212 for terminal declaration) at site 1 Toulouse (primary) and site 2 \
+            Bordeaux (secondary), with a certificate from the new STCA2 authority. \
+            stca2-probe checks every site and port from the shop's own network and says, \
+            in plain words, what the merchant's router or the ISP must change."
+            $(, $tail)?
+        )
+    };
+}
+#[cfg(feature = "lab")]
+const LONG_ABOUT: &str = long_about!(
+    "\n\nStart with `stca2-probe demo` to see a whole check against a simulated gateway."
+);
+#[cfg(not(feature = "lab"))]
+const LONG_ABOUT: &str = long_about!();
+
 #[derive(Parser)]
 #[command(
     name = "stca2-probe",
     version,
     about = "Can this network reach the payment gateway's STCA2 entrance?",
-    long_about = "Can this network reach the payment gateway's STCA2 entrance?\n\n\
-        Payment terminals must move to the gateway's STCA2 entrance: TLS on port 1146 \
-        (and 7212 for terminal declaration) at site 1 Toulouse (primary) and site 2 \
-        Bordeaux (secondary), with a certificate from the new STCA2 authority. \
-        stca2-probe checks every site and port from the shop's own network and says, \
-        in plain words, what the merchant's router or the ISP must change.\n\n\
-        Start with `stca2-probe demo` to see a whole check against a simulated gateway.",
+    long_about = LONG_ABOUT,
     after_help = "Exit codes: 0 ready for STCA2, 1 the check found a problem, 2 bad arguments, \
         a bad target file, or the check could not run."
 )]
 struct Cli {
-    /// How `serve` writes its logs to stderr: human text, or one JSON object a line.
+    /// Log lines on stderr (serve): human text, or one JSON object a line for log shippers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
