@@ -6,8 +6,8 @@
 //! human text by default (`2026-01-31T12:00:00.000000Z  INFO listening
 //! url=http://127.0.0.1:8146 ...`) or, with `--log-format json`, one JSON
 //! object per line (`{"timestamp":...,"level":"INFO","message":...,
-//! "url":...}`) for a log shipper. `RUST_LOG` (e.g. `stca2=debug`)
-//! replaces the default filter: this program's events from `info` up and
+//! "url":...}`) for a log shipper. `RUST_LOG` (`target=level` pairs, e.g.
+//! `stca2=debug,sqlx=info`, matched by prefix) replaces the default filter: this program's events from `info` up and
 //! the database driver's warnings, so that no library speaks up during a
 //! `check`.
 //!
@@ -16,7 +16,8 @@
 
 use std::io::IsTerminal as _;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// The filter unless `RUST_LOG` gives one: this program's crates
 /// (`stca2_*`) from `info` up, the database driver's warnings.
@@ -37,24 +38,28 @@ pub enum LogFormat {
 
 /// Installs the process-wide subscriber (once; later calls change nothing).
 pub fn init(format: LogFormat) {
+    // `target=level` pairs, matched by prefix: no regular expressions, so
+    // the shop build carries no regex engine for its logs.
     let filter = std::env::var("RUST_LOG")
         .ok()
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| DEFAULT_FILTER.parse().expect("the default filter parses"));
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     // Nothing to do when a subscriber is already set (a test harness).
     let _ = match format {
         LogFormat::Text => builder
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .finish()
+            .with(filter)
             .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
+            .finish()
+            .with(filter)
             .try_init(),
     };
 }
