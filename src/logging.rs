@@ -37,13 +37,20 @@ pub enum LogFormat {
 }
 
 /// Installs the process-wide subscriber (once; later calls change nothing).
-pub fn init(format: LogFormat) {
+/// `service`: the command logs as it runs (`serve`), under `RUST_LOG` or
+/// [`DEFAULT_FILTER`]; otherwise only this binary's own fatal error is let
+/// through, so no library ever speaks up during a `check`.
+pub fn init(format: LogFormat, service: bool) {
     // `target=level` pairs, matched by prefix: no regular expressions, so
     // the shop build carries no regex engine for its logs.
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
-        .unwrap_or_else(|| DEFAULT_FILTER.parse().expect("the default filter parses"));
+    let filter = if service {
+        std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|v| v.parse::<Targets>().ok())
+            .unwrap_or_else(|| DEFAULT_FILTER.parse().expect("the default filter parses"))
+    } else {
+        Targets::new().with_target(env!("CARGO_CRATE_NAME"), tracing::Level::ERROR)
+    };
     let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     // Nothing to do when a subscriber is already set (a test harness).
     let _ = match format {

@@ -66,10 +66,22 @@ enum Command {
     Absent(absent::Command),
 }
 
+impl Command {
+    /// Whether the command is a service that logs as it runs (`serve`). The
+    /// others print their output and, at most, why they failed.
+    fn logs(&self) -> bool {
+        match self {
+            #[cfg(feature = "backoffice")]
+            Command::Backoffice(stca2_backoffice::Command::Serve(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log_format = cli.log_format;
-    logging::init(log_format);
+    logging::init(log_format, cli.command.logs());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

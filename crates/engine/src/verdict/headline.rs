@@ -31,7 +31,7 @@ pub(super) fn headline(
     if ok {
         return Headline::Ready {
             sites: sites.refs(),
-            ports: results.iter().map(|r| r.port).collect(),
+            ports: once_each(results.iter().map(|r| r.port)),
             expiring: results
                 .iter()
                 .filter_map(|r| chain_days(r).map(|(d, _)| (d, r)))
@@ -69,11 +69,12 @@ pub(super) fn headline(
                 .collect(),
         };
     }
-    let unresolved: Vec<String> = results
-        .iter()
-        .filter(|r| dns_failed(r))
-        .map(|r| r.address.clone())
-        .collect();
+    let unresolved: Vec<String> = once_each(
+        results
+            .iter()
+            .filter(|r| dns_failed(r))
+            .map(|r| r.address.clone()),
+    );
     if !unresolved.is_empty() {
         return Headline::Unresolved {
             addresses: unresolved,
@@ -112,10 +113,38 @@ pub(super) fn headline(
     }
 }
 
+/// The items in their first order, each once: the facts say "once each", so
+/// no renderer has to de-duplicate.
+fn once_each<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::verdict::test_support::*;
-    use stca2_report::{TargetResult, TlsStatus};
+    use stca2_report::{Headline, TargetResult, TlsStatus};
+
+    #[test]
+    fn the_facts_list_each_port_and_address_once() {
+        let s = judge_default(&set(O::Stca2, O::ClientAuth, O::Stca2, O::ClientAuth));
+        match s.headline_params {
+            Some(Headline::Ready { ports, .. }) => assert_eq!(ports, vec![1146, 7212]),
+            other => panic!("{other:?}"),
+        }
+        let s = judge_default(&set(O::Stca2, O::Stca2, O::DnsFail, O::DnsFail));
+        match s.headline_params {
+            Some(Headline::Unresolved { addresses }) => {
+                assert_eq!(addresses, vec!["127.0.38.173".to_string()])
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn headlines() {
