@@ -64,6 +64,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
             merchant: Some(format!("m-{}", probe.len() % 7)),
             source: None,
             interface: None,
+            spool_dropped: None,
         },
         started_at: started,
         finished_at: started + time::Duration::seconds(3),

@@ -352,6 +352,7 @@ pub fn report(
             merchant: Some("m-1".into()),
             source: None,
             interface: None,
+            spool_dropped: None,
         },
         started_at: started,
         finished_at: started + time::Duration::seconds(3),
