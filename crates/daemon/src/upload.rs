@@ -266,7 +266,7 @@ impl Uploader {
         })
     }
 
-    /// The batch size now (halved by 413s, grown back by successes).
+    /// The batch size now (halved by each 413, doubled back at each round).
     pub fn batch(&self) -> usize {
         self.batch
     }
@@ -284,6 +284,8 @@ impl Uploader {
             ));
         }
         self.refused_token = None;
+        // A batch halved by a 413 in an earlier round may grow back.
+        self.batch = (self.batch * 2).min(self.max_batch);
         // After an error that names no report: one report at a time.
         let mut isolate = false;
         loop {
@@ -328,7 +330,6 @@ impl Uploader {
                     }
                     metrics.upload_succeeded(entries.len());
                     tracing::info!(reports = entries.len(), "uploaded");
-                    self.batch = (self.batch * 2).min(self.max_batch);
                 }
                 401 | 403 => {
                     metrics.upload(Outcome::Unauthorized);
