@@ -611,6 +611,49 @@ batch = 10
     }
 
     #[test]
+    fn the_packaged_example_is_valid_and_says_what_the_defaults_are() {
+        let text = include_str!("../../../packaging/daemon.toml");
+        let c = Config::parse(text, Path::new("/etc/stca2-probe/daemon.toml")).unwrap();
+        assert_eq!(c.interval, DEFAULT_INTERVAL);
+        assert_eq!(c.jitter, DEFAULT_JITTER);
+        assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(c.attempts, DEFAULT_ATTEMPTS);
+        assert_eq!(c.spool_dir, PathBuf::from(DEFAULT_SPOOL_DIR));
+        assert_eq!(c.spool_max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+        assert_eq!(c.spool_max_age, DEFAULT_SPOOL_MAX_AGE);
+        let u = c.upload.unwrap();
+        assert_eq!(u.batch, DEFAULT_BATCH);
+        assert_eq!(u.timeout, DEFAULT_UPLOAD_TIMEOUT);
+        assert_eq!(
+            u.endpoint.as_str(),
+            "https://backoffice.example.net/api/v1/reports"
+        );
+        // Every key of the file is documented in it, commented or not.
+        for key in [
+            "probe_id",
+            "merchant",
+            "targets",
+            "allow",
+            "interval",
+            "jitter",
+            "timeout",
+            "attempts",
+            "source",
+            "interface",
+            "spool_dir",
+            "spool_max_bytes",
+            "spool_max_age",
+            "metrics_listen",
+            "url",
+            "token_file",
+            "batch",
+            "ca_file",
+        ] {
+            assert!(text.contains(&format!("{key} = ")), "{key}");
+        }
+    }
+
+    #[test]
     fn bad_files_name_line_and_column() {
         let cases: &[(&str, &str, usize, usize, &str)] = &[
             (

@@ -177,6 +177,10 @@ pub fn success(t: &TargetResult) -> bool {
     (tls.status == TlsStatus::Ok && stca2) || (t.service == Service::Declaration && client_auth)
 }
 
+/// A per-target sample: an extra label (name, value) when the family has
+/// one, and the value.
+type Value = (Option<(&'static str, String)>, f64);
+
 fn render(m: &Inner) -> String {
     let mut out = String::new();
     let targets: &[TargetResult] = m.latest.as_deref().map_or(&[], |r| &r.results);
@@ -191,23 +195,22 @@ fn render(m: &Inner) -> String {
             ("service", t.service.as_str()),
         ]
     };
-    let per_target =
-        |out: &mut String,
-         name: &str,
-         kind: &str,
-         help: &str,
-         value: &dyn Fn(&TargetResult) -> Option<(Option<(&'static str, String)>, f64)>| {
-            let mut f = Family::new(out, name, kind, help);
-            for i in 0..targets.len() {
-                if let Some((extra, v)) = value(&targets[i]) {
-                    let mut labels = base(i).to_vec();
-                    if let Some((k, val)) = &extra {
-                        labels.push((k, val.as_str()));
-                    }
-                    f.sample(name, &labels, v);
+    let per_target = |out: &mut String,
+                      name: &str,
+                      kind: &str,
+                      help: &str,
+                      value: &dyn Fn(&TargetResult) -> Option<Value>| {
+        let mut f = Family::new(out, name, kind, help);
+        for (i, t) in targets.iter().enumerate() {
+            if let Some((extra, v)) = value(t) {
+                let mut labels = base(i).to_vec();
+                if let Some((k, val)) = &extra {
+                    labels.push((k, val.as_str()));
                 }
+                f.sample(name, &labels, v);
             }
-        };
+        }
+    };
     let ms = |l: &Option<stca2_report::LatencyStats>| l.as_ref().map_or(0.0, |s| s.p50);
     per_target(
         &mut out,
