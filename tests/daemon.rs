@@ -130,9 +130,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The daemon in-process: `stca2_daemon::run` with a stop switch.
+/// The daemon in-process: `stca2_daemon::run` with a stop switch and a
+/// reload button (what SIGTERM and SIGHUP do in the binary).
 struct Running {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    reload: tokio::sync::mpsc::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -140,9 +142,8 @@ fn start(config: &Path) -> Running {
     let ceiling = stca2_daemon::ceiling().unwrap();
     let plan = stca2_daemon::load(config, ceiling.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (_reload, reload_rx) = tokio::sync::mpsc::channel(1);
+    let (reload, reload_rx) = tokio::sync::mpsc::channel(1);
     let task = tokio::spawn(async move {
-        let _reload = _reload;
         stca2_daemon::run(plan, ceiling, reload_rx, async move {
             let _ = stopped.await;
         })
@@ -150,6 +151,7 @@ fn start(config: &Path) -> Running {
     });
     Running {
         stop: Some(stop),
+        reload,
         task,
     }
 }
@@ -167,7 +169,13 @@ impl Running {
 
 // ---- a scripted back office -------------------------------------------
 
-/// An HTTP/1.1 back office that answers from a script (status, body),
+/// In a script: accept the request and never answer.
+const HANG: u16 = 0;
+/// In a script: close the connection instead of answering.
+const CLOSE: u16 = 1;
+
+/// An HTTP/1.1 back office that answers from a script (status, body, or
+/// [`HANG`] or [`CLOSE`]),
 /// then 200, and records every request's JSON body. With `token` set, a
 /// request with another bearer token gets a 401 instead.
 struct Scripted {
@@ -217,6 +225,14 @@ impl Scripted {
                     } else {
                         script.lock().unwrap().pop_front()
                     };
+                    match scripted.as_ref().map(|(status, _)| *status) {
+                        Some(HANG) => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            return;
+                        }
+                        Some(CLOSE) => return,
+                        _ => {}
+                    }
                     let (status, answer) = scripted.unwrap_or((
                         200,
                         format!(r#"{{"received":{n},"stored":{n},"duplicates":0,"public_ip":"127.0.0.1"}}"#),
@@ -902,4 +918,81 @@ async fn sigterm_stops_the_binary_with_exit_0_and_a_consistent_spool() {
         let data = std::fs::read(dir.path().join("spool").join(e)).unwrap();
         serde_json::from_slice::<stca2_report::Report>(&data).expect("whole reports only");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_then_closing_back_office_is_retried_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(10, dir.path()).await;
+    let ids = backlog(dir.path(), 2);
+    let office = Scripted::start(vec![(HANG, String::new()), (CLOSE, String::new())]).await;
+    // [upload] timeout = 3s bounds the hanging request.
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let started = Instant::now();
+    let daemon = start(&cfg);
+    eventually(Duration::from_secs(30), "the backlog uploaded", || {
+        office.batches().len() >= 3
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    daemon.stop().await;
+    let batches = office.batches();
+    // The same oldest reports each time, until acknowledged.
+    for b in &batches[..3] {
+        assert_eq!(b[..2], ids[..], "{batches:?}");
+    }
+    let acknowledged: Vec<String> = batches[2..].concat();
+    let mut unique = acknowledged.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "nothing acknowledged twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(11, dir.path()).await;
+    let cfg = config(dir.path(), &targets, "");
+    let daemon = start(&cfg);
+    let merchant_of_newest = |dir: &Path| {
+        let names = spooled(dir);
+        let newest = names.last()?;
+        let data = std::fs::read(dir.join("spool").join(newest)).ok()?;
+        let r: stca2_report::Report = serde_json::from_slice(&data).ok()?;
+        r.probe.merchant
+    };
+    eventually(Duration::from_secs(20), "a first report", || {
+        merchant_of_newest(dir.path()).as_deref() == Some("m-1")
+    })
+    .await;
+    // A valid change: later reports carry the new merchant.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("m-1", "m-2")).unwrap();
+    daemon.reload.send(()).await.unwrap();
+    eventually(Duration::from_secs(20), "the new merchant", || {
+        merchant_of_newest(dir.path()).as_deref() == Some("m-2")
+    })
+    .await;
+    // A broken file: refused, the running configuration goes on.
+    std::fs::write(&cfg, "probe_id = \"x\"\nintervall = \"1s\"\n").unwrap();
+    daemon.reload.send(()).await.unwrap();
+    let before = spooled(dir.path()).len();
+    eventually(Duration::from_secs(20), "cycles go on", || {
+        spooled(dir.path()).len() >= before + 2
+    })
+    .await;
+    assert_eq!(merchant_of_newest(dir.path()).as_deref(), Some("m-2"));
+    daemon.stop().await;
 }

@@ -192,7 +192,8 @@ pub async fn run(
                 let path = plan_tx.borrow().config.path.clone();
                 match load(&path, ceiling.clone()) {
                     Ok(new) => {
-                        let old = &plan_tx.borrow().config;
+                        // Cloned: a watch borrow held across send_replace would deadlock.
+                        let old = plan_tx.borrow().config.clone();
                         if new.config.spool_dir != old.spool_dir || new.config.metrics_listen != old.metrics_listen {
                             tracing::warn!("spool_dir and metrics_listen changes take effect at the next restart");
                         }
