@@ -872,6 +872,24 @@ async fn a_spool_over_its_cap_drops_the_oldest_and_the_count_reaches_the_back_of
     let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
     let reached = latest["probe"]["spool_dropped"].as_u64().unwrap();
     assert!(reached >= count, "{reached} >= {count}");
+    // The extension is part of the v1 contract's schema.
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/reports/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&latest)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     server.stop().await;
     db.cleanup().await;
 }
