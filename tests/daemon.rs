@@ -494,6 +494,18 @@ async fn check_config_prints_settings_or_names_file_line_and_column() {
         err.contains("STCA2_PROBE_ALLOW") && err.contains("nothing was sent"),
         "{err}"
     );
+    // The packaged example (the built-in Lyra set) under the repository's
+    // ceiling: refused, by --check-config and by --once, before any packet.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/daemon.toml");
+    for mode in ["--check-config", "--once"] {
+        let out = daemon(&["--config", example, mode]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {err}");
+        assert!(
+            err.contains("194.50.38.45") && err.contains("nothing was sent"),
+            "{mode}: {err}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,6 +20,13 @@
 //! scheduler, the uploader, the metrics server) and waits for the shutdown
 //! signal or a reload. A cycle is exactly `check`'s: `stca2_engine::check::run`
 //! with the configured identity, the same verdict, the same v1 report.
+//!
+//! The spool sits behind one `std::sync::Mutex`, taken only around file
+//! operations (a listing, a read, an fsync'd write, a delete) and never
+//! across an `.await`: the scheduler appends the newest reports while the
+//! uploader reads and deletes the oldest, and neither sees the other's half
+//! work. The plan travels in a `watch` channel, so a reload is one swap that
+//! the next cycle and the next upload round pick up.
 
 #![warn(missing_docs)]
 
