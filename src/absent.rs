@@ -1,5 +1,5 @@
 //! Subcommands this build leaves out. The shop build (`--no-default-features
-//! --features shop`) has no back office and no lab; asked for one of their
+//! --features shop`: `check` and `daemon`) has no back office and no lab; asked for one of their
 //! commands, it says which build has it instead of "unrecognized subcommand".
 
 use std::process::ExitCode;
@@ -56,7 +56,7 @@ impl Command {
             shop = if cfg!(any(feature = "backoffice", feature = "lab")) {
                 ""
             } else {
-                " (this is the shop build: `check` only)"
+                " (this is the shop build: `check` and `daemon`)"
             }
         );
         ExitCode::from(stca2_engine::cli::EXIT_USAGE)

@@ -37,7 +37,7 @@ pub enum LogFormat {
 }
 
 /// Installs the process-wide subscriber (once; later calls change nothing).
-/// `service`: the command logs as it runs (`serve`), under `RUST_LOG` or
+/// `service`: the command logs as it runs (`serve`, `daemon`), under `RUST_LOG` or
 /// [`DEFAULT_FILTER`]; otherwise only this binary's own fatal error is let
 /// through, so no library ever speaks up during a `check`.
 pub fn init(format: LogFormat, service: bool) {

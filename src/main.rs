@@ -52,6 +52,9 @@ enum Command {
     /// Check every site x port of a target set, all in parallel, and give a verdict.
     #[command(after_help = check::CHECK_EXAMPLES)]
     Check(check::CheckArgs),
+    /// Run checks on a schedule, spool the reports and upload them to the back office.
+    #[command(after_help = stca2_daemon::cli::DAEMON_EXAMPLES)]
+    Daemon(stca2_daemon::cli::DaemonArgs),
     /// Serve simulated gateways on loopback (127.0.38.45, 127.0.38.173) until Ctrl-C.
     #[cfg(feature = "lab")]
     Lab(stca2_lab::cli::LabArgs),
@@ -67,10 +70,11 @@ enum Command {
 }
 
 impl Command {
-    /// Whether the command is a service that logs as it runs (`serve`). The
-    /// others print their output and, at most, why they failed.
+    /// Whether the command is a service that logs as it runs (`serve`,
+    /// `daemon`). The others print their output and, at most, why they failed.
     fn logs(&self) -> bool {
         match self {
+            Command::Daemon(_) => true,
             #[cfg(feature = "backoffice")]
             Command::Backoffice(stca2_backoffice::Command::Serve(_)) => true,
             _ => false,
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check::run(args).await,
+            Command::Daemon(args) => stca2_daemon::cli::run(args).await,
             #[cfg(feature = "lab")]
             Command::Lab(args) => stca2_lab::cli::run_lab(args).await,
             #[cfg(feature = "lab")]

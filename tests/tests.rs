@@ -15,6 +15,7 @@ mod backoffice_api;
 mod backoffice_openapi;
 mod backoffice_store;
 mod cli;
+mod daemon;
 mod guard;
 mod lab_server;
 mod legacy_capture;

@@ -476,8 +476,10 @@ fn parse_address(text: &str) -> Option<Address> {
     (labels_ok && !numeric).then(|| Address::Host(host.to_ascii_lowercase()))
 }
 
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// 1-based line and column of a byte offset: how a TOML error (a
+/// `toml::Spanned` or a parse error's span) is shown to a person as
+/// `file:line:column`. The daemon's configuration loader uses it too.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before
@@ -488,7 +490,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// toml's messages are good; keep their first line only (the rest repeats the span).
-fn clean_toml(message: &str) -> String {
+pub fn clean_toml(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 

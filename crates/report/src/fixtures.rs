@@ -350,6 +350,7 @@ pub mod upload {
             merchant: Some("m-1".into()),
             source: None,
             interface: None,
+            spool_dropped: None,
         }
     }
 

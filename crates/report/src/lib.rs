@@ -86,6 +86,10 @@ pub struct ProbeIdentity {
     /// `--interface` name, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// A daemon's count of reports its spool dropped (over its size or age
+    /// bound, or unwritable) since it was installed; absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool_dropped: Option<u64>,
 }
 
 impl Report {
@@ -138,6 +142,7 @@ impl ProbeIdentity {
             merchant: None,
             source: None,
             interface: None,
+            spool_dropped: None,
         }
     }
 }

@@ -1,0 +1,729 @@
+//! The daemon's configuration file: what a box in a shop is told once, at
+//! installation, and then reads at every start and every SIGHUP.
+//!
+//! It is TOML, read strictly: an unknown key is an error (a misspelt
+//! `intervall` must not silently mean "the default"), and every error names
+//! the file, line and column, the way the target loader does (the same
+//! [`line_col`] and [`clean_toml`]). Loading happens in two steps:
+//!
+//! 1. [`Config::load`] reads and validates the file itself: types, ranges,
+//!    durations (humantime: `90s`, `5m`, `30d`), the upload URL;
+//! 2. [`Config::prepare`] turns it into a [`Plan`]: the target set loaded,
+//!    the allow-list settled under `STCA2_PROBE_ALLOW` exactly as `check`
+//!    does, and refused when any target is outside it. A plan is what a
+//!    cycle runs; a config that cannot become one never replaces the
+//!    running one.
+//!
+//! The upload token is not in this file but in `token_file`, read at each
+//! upload (see [`crate::upload`]), so that it never appears in the printed
+//! settings and can be rotated without a restart.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use stca2_engine::allow::parse_cidr;
+use stca2_engine::check::{self, RefusedSite, Settings};
+use stca2_engine::probe::ProbeConfig;
+use stca2_engine::targets::{TargetSet, clean_toml, line_col};
+use stca2_report::ProbeIdentity;
+use stca2_report::limits::MAX_BATCH;
+
+/// Where the spool lives when `spool_dir` is not set (systemd's StateDirectory).
+pub const DEFAULT_SPOOL_DIR: &str = "/var/lib/stca2-probe/spool";
+/// `interval` when not set.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// `jitter` when not set.
+pub const DEFAULT_JITTER: Duration = Duration::from_secs(30);
+/// `timeout` when not set (as `check --timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `attempts` when not set (as `check --attempts`).
+pub const DEFAULT_ATTEMPTS: u32 = 3;
+/// `spool_max_bytes` when not set: 64 MiB.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// `spool_max_age` when not set: 30 days.
+pub const DEFAULT_SPOOL_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// `[upload] batch` when not set.
+pub const DEFAULT_BATCH: usize = 100;
+/// `[upload] timeout` when not set.
+pub const DEFAULT_UPLOAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// The shortest `interval`.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The path of the ingest API under `[upload] url`.
+pub const REPORTS_PATH: &str = "api/v1/reports";
+
+/// A configuration that cannot be used. Its text is what a person reads:
+/// `file:line:column: what is wrong and what to write instead`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the daemon configuration {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration is valid but cannot run: a bad target file, a
+    /// target outside the allow-list, an unreadable client certificate.
+    #[error("{}: {message}", path.display())]
+    Unusable {
+        /// The configuration file.
+        path: PathBuf,
+        /// Why, one line per problem.
+        message: String,
+    },
+}
+
+/// The validated configuration file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The report's `probe.id`.
+    pub probe_id: String,
+    /// The report's `probe.merchant`.
+    pub merchant: Option<String>,
+    /// A target file; `None`: the built-in Lyra set.
+    pub targets: Option<PathBuf>,
+    /// Networks the probe may contact (empty: the target set's default).
+    pub allow: Vec<IpNet>,
+    /// One cycle per interval.
+    pub interval: Duration,
+    /// Each cycle starts at a random offset below this within its slot.
+    pub jitter: Duration,
+    /// Bounds each step of a check.
+    pub timeout: Duration,
+    /// Attempts per site x port.
+    pub attempts: u32,
+    /// Local address to connect from.
+    pub source: Option<IpAddr>,
+    /// Interface to connect through.
+    pub interface: Option<String>,
+    /// The spool's folder.
+    pub spool_dir: PathBuf,
+    /// The spool's size bound.
+    pub spool_max_bytes: u64,
+    /// The spool's age bound.
+    pub spool_max_age: Duration,
+    /// Where `/metrics` is served, when anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Where reports go; `None`: they stay in the spool.
+    pub upload: Option<UploadConfig>,
+}
+
+/// `[upload]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadConfig {
+    /// The back office's base URL, ending in `/`.
+    pub url: reqwest::Url,
+    /// `{url}api/v1/reports`.
+    pub endpoint: reqwest::Url,
+    /// The file holding the probe's token.
+    pub token_file: PathBuf,
+    /// Reports per upload at most.
+    pub batch: usize,
+    /// A private CA for the back office; `None`: the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Bounds each upload request, from connect to the last byte.
+    pub timeout: Duration,
+}
+
+/// A configuration ready to run: the target set loaded and the allow-list
+/// settled. Cycles read it; SIGHUP replaces it whole or not at all.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The configuration.
+    pub config: Config,
+    /// The loaded target set.
+    pub targets: TargetSet,
+    /// The engine's configuration, under the settled allow-list.
+    pub probe: ProbeConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    probe_id: Spanned<String>,
+    merchant: Option<String>,
+    targets: Option<PathBuf>,
+    allow: Option<Vec<Spanned<String>>>,
+    interval: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    attempts: Option<Spanned<i64>>,
+    source: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+    spool_dir: Option<PathBuf>,
+    spool_max_bytes: Option<Spanned<i64>>,
+    spool_max_age: Option<Spanned<String>>,
+    metrics_listen: Option<Spanned<String>>,
+    upload: Option<RawUpload>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpload {
+    url: Spanned<String>,
+    token_file: PathBuf,
+    batch: Option<Spanned<i64>>,
+    ca_file: Option<PathBuf>,
+    timeout: Option<Spanned<String>>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file. Relative paths in it
+    /// (targets, spool_dir, token_file, ca_file) are taken relative to the
+    /// file's folder, so that a configuration means the same from any
+    /// working directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates a configuration's text; `path` names it in errors and
+    /// anchors its relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let at = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
+
+        let probe_id = raw.probe_id.get_ref().trim().to_string();
+        if probe_id.is_empty() || probe_id.len() > 200 || probe_id.chars().any(char::is_control) {
+            return Err(at(
+                Some(raw.probe_id.span()),
+                "probe_id must be 1 to 200 printable characters, e.g. \"shop-0042\"".into(),
+            ));
+        }
+        let duration = |v: &Option<Spanned<String>>, key: &str, default: Duration| {
+            match v {
+            None => Ok(default),
+            Some(s) => humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+                at(
+                    Some(s.span()),
+                    format!(
+                        "{key} = {:?} is not a duration ({e}); write e.g. \"90s\", \"5m\" or \"1h 30m\"",
+                        s.get_ref()
+                    ),
+                )
+            }),
+        }
+        };
+        let interval = duration(&raw.interval, "interval", DEFAULT_INTERVAL)?;
+        let span_of = |v: &Option<Spanned<String>>| v.as_ref().map(Spanned::span);
+        if interval < MIN_INTERVAL {
+            return Err(at(
+                span_of(&raw.interval),
+                "interval must be at least 1s".into(),
+            ));
+        }
+        let jitter = duration(&raw.jitter, "jitter", DEFAULT_JITTER.min(interval / 2))?;
+        if jitter >= interval {
+            return Err(at(
+                span_of(&raw.jitter).or(span_of(&raw.interval)),
+                format!(
+                    "jitter ({}) must be shorter than interval ({})",
+                    humantime::format_duration(jitter),
+                    humantime::format_duration(interval)
+                ),
+            ));
+        }
+        let timeout = duration(&raw.timeout, "timeout", DEFAULT_TIMEOUT)?;
+        if !(Duration::from_millis(50)..=Duration::from_secs(300)).contains(&timeout) {
+            return Err(at(
+                span_of(&raw.timeout),
+                "timeout must be from 50ms to 300s".into(),
+            ));
+        }
+        let attempts = match &raw.attempts {
+            None => DEFAULT_ATTEMPTS,
+            Some(a) => match u32::try_from(*a.get_ref()) {
+                Ok(n @ 1..=100) => n,
+                _ => return Err(at(Some(a.span()), "attempts must be from 1 to 100".into())),
+            },
+        };
+        let allow = raw
+            .allow
+            .iter()
+            .flatten()
+            .map(|c| parse_cidr(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let source = match &raw.source {
+            None => None,
+            Some(s) => Some(s.get_ref().trim().parse::<IpAddr>().map_err(|_| {
+                at(
+                    Some(s.span()),
+                    format!("source = {:?} is not an IP address", s.get_ref()),
+                )
+            })?),
+        };
+        let interface = match &raw.interface {
+            None => None,
+            Some(i) if i.get_ref().is_empty() || i.get_ref().len() > 15 => {
+                return Err(at(
+                    Some(i.span()),
+                    "interface must be a network interface name such as \"wwan0\" (1 to 15 characters)"
+                        .into(),
+                ));
+            }
+            Some(i) => Some(i.get_ref().clone()),
+        };
+        let spool_max_bytes = match &raw.spool_max_bytes {
+            None => DEFAULT_SPOOL_MAX_BYTES,
+            Some(b) => match u64::try_from(*b.get_ref()) {
+                Ok(n) if n >= 64 * 1024 => n,
+                _ => {
+                    return Err(at(
+                        Some(b.span()),
+                        "spool_max_bytes must be at least 65536 (64 KiB)".into(),
+                    ));
+                }
+            },
+        };
+        let spool_max_age = duration(&raw.spool_max_age, "spool_max_age", DEFAULT_SPOOL_MAX_AGE)?;
+        if spool_max_age < interval {
+            return Err(at(
+                span_of(&raw.spool_max_age),
+                "spool_max_age must be at least one interval".into(),
+            ));
+        }
+        let metrics_listen = match &raw.metrics_listen {
+            None => None,
+            Some(m) => Some(m.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
+                at(
+                    Some(m.span()),
+                    format!(
+                        "metrics_listen = {:?} is not an address and port such as \"127.0.0.1:9146\"",
+                        m.get_ref()
+                    ),
+                )
+            })?),
+        };
+        let upload = match raw.upload {
+            None => None,
+            Some(u) => Some(parse_upload(u, &at, &rel)?),
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            probe_id,
+            merchant: raw.merchant,
+            targets: raw.targets.map(rel),
+            allow,
+            interval,
+            jitter,
+            timeout,
+            attempts,
+            source,
+            interface,
+            spool_dir: raw
+                .spool_dir
+                .map_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR), rel),
+            spool_max_bytes,
+            spool_max_age,
+            metrics_listen,
+            upload,
+        })
+    }
+
+    /// The probe settings of `check` that this configuration gives.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            timeout: self.timeout,
+            attempts: self.attempts,
+            source: self.source,
+            interface: self.interface.clone(),
+            client_cert: None,
+            client_key: None,
+            with_pem: false,
+        }
+    }
+
+    /// Who runs the checks, as every report will say.
+    pub fn identity(&self) -> ProbeIdentity {
+        check::identity(
+            Some(self.probe_id.clone()),
+            self.merchant.clone(),
+            self.source,
+            self.interface.clone(),
+        )
+    }
+
+    /// Loads the target set and settles the allow-list under `ceiling`
+    /// (`STCA2_PROBE_ALLOW`), exactly as `check` does; refuses a target
+    /// outside it.
+    pub fn prepare(&self, ceiling: Option<Vec<IpNet>>) -> Result<Plan, ConfigError> {
+        let unusable = |message: String| ConfigError::Unusable {
+            path: self.path.clone(),
+            message,
+        };
+        let targets = match &self.targets {
+            Some(p) => TargetSet::load(p),
+            None => TargetSet::builtin(),
+        }
+        .map_err(|e| unusable(e.to_string()))?;
+        let allow = check::allow_list(&targets, &self.allow, ceiling);
+        let refused = check::refused_targets(&targets, &allow);
+        if !refused.is_empty() {
+            let lines: Vec<String> = refused.iter().map(RefusedSite::to_string).collect();
+            return Err(unusable(format!(
+                "{}; nothing was sent",
+                lines.join("; ").replace("pass --allow", "add to `allow`")
+            )));
+        }
+        let probe = self
+            .settings()
+            .probe_config(allow)
+            .map_err(|e| unusable(format!("{e:#}")))?;
+        Ok(Plan {
+            config: self.clone(),
+            targets,
+            probe,
+        })
+    }
+}
+
+fn parse_upload(
+    u: RawUpload,
+    at: &dyn Fn(Option<Range<usize>>, String) -> ConfigError,
+    rel: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<UploadConfig, ConfigError> {
+    let text = u.url.get_ref().trim();
+    let mut url = reqwest::Url::parse(text).map_err(|e| {
+        at(
+            Some(u.url.span()),
+            format!(
+                "url = {text:?} is not a URL ({e}); write e.g. \"https://backoffice.example.net/\""
+            ),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(at(
+            Some(u.url.span()),
+            format!("url = {text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(at(
+            Some(u.url.span()),
+            "url must not hold credentials or a query: the token goes in token_file".into(),
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    let endpoint = url
+        .join(REPORTS_PATH)
+        .map_err(|e| at(Some(u.url.span()), format!("url: {e}")))?;
+    let batch = match &u.batch {
+        None => DEFAULT_BATCH,
+        Some(b) => match usize::try_from(*b.get_ref()) {
+            Ok(n) if (1..=MAX_BATCH).contains(&n) => n,
+            _ => {
+                return Err(at(
+                    Some(b.span()),
+                    format!("batch must be from 1 to {MAX_BATCH} (the back office's limit)"),
+                ));
+            }
+        },
+    };
+    let timeout = match &u.timeout {
+        None => DEFAULT_UPLOAD_TIMEOUT,
+        Some(t) => match humantime::parse_duration(t.get_ref().trim()) {
+            Ok(d) if (Duration::from_millis(100)..=Duration::from_secs(600)).contains(&d) => d,
+            _ => {
+                return Err(at(
+                    Some(t.span()),
+                    format!(
+                        "[upload] timeout = {:?} must be a duration from 100ms to 10m, e.g. \"30s\"",
+                        t.get_ref()
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(UploadConfig {
+        timeout,
+        url,
+        endpoint,
+        token_file: rel(u.token_file),
+        batch,
+        ca_file: u.ca_file.map(rel),
+    })
+}
+
+/// The effective settings, one `key = value` a line, as `--check-config`
+/// prints them: defaults filled in, paths resolved, never the token.
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        let opt = |o: Option<String>| o.map_or_else(|| "(none)".to_string(), |s| format!("{s:?}"));
+        writeln!(f, "probe_id = {:?}", self.probe_id)?;
+        writeln!(f, "merchant = {}", opt(self.merchant.clone()))?;
+        writeln!(
+            f,
+            "targets = {}",
+            self.targets.as_ref().map_or_else(
+                || "(built-in lyra)".to_string(),
+                |p| format!("{:?}", p.display().to_string())
+            )
+        )?;
+        let allow: Vec<String> = self.allow.iter().map(|n| format!("{n:?}")).collect();
+        writeln!(
+            f,
+            "allow = {}",
+            if allow.is_empty() {
+                "(the target set's own addresses)".to_string()
+            } else {
+                format!("[{}]", allow.join(", "))
+            }
+        )?;
+        writeln!(f, "interval = {:?}", d(self.interval))?;
+        writeln!(f, "jitter = {:?}", d(self.jitter))?;
+        writeln!(f, "timeout = {:?}", d(self.timeout))?;
+        writeln!(f, "attempts = {}", self.attempts)?;
+        writeln!(f, "source = {}", opt(self.source.map(|s| s.to_string())))?;
+        writeln!(f, "interface = {}", opt(self.interface.clone()))?;
+        writeln!(f, "spool_dir = {:?}", self.spool_dir.display().to_string())?;
+        writeln!(f, "spool_max_bytes = {}", self.spool_max_bytes)?;
+        writeln!(f, "spool_max_age = {:?}", d(self.spool_max_age))?;
+        writeln!(
+            f,
+            "metrics_listen = {}",
+            opt(self.metrics_listen.map(|m| m.to_string()))
+        )?;
+        match &self.upload {
+            None => writeln!(f, "[upload] (none: reports stay in the spool)"),
+            Some(u) => {
+                writeln!(f, "[upload]")?;
+                writeln!(f, "url = {:?}", u.url.as_str())?;
+                writeln!(f, "endpoint = {:?}", u.endpoint.as_str())?;
+                writeln!(f, "token_file = {:?}", u.token_file.display().to_string())?;
+                writeln!(f, "batch = {}", u.batch)?;
+                writeln!(f, "timeout = {:?}", d(u.timeout))?;
+                writeln!(
+                    f,
+                    "ca_file = {}",
+                    u.ca_file.as_ref().map_or_else(
+                        || "(the system's roots)".to_string(),
+                        |p| format!("{:?}", p.display().to_string())
+                    )
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+probe_id = "shop-0042"
+merchant = "M-1234"
+targets = "lab.toml"
+allow = ["127.0.0.0/8"]
+interval = "2s"
+jitter = "500ms"
+spool_dir = "spool"
+[upload]
+url = "http://127.0.0.1:8080"
+token_file = "token"
+batch = 10
+"#;
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match Config::parse(text, Path::new("/etc/d.toml")).unwrap_err() {
+            ConfigError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            } => (line, column, message),
+            e => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn good_file_with_defaults_and_resolved_paths() {
+        let c = Config::parse(GOOD, Path::new("/etc/d.toml")).unwrap();
+        assert_eq!(c.interval, Duration::from_secs(2));
+        assert_eq!(c.jitter, Duration::from_millis(500));
+        assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(c.attempts, 3);
+        assert_eq!(c.spool_dir, PathBuf::from("/etc/spool"));
+        assert_eq!(c.targets, Some(PathBuf::from("/etc/lab.toml")));
+        assert_eq!(c.spool_max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+        assert_eq!(c.spool_max_age, DEFAULT_SPOOL_MAX_AGE);
+        let u = c.upload.as_ref().unwrap();
+        assert_eq!(u.endpoint.as_str(), "http://127.0.0.1:8080/api/v1/reports");
+        assert_eq!(u.token_file, PathBuf::from("/etc/token"));
+        assert_eq!(u.batch, 10);
+        let shown = c.to_string();
+        assert!(shown.contains("interval = \"2s\""), "{shown}");
+        assert!(shown.contains("ca_file = (the system's roots)"), "{shown}");
+        // A base URL with a path keeps it.
+        let c = Config::parse(
+            &GOOD.replace("http://127.0.0.1:8080", "https://bo.example.net/stca2"),
+            Path::new("d.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.upload.unwrap().endpoint.as_str(),
+            "https://bo.example.net/stca2/api/v1/reports"
+        );
+        // The minimum: a probe id.
+        let c = Config::parse("probe_id = \"p\"\n", Path::new("d.toml")).unwrap();
+        assert_eq!(c.interval, DEFAULT_INTERVAL);
+        assert_eq!(c.jitter, DEFAULT_JITTER);
+        assert!(c.upload.is_none());
+    }
+
+    #[test]
+    fn the_packaged_example_is_valid_and_says_what_the_defaults_are() {
+        let text = include_str!("../../../packaging/daemon.toml");
+        let c = Config::parse(text, Path::new("/etc/stca2-probe/daemon.toml")).unwrap();
+        assert_eq!(c.interval, DEFAULT_INTERVAL);
+        assert_eq!(c.jitter, DEFAULT_JITTER);
+        assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(c.attempts, DEFAULT_ATTEMPTS);
+        assert_eq!(c.spool_dir, PathBuf::from(DEFAULT_SPOOL_DIR));
+        assert_eq!(c.spool_max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+        assert_eq!(c.spool_max_age, DEFAULT_SPOOL_MAX_AGE);
+        let u = c.upload.unwrap();
+        assert_eq!(u.batch, DEFAULT_BATCH);
+        assert_eq!(u.timeout, DEFAULT_UPLOAD_TIMEOUT);
+        assert_eq!(
+            u.endpoint.as_str(),
+            "https://backoffice.example.net/api/v1/reports"
+        );
+        // Every key of the file is documented in it, commented or not.
+        for key in [
+            "probe_id",
+            "merchant",
+            "targets",
+            "allow",
+            "interval",
+            "jitter",
+            "timeout",
+            "attempts",
+            "source",
+            "interface",
+            "spool_dir",
+            "spool_max_bytes",
+            "spool_max_age",
+            "metrics_listen",
+            "url",
+            "token_file",
+            "batch",
+            "ca_file",
+        ] {
+            assert!(text.contains(&format!("{key} = ")), "{key}");
+        }
+    }
+
+    #[test]
+    fn bad_files_name_line_and_column() {
+        let cases: &[(&str, &str, usize, usize, &str)] = &[
+            (
+                "interval = \"2s\"",
+                "intervall = \"2s\"",
+                6,
+                1,
+                "unknown field",
+            ),
+            (
+                "interval = \"2s\"",
+                "interval = \"2 parsecs\"",
+                6,
+                12,
+                "not a duration",
+            ),
+            (
+                "interval = \"2s\"",
+                "interval = \"500ms\"",
+                6,
+                12,
+                "at least 1s",
+            ),
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"3s\"",
+                7,
+                10,
+                "shorter than interval",
+            ),
+            (
+                "\"127.0.0.0/8\"",
+                "\"127.0.0.0/33\"",
+                5,
+                10,
+                "not a network",
+            ),
+            ("batch = 10", "batch = 1001", 12, 9, "from 1 to 1000"),
+            (
+                "\"http://127.0.0.1:8080\"",
+                "\"ftp://x\"",
+                10,
+                7,
+                "http:// or https://",
+            ),
+            (
+                "probe_id = \"shop-0042\"",
+                "probe_id = \"\"",
+                2,
+                12,
+                "probe_id",
+            ),
+            (
+                "token_file = \"token\"",
+                "token = \"abc\"",
+                11,
+                1,
+                "unknown field",
+            ),
+        ];
+        for (needle, replacement, line, column, msg) in cases {
+            let text = GOOD.replacen(needle, replacement, 1);
+            let (l, c, m) = err(&text);
+            assert_eq!((l, c), (*line, *column), "{replacement}: {m}");
+            assert!(m.contains(msg), "{replacement}: {m}");
+        }
+        let (l, _, m) = err("merchant = \"m\"\n");
+        assert_eq!(l, 1);
+        assert!(m.contains("probe_id"), "{m}");
+        let e = Config::parse("probe_id = 1\n", Path::new("/etc/d.toml")).unwrap_err();
+        assert!(e.to_string().starts_with("/etc/d.toml:1:12: "), "{e}");
+    }
+}

@@ -1,0 +1,525 @@
+//! Upload: the spool, oldest first, to the back office's ingest API,
+//! exactly once in effect.
+//!
+//! The rule is simple: **an entry is deleted only after a 2xx that covers
+//! it.** Everything else keeps it, so nothing is lost; the back office
+//! deduplicates on `report_id`, so a report sent twice (a crash after the
+//! 2xx, before the delete) is stored once. What each answer means:
+//!
+//! | answer | what the daemon does |
+//! | --- | --- |
+//! | 2xx | deletes the batch; the next batch follows at once |
+//! | 401, 403 | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
+//! | 413 | halves the batch and tries again (a single report too large is quarantined) |
+//! | 409, 422, other 400s | moves the report the error names (`field: reports[i]...`) to quarantine; without a name, sends the batch one report at a time to find it |
+//! | 5xx, 404, timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
+//!
+//! HTTPS goes through rustls on ring, the project's one crypto provider,
+//! verified against the system's trust store (rustls-native-certs reads the
+//! same roots as curl and OpenSSL: /etc/ssl/certs on Debian) or against
+//! `ca_file` alone when set. No bundled root list.
+//!
+//! The token is read from `token_file` at every upload round, lives in a
+//! [`Token`] whose `Debug` prints `***`, and goes only into the
+//! `Authorization` header, which reqwest marks sensitive: it never appears
+//! in a log, an error or the metrics.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+
+use crate::config::UploadConfig;
+use crate::metrics::Metrics;
+use crate::spool::{Entry, Spool};
+use stca2_report::limits::MAX_BODY_BYTES;
+
+/// The first retry waits up to this long.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// No retry waits longer than this.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(5 * 60);
+/// Bounds each connection attempt.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How [`Drain::Blocked`] starts when the token was already refused (said
+/// once, when it was refused, not at every recheck).
+pub const STILL_REFUSED: &str = "the back office refused this token";
+
+/// A probe token. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl Token {
+    /// Reads the token file (surrounding whitespace ignored). The error
+    /// names the file, never its content.
+    pub fn read(path: &Path) -> anyhow::Result<Token> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the token file {}; write the token from `stca2-probe token issue` there",
+                path.display()
+            )
+        })?;
+        let t = text.trim();
+        if t.is_empty() || t.chars().any(|c| c.is_control() || c == ' ') {
+            anyhow::bail!(
+                "the token file {} is empty or not one token; write the token from `stca2-probe token issue` there",
+                path.display()
+            );
+        }
+        Ok(Token(t.to_string()))
+    }
+
+    /// A digest to notice that the file changed, without keeping the token.
+    fn fingerprint(&self) -> Vec<u8> {
+        ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes())
+            .as_ref()
+            .to_vec()
+    }
+}
+
+/// Exponential backoff with full jitter (the AWS architecture blog's
+/// "Exponential Backoff And Jitter"): the n-th retry waits a uniformly
+/// random time in `[0, min(cap, base * 2^n)]`. A fleet of probes that lost
+/// the back office together come back spread out, not in waves.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    cap: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    /// A backoff from `base` up to `cap`.
+    pub fn new(base: Duration, cap: Duration) -> Backoff {
+        Backoff {
+            base,
+            cap,
+            failures: 0,
+        }
+    }
+
+    /// After a success: the next failure starts from `base` again.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The ceiling of the next wait: `min(cap, base * 2^failures)`.
+    pub fn ceiling(&self) -> Duration {
+        let factor = 1u32 << self.failures.min(20);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// The wait after one more failure; `random` is any uniformly random
+    /// number (see [`random_u64`]), given so tests can pin it.
+    pub fn next_delay(&mut self, random: u64) -> Duration {
+        let ceiling = self.ceiling();
+        self.failures = self.failures.saturating_add(1);
+        let nanos = ceiling.as_nanos() as u64;
+        Duration::from_nanos(if nanos == 0 { 0 } else { random % (nanos + 1) })
+    }
+}
+
+/// A uniformly random number from the system's generator (ring's).
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // The system generator does not fail on Linux; 0 is a harmless fallback.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    u64::from_le_bytes(b)
+}
+
+/// The HTTP client: rustls on ring, verifying against `ca_file` or the
+/// system's roots; every request bounded by `timeout`.
+pub fn client(ca_file: Option<&Path>, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .and_then(Iterator::collect)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read ca_file {}: {e}; give a PEM file of CA certificates",
+                        path.display()
+                    )
+                })?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                anyhow::bail!(
+                    "ca_file {} holds no usable CA certificate; give the PEM of the back office's CA",
+                    path.display()
+                );
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for e in &found.errors {
+                tracing::warn!(error = %e, "a system trust store could not be read in full");
+            }
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                tracing::warn!(
+                    "no system CA certificates found (install ca-certificates, or set [upload] ca_file): HTTPS uploads will fail"
+                );
+            }
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
+        .user_agent(concat!("stca2-probe/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// How an upload round ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drain {
+    /// The spool is empty (or holds only what arrived meanwhile).
+    Drained,
+    /// A transient failure: try again after a backoff.
+    Retry(String),
+    /// The back office refused the token: wait for a new one.
+    Blocked(String),
+}
+
+/// The back office's JSON error.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    error: ApiError,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+impl ErrorBody {
+    fn parse(status: u16, body: &[u8]) -> ApiError {
+        let mut e = serde_json::from_slice::<ErrorBody>(body)
+            .map(|b| b.error)
+            .unwrap_or_default();
+        if e.message.is_empty() {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            e.message = if text.trim().is_empty() {
+                format!("HTTP {status}")
+            } else {
+                text
+            };
+        }
+        e
+    }
+}
+
+/// `reports[3].report_id` -> 3.
+pub fn named_index(field: &str) -> Option<usize> {
+    field
+        .strip_prefix("reports[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Uploads the spool; keeps what it learnt between rounds (a halved batch,
+/// a refused token).
+pub struct Uploader {
+    client: reqwest::Client,
+    endpoint: reqwest::Url,
+    token_file: PathBuf,
+    max_batch: usize,
+    batch: usize,
+    /// The fingerprint of the token the back office refused.
+    refused_token: Option<Vec<u8>>,
+}
+
+impl Uploader {
+    /// An uploader for `[upload]`.
+    pub fn new(config: &UploadConfig) -> anyhow::Result<Uploader> {
+        Ok(Uploader {
+            client: client(config.ca_file.as_deref(), config.timeout)?,
+            endpoint: config.endpoint.clone(),
+            token_file: config.token_file.clone(),
+            max_batch: config.batch,
+            batch: config.batch,
+            refused_token: None,
+        })
+    }
+
+    /// The batch size now (halved by each 413, doubled back at each round).
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Uploads until the spool is empty or an answer says to stop.
+    pub async fn drain(&mut self, spool: &Mutex<Spool>, metrics: &Metrics) -> Drain {
+        let token = match Token::read(&self.token_file) {
+            Ok(t) => t,
+            Err(e) => return Drain::Blocked(format!("{e:#}")),
+        };
+        if self.refused_token.as_ref() == Some(&token.fingerprint()) {
+            return Drain::Blocked(format!(
+                "{STILL_REFUSED}; waiting for a new token in {} or SIGHUP",
+                self.token_file.display()
+            ));
+        }
+        self.refused_token = None;
+        // A batch halved by a 413 in an earlier round may grow back.
+        self.batch = (self.batch * 2).min(self.max_batch);
+        // After an error that names no report: one report at a time.
+        let mut isolate = false;
+        loop {
+            let limit = if isolate { 1 } else { self.batch };
+            let (entries, body) = match take_batch(spool, limit) {
+                Ok(Some(b)) => b,
+                Ok(None) => return Drain::Drained,
+                Err(e) => return Drain::Retry(format!("cannot read the spool: {e}")),
+            };
+            let sent = self
+                .client
+                .post(self.endpoint.clone())
+                .bearer_auth(&token.0)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    metrics.upload(Outcome::Retry);
+                    return Drain::Retry(describe(&e));
+                }
+            };
+            let status = response.status().as_u16();
+            let body = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    metrics.upload(Outcome::Retry);
+                    return Drain::Retry(describe(&e));
+                }
+            };
+            match status {
+                200..=299 => {
+                    metrics.upload(Outcome::Ok);
+                    let removed = lock(spool).remove(&entries);
+                    if let Err(e) = removed {
+                        // Sent again later; the back office deduplicates.
+                        return Drain::Retry(format!(
+                            "cannot remove uploaded reports from the spool: {e}"
+                        ));
+                    }
+                    metrics.upload_succeeded(entries.len());
+                    tracing::info!(reports = entries.len(), "uploaded");
+                }
+                401 | 403 => {
+                    metrics.upload(Outcome::Unauthorized);
+                    let e = ErrorBody::parse(status, &body);
+                    self.refused_token = Some(token.fingerprint());
+                    return Drain::Blocked(format!(
+                        "the back office answered {status} ({}): {}; uploads stop until the token file {} changes or SIGHUP; the spool is kept",
+                        e.code,
+                        e.message,
+                        self.token_file.display()
+                    ));
+                }
+                413 if entries.len() > 1 => {
+                    metrics.upload(Outcome::TooLarge);
+                    self.batch = (entries.len() / 2).max(1);
+                    tracing::warn!(
+                        batch = self.batch,
+                        "the back office answered 413: halving the batch"
+                    );
+                }
+                400 | 409 | 413 | 422 => {
+                    metrics.upload(Outcome::Rejected);
+                    let e = ErrorBody::parse(status, &body);
+                    let named = e.field.as_deref().and_then(named_index);
+                    let culprit = match (named, entries.len()) {
+                        (Some(i), _) if i < entries.len() => &entries[i],
+                        (_, 1) => &entries[0],
+                        _ => {
+                            tracing::warn!(status, code = %e.code, "the back office refused a report of the batch without naming it: sending one at a time");
+                            isolate = true;
+                            continue;
+                        }
+                    };
+                    let why = format!("HTTP {status} {}: {}", e.code, e.message);
+                    tracing::error!(
+                        entry = %culprit.name,
+                        status,
+                        code = %e.code,
+                        message = %e.message,
+                        "the back office refused a report for good: moved to quarantine"
+                    );
+                    if let Err(err) = lock(spool).quarantine(culprit, &why) {
+                        return Drain::Retry(format!("cannot quarantine {}: {err}", culprit.name));
+                    }
+                    metrics.quarantined();
+                }
+                _ => {
+                    metrics.upload(Outcome::Retry);
+                    let e = ErrorBody::parse(status, &body);
+                    return Drain::Retry(format!(
+                        "the back office answered {status} ({}): {}",
+                        e.code, e.message
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// What `stca2_probe_uploads_total{outcome}` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// 2xx.
+    Ok,
+    /// 5xx, other statuses, timeouts, connection errors.
+    Retry,
+    /// 401, 403.
+    Unauthorized,
+    /// 413 with more than one report.
+    TooLarge,
+    /// A report refused for good (quarantined).
+    Rejected,
+}
+
+impl Outcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Retry => "retry",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::TooLarge => "too_large",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+fn lock(spool: &Mutex<Spool>) -> std::sync::MutexGuard<'_, Spool> {
+    // A panic while holding the lock leaves files, not memory, in question:
+    // the spool's state is on disk, so going on is safe.
+    spool
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The oldest entries (at most `limit`, within the back office's body
+/// limit) and the `{"reports": [...]}` body that carries them.
+fn take_batch(
+    spool: &Mutex<Spool>,
+    limit: usize,
+) -> std::io::Result<Option<(Vec<Entry>, Vec<u8>)>> {
+    let spool = lock(spool);
+    let mut entries = Vec::new();
+    let mut body = b"{\"reports\":[".to_vec();
+    for e in spool.list()? {
+        if entries.len() >= limit {
+            break;
+        }
+        let data = match spool.read(&e) {
+            Ok(d) => d,
+            // Dropped by the bounds meanwhile.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        };
+        if !entries.is_empty() && body.len() + data.len() + 2 > MAX_BODY_BYTES {
+            break;
+        }
+        if !entries.is_empty() {
+            body.push(b',');
+        }
+        body.extend_from_slice(&data);
+        entries.push(e);
+    }
+    body.extend_from_slice(b"]}");
+    Ok((!entries.is_empty()).then_some((entries, body)))
+}
+
+/// A transport error in words, without the request's headers.
+fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    let mut msg = format!("the upload {what}");
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_full_jitter() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+        let ceilings: Vec<u64> = (0..12)
+            .map(|_| {
+                let c = b.ceiling().as_secs();
+                // The largest random number gives the ceiling itself.
+                let _ = b.next_delay(u64::MAX);
+                c
+            })
+            .collect();
+        assert_eq!(ceilings, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        // Full jitter: anywhere from 0 to the ceiling.
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+        assert_eq!(b.next_delay(0), Duration::ZERO);
+        assert_eq!(b.next_delay(1_000_000_000), Duration::from_secs(1));
+        assert!(b.next_delay(random_u64()) <= Duration::from_secs(4));
+        b.reset();
+        assert_eq!(b.ceiling(), Duration::from_secs(1));
+        // Many failures never overflow.
+        for _ in 0..100 {
+            assert!(b.next_delay(random_u64()) <= Duration::from_secs(300));
+        }
+    }
+
+    #[test]
+    fn named_reports_and_a_secret_token() {
+        assert_eq!(named_index("reports[3].report_id"), Some(3));
+        assert_eq!(named_index("reports[12].probe.id"), Some(12));
+        assert_eq!(named_index("report_id"), None);
+        assert_eq!(named_index("reports"), None);
+        assert_eq!(format!("{:?}", Token("s3cret".into())), "Token(***)");
+        let e = ErrorBody::parse(
+            422,
+            br#"{"error":{"code":"invalid_report","message":"bad","field":"reports[1].schema"}}"#,
+        );
+        assert_eq!(
+            (e.code.as_str(), e.field.as_deref()),
+            ("invalid_report", Some("reports[1].schema"))
+        );
+        assert_eq!(ErrorBody::parse(502, b"").message, "HTTP 502");
+    }
+}
