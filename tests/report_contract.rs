@@ -278,6 +278,17 @@ fn the_example_report_is_exactly_a_v1_report() {
 }
 
 #[test]
+fn the_schema_reads_facts_from_the_future() {
+    let v = validator();
+    let mut doc = serde_json::to_value(&scenarios()[1].1).expect("serialise");
+    doc["summary"]["headline_params"] = serde_json::json!({"case": "from_the_future", "x": 1});
+    doc["summary"]["failover"]["params"] = serde_json::json!({"case": "new_reason"});
+    doc["summary"]["findings"][0]["params"] = serde_json::json!({"code": "new_code", "y": [1]});
+    let errs = errors(&v, &doc);
+    assert!(errs.is_empty(), "{errs:?}");
+}
+
+#[test]
 fn the_schema_has_teeth() {
     let v = validator();
     let good = serde_json::to_value(&scenarios()[1].1).expect("serialise");
@@ -338,6 +349,42 @@ fn the_schema_has_teeth() {
             "signature_verified as a boolean",
             "/results/2/tls/signature_verified",
             Some(true.into()),
+        ),
+        // The verdict's typed facts: a known case or code is held to its shape.
+        (
+            "headline facts: router as a string",
+            "/summary/headline_params/router",
+            Some("yes".into()),
+        ),
+        (
+            "headline facts without what is closed",
+            "/summary/headline_params/closed",
+            None,
+        ),
+        (
+            "headline facts: an unknown key in a known case",
+            "/summary/headline_params/surprise",
+            Some(true.into()),
+        ),
+        (
+            "failover facts: an unknown key in a known case",
+            "/summary/failover/params/surprise",
+            Some(true.into()),
+        ),
+        (
+            "finding facts: port 0",
+            "/summary/findings/0/params/target/port",
+            Some(0.into()),
+        ),
+        (
+            "finding facts: tcp status spelling",
+            "/summary/findings/0/params/tcp",
+            Some("closed".into()),
+        ),
+        (
+            "finding facts without their target",
+            "/summary/findings/0/params/target",
+            None,
         ),
     ];
     assert!(errors(&v, &good).is_empty());
