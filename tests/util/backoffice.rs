@@ -396,3 +396,39 @@ pub fn report(
 pub fn json(r: &Report) -> serde_json::Value {
     serde_json::to_value(r).unwrap()
 }
+
+/// POSTs `body` (JSON) to `/api/v1/reports` with `tok`: the status and the JSON answer.
+pub async fn post_reports(
+    c: &reqwest::Client,
+    base: &str,
+    tok: &str,
+    body: impl Into<reqwest::Body>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let resp = c
+        .post(format!("{base}/api/v1/reports"))
+        .header("content-type", "application/json")
+        .bearer_auth(tok)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// GETs `base` + `path` with `tok`: the status and the body as text.
+pub async fn get_text(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    tok: &str,
+) -> (reqwest::StatusCode, String) {
+    let resp = c
+        .get(format!("{base}{path}"))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.text().await.unwrap_or_default())
+}

@@ -359,6 +359,46 @@ fn split_upload(v: Value) -> Result<Vec<(String, Value)>, ApiError> {
     }
 }
 
+/// `prefix` followed by one step into a JSON document: `.name` (no dot at
+/// the start) or `[i]`, the spelling of `field` in errors.
+fn join_field(prefix: &str, step: FieldStep<'_>) -> String {
+    match step {
+        FieldStep::Key(k) if prefix.is_empty() || prefix.ends_with('.') => format!("{prefix}{k}"),
+        FieldStep::Key(k) => format!("{prefix}.{k}"),
+        FieldStep::Index(i) => format!("{}[{i}]", prefix.trim_end_matches('.')),
+    }
+}
+
+/// One step of a field path.
+enum FieldStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The first field (key or text) of `v` that holds a NUL character, named
+/// under `prefix`.
+///
+/// One rule for every database: PostgreSQL cannot store U+0000 in text and
+/// SQLite can, so it is refused here, at validation, for both.
+fn find_nul(v: &Value, prefix: &str) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains('\0') => Some(prefix.trim_end_matches('.').to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, &join_field(prefix, FieldStep::Index(i)))),
+        Value::Object(m) => m.iter().find_map(|(k, item)| {
+            let field = join_field(prefix, FieldStep::Key(k));
+            if k.contains('\0') {
+                Some(field)
+            } else {
+                find_nul(item, &field)
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// Checks one report against the v1 contract and the caller's rights.
 fn validate(
     prefix: &str,
@@ -402,6 +442,15 @@ fn validate(
             format!("{msg} (at {prefix}{path}); the report must follow {SCHEMA}"),
         )
     })?;
+    if let Some(field) = find_nul(v, prefix) {
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!(
+                "{field} contains a NUL character (U+0000): no text of a report may hold one, \
+                 whatever the database; fix the probe's configuration or the value it reports"
+            ),
+        ));
+    }
     let id_ok =
         |s: &str| !s.is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control);
     if !id_ok(&report.report_id) {
@@ -600,6 +649,20 @@ fn params(q: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, Ap
         .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", r.body_text()))
 }
 
+/// A text parameter (or path segment), refused when it holds a NUL
+/// character: no stored text can contain one, on either database.
+fn text_param(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    match v {
+        Some(s) if s.contains('\0') => Err(ApiError::bad_query(
+            field,
+            format!(
+                "{field} contains a NUL character (%00), which no stored value can hold; remove it"
+            ),
+        )),
+        v => Ok(v),
+    }
+}
+
 fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiError> {
     let after = p
         .cursor
@@ -609,6 +672,7 @@ fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiE
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                .filter(|s| !s.contains('\0'))
                 .ok_or_else(|| {
                     ApiError::bad_query(
                         "cursor",
@@ -619,7 +683,7 @@ fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiE
         .transpose()?;
     Ok(LatestFilter {
         closed_only,
-        merchant: p.merchant.clone(),
+        merchant: text_param("merchant", p.merchant.clone())?,
         recommendation: parse_recommendation(&p.recommendation)?,
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
@@ -681,6 +745,7 @@ async fn probe_detail(
     require_admin(&st, &headers).await?;
     let p = params(q)?;
     let n = parse_count("history", &p.history, DEFAULT_HISTORY, (0, MAX_LIMIT))?;
+    let id = text_param("id", Some(id))?.unwrap_or_default();
     let Some((latest, body)) = st.store().probe(&id).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -737,7 +802,7 @@ async fn export_csv(
         parse_export_filter(p.filter.as_deref()).map_err(|m| ApiError::bad_query("filter", m))?;
     let filter = ExportFilter {
         closed_only,
-        merchant: p.merchant.clone(),
+        merchant: text_param("merchant", p.merchant.clone())?,
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
     };

@@ -1,0 +1,109 @@
+//! The back office under hostile input (issue 8): every case runs against
+//! SQLite and PostgreSQL, and both must give the same answer — what a report
+//! or a query may contain is decided at validation, never by the database.
+
+use crate::util::backoffice::{
+    at, client, each_backend, get_text, json, post_reports, report, start, token,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stca2_report::Recommendation;
+
+fn error(text: &str) -> Value {
+    serde_json::from_str::<Value>(text).unwrap_or(Value::Null)["error"].clone()
+}
+
+#[tokio::test]
+async fn a_nul_character_is_refused_alike_on_both_databases() {
+    each_backend(
+        "a_nul_character_is_refused_alike_on_both_databases",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let tok = token(&db.store, Some("p1"), None).await;
+            let admin = token(&db.store, None, None).await;
+            let good = json(&report(
+                "p1",
+                "good",
+                at(0),
+                true,
+                Recommendation::OpenPrimary,
+            ));
+            let mut merchant = json(&report("p1", "nul-m", at(1), true, Recommendation::None));
+            merchant["probe"]["merchant"] = json!("m\u{0}1");
+            let mut message = json(&report("p1", "nul-f", at(2), true, Recommendation::None));
+            message["summary"]["failover"]["message"] = json!("\u{0}");
+            let mut detail = json(&report("p1", "nul-d", at(3), true, Recommendation::None));
+            detail["results"][0]["tcp"]["detail"] = json!("x\u{0}");
+            let cases = [
+                (merchant.clone(), "probe.merchant"),
+                (message, "summary.failover.message"),
+                (detail, "results[0].tcp.detail"),
+                (
+                    json!({"reports": [good.clone(), merchant]}),
+                    "reports[1].probe.merchant",
+                ),
+            ];
+            for (doc, field) in cases {
+                let (s, v) = post_reports(&c, &srv.base, &tok, doc.to_string()).await;
+                assert_eq!(
+                    (s, v["error"]["field"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                    "{}: {v}",
+                    db.name
+                );
+                assert_eq!(v["error"]["code"], "invalid_report");
+            }
+            // The good report of the refused batch was not stored; alone it is.
+            assert_eq!(db.store.count_reports().await.unwrap(), 0, "{}", db.name);
+            let (s, v) = post_reports(&c, &srv.base, &tok, good.to_string()).await;
+            assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+            // Query parameters and path segments: 400 naming the parameter.
+            // "p\0" in the cursor's encoding (base64url, no padding).
+            let nul_cursor = "cAA";
+            for (path, field) in [
+                ("/api/v1/filters/stca2-port-closed?merchant=%00", "merchant"),
+                (
+                    "/api/v1/recommendations/failover?merchant=m%001",
+                    "merchant",
+                ),
+                ("/api/v1/filters/stca2-port-closed?since=%00", "since"),
+                (
+                    &*format!("/api/v1/recommendations/failover?cursor={nul_cursor}"),
+                    "cursor",
+                ),
+                ("/api/v1/probes/%00", "id"),
+                ("/api/v1/probes/p1%00", "id"),
+                ("/api/v1/exports/isp.csv?merchant=%00", "merchant"),
+                ("/api/v1/exports/isp.csv?since=%00", "since"),
+            ] {
+                let (s, text) = get_text(&c, &srv.base, path, &admin).await;
+                let e = error(&text);
+                assert_eq!(
+                    (s, e["field"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some(field)),
+                    "{}: {path}: {text}",
+                    db.name
+                );
+            }
+            // The export of a merchant that exists still works.
+            let (s, text) = get_text(
+                &c,
+                &srv.base,
+                "/api/v1/exports/isp.csv?merchant=m-1",
+                &admin,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(
+                text.lines().count(),
+                3,
+                "{}: header and 2 rows\n{text}",
+                db.name
+            );
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
