@@ -7,6 +7,7 @@ use crate::util::backoffice::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use stca2_backoffice::store::{NewReport, StoreError};
 use stca2_report::Recommendation;
 
 fn error(text: &str) -> Value {
@@ -101,6 +102,67 @@ async fn a_nul_character_is_refused_alike_on_both_databases() {
                 "{}: header and 2 rows\n{text}",
                 db.name
             );
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn one_report_id_for_two_probes_in_a_batch_is_a_conflict() {
+    each_backend(
+        "one_report_id_for_two_probes_in_a_batch_is_a_conflict",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let admin = token(&db.store, None, None).await;
+            let a = json(&report("p1", "shared", at(0), true, Recommendation::None));
+            let b = json(&report("p2", "shared", at(1), false, Recommendation::None));
+            let other = json(&report("p3", "other", at(2), false, Recommendation::None));
+            let batch = json!({"reports": [other.clone(), a.clone(), b]});
+            let (s, v) = post_reports(&c, &srv.base, &admin, batch.to_string()).await;
+            assert_eq!(
+                (s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+                (
+                    StatusCode::CONFLICT,
+                    Some("report_id_taken"),
+                    Some("reports[2].report_id")
+                ),
+                "{}: {v}",
+                db.name
+            );
+            assert_eq!(db.store.count_reports().await.unwrap(), 0, "{}", db.name);
+            // The same report twice in one batch is a retry: stored once,
+            // counted once as a duplicate, and the batch stays idempotent.
+            let twice = json!({"reports": [a.clone(), other, a]});
+            for stored in [2, 0] {
+                let (s, v) = post_reports(&c, &srv.base, &admin, twice.to_string()).await;
+                assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+                assert_eq!(
+                    (
+                        v["received"].as_u64(),
+                        v["stored"].as_u64(),
+                        v["duplicates"].as_u64()
+                    ),
+                    (Some(3), Some(stored), Some(3 - stored)),
+                    "{}: {v}",
+                    db.name
+                );
+            }
+            assert_eq!(db.store.count_reports().await.unwrap(), 2, "{}", db.name);
+            // The store refuses it too, whoever calls it.
+            let row = |probe: &str| {
+                let r = report(probe, "store-shared", at(5), true, Recommendation::None);
+                NewReport::from_report(&r, json(&r).to_string(), None, None, 0)
+            };
+            let e = db.store.insert_batch(&[row("p1"), row("p2")]).await;
+            assert!(
+                matches!(e, Err(StoreError::ReportIdTaken { .. })),
+                "{}: {e:?}",
+                db.name
+            );
+            assert_eq!(db.store.count_reports().await.unwrap(), 2, "{}", db.name);
             srv.stop().await;
             db
         },

@@ -6,6 +6,8 @@
 //! `{"error": {"code", "message", "field"}}`, with a message that says what
 //! to do next; nothing is stored unless the whole upload is valid.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -553,8 +555,23 @@ async fn post_reports(
     let items = split_upload(value)?;
     let received = items.len();
     let mut batch = Vec::with_capacity(items.len());
+    let mut probe_of: HashMap<String, String> = HashMap::with_capacity(items.len());
     for (prefix, v) in &items {
         let report = validate(prefix, v, &who, now)?;
+        // The same report twice in a batch is a retry; the same id for two
+        // probes is a conflict, refused like one already stored.
+        match probe_of.entry(report.report_id.clone()) {
+            Entry::Occupied(e) if *e.get() != report.probe.id => {
+                return Err(ApiError::from(StoreError::ReportIdTaken {
+                    report_id: report.report_id,
+                })
+                .field(format!("{prefix}report_id")));
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(e) => {
+                e.insert(report.probe.id.clone());
+            }
+        }
         batch.push(NewReport::from_report(
             &report,
             v.to_string(),
