@@ -7,7 +7,8 @@ use crate::util::backoffice::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stca2_backoffice::store::{NewReport, StoreError};
+use stca2_backoffice::cli::export_to;
+use stca2_backoffice::store::{ExportFilter, NewReport, StoreError};
 use stca2_report::Recommendation;
 
 fn error(text: &str) -> Value {
@@ -167,5 +168,68 @@ async fn one_report_id_for_two_probes_in_a_batch_is_a_conflict() {
             db
         },
     )
+    .await;
+}
+
+/// The data rows of a CSV export, as maps from column name to cell.
+fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let cols: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    rd.records()
+        .map(|r| {
+            cols.iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_csv_has_the_merchant_of_the_token() {
+    each_backend("the_csv_has_the_merchant_of_the_token", |db| async move {
+        let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        let admin = token(&db.store, None, None).await;
+        let tok = token(&db.store, Some("p1"), Some("M1")).await;
+        let mut r = json(&report("p1", "r-m1", at(0), true, Recommendation::None));
+        r["probe"].as_object_mut().unwrap().remove("merchant");
+        let (s, v) = post_reports(&c, &srv.base, &tok, r.to_string()).await;
+        assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+        let (_, text) = get_text(&c, &srv.base, "/api/v1/probes/p1", &admin).await;
+        let api: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(api["probe"]["merchant_id"], "M1", "{}: {api}", db.name);
+        for path in [
+            "/api/v1/exports/isp.csv",
+            "/api/v1/exports/isp.csv?merchant=M1",
+            "/api/v1/exports/isp.csv?merchant=M1&filter=stca2-port-closed",
+        ] {
+            let (s, text) = get_text(&c, &srv.base, path, &admin).await;
+            assert_eq!(s, StatusCode::OK);
+            let rows = csv_rows(&text);
+            assert_eq!(rows.len(), 2, "{}: {path}\n{text}", db.name);
+            assert!(
+                rows.iter().all(|r| r["merchant_id"] == "M1"),
+                "{}: {path}\n{text}",
+                db.name
+            );
+        }
+        // `stca2-probe export --merchant M1` writes the same CSV.
+        let filter = ExportFilter {
+            merchant: Some("M1".into()),
+            ..ExportFilter::default()
+        };
+        let mut out = Vec::new();
+        let n = export_to(&db.store, &filter, &mut out).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(n, 2, "{}: {text}", db.name);
+        assert!(
+            csv_rows(&text).iter().all(|r| r["merchant_id"] == "M1"),
+            "{}: {text}",
+            db.name
+        );
+        srv.stop().await;
+        db
+    })
     .await;
 }

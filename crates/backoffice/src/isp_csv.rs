@@ -95,7 +95,12 @@ impl State {
                 return Some(Err(csv_err(e)));
             }
         }
-        while let Some(row) = self.rows.recv().await {
+        while let Some(mut row) = self.rows.recv().await {
+            // The merchant column says what the API says: the stored
+            // merchant (the token's when it has one), not only the report's.
+            if row.merchant_id.is_some() {
+                row.report.probe.merchant = row.merchant_id.take();
+            }
             for cells in stca2_report::csv::rows(&row.report, row.public_ip.as_deref()) {
                 if let Err(e) = csv.write_record(&cells) {
                     return Some(Err(csv_err(e)));
