@@ -233,3 +233,62 @@ async fn the_csv_has_the_merchant_of_the_token() {
     })
     .await;
 }
+
+/// Direction overrides and isolates, marks and zero-width characters: what
+/// makes a spreadsheet or a terminal show text other than it is.
+const HIDDEN: &[char] = &[
+    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200e}', '\u{200f}', '\u{061c}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}',
+    '\u{feff}',
+];
+
+#[tokio::test]
+async fn the_csv_escapes_control_and_direction_characters() {
+    each_backend(
+        "the_csv_escapes_control_and_direction_characters",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let admin = token(&db.store, None, None).await;
+            let mut r = json(&report("p1", "r-esc", at(0), true, Recommendation::None));
+            r["probe"]["merchant"] = json!("m\u{1b}[2J\u{1b}]0;pwned\u{7}");
+            r["target_set"] = json!("lab\u{202e}txt.exe");
+            r["results"][0]["site"] = json!("\u{2066}toulouse\u{2069}");
+            r["results"][0]["tcp"]["detail"] = json!("line\nbreak\u{9b}31m\u{200b}");
+            r["summary"]["failover"]["message"] = json!("\u{202e}=1+1 \u{feff}\u{7f}");
+            let (s, v) = post_reports(&c, &srv.base, &admin, r.to_string()).await;
+            assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+            let (s, text) = get_text(&c, &srv.base, "/api/v1/exports/isp.csv", &admin).await;
+            assert_eq!(s, StatusCode::OK);
+            let bad: Vec<char> = text
+                .chars()
+                .filter(|c| (c.is_control() && !matches!(c, '\r' | '\n')) || HIDDEN.contains(c))
+                .collect();
+            assert!(bad.is_empty(), "{}: {bad:?} in\n{text}", db.name);
+            // Data rows are single lines: no newline but the terminators.
+            assert_eq!(text.lines().count(), 3, "{}:\n{text}", db.name);
+            let rows = csv_rows(&text);
+            assert_eq!(rows[0]["merchant_id"], "m\\x1b[2J\\x1b]0;pwned\\x07");
+            assert_eq!(rows[0]["target_set"], "lab\\u{202e}txt.exe");
+            assert_eq!(rows[0]["site"], "\\u{2066}toulouse\\u{2069}");
+            assert_eq!(rows[0]["tcp_detail"], "line\\x0abreak\\x9b31m\\u{200b}");
+            assert_eq!(rows[0]["message"], "\\u{202e}=1+1 \\u{feff}\\x7f");
+            // probe.id refuses what would hide or reorder it.
+            for bad in ["p\u{202e}1", "p\u{200b}1", "\u{2067}p1", "p\u{feff}"] {
+                let mut r = json(&report(bad, "r-bad-id", at(1), true, Recommendation::None));
+                r["probe"]["id"] = json!(bad);
+                let (s, v) = post_reports(&c, &srv.base, &admin, r.to_string()).await;
+                assert_eq!(
+                    (s, v["error"]["field"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some("probe.id")),
+                    "{}: {bad:?}: {v}",
+                    db.name
+                );
+            }
+            assert_eq!(db.store.count_reports().await.unwrap(), 1, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}

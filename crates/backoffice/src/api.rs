@@ -461,10 +461,13 @@ fn validate(
             format!("report_id must be 1 to {MAX_ID_LEN} printable characters"),
         ));
     }
-    if !id_ok(&report.probe.id) {
+    if !id_ok(&report.probe.id) || report.probe.id.chars().any(stca2_report::text::is_hidden) {
         return Err(ApiError::invalid(
             format!("{prefix}probe.id"),
-            format!("probe.id must be 1 to {MAX_ID_LEN} printable characters"),
+            format!(
+                "probe.id must be 1 to {MAX_ID_LEN} printable characters, without direction \
+                 overrides or zero-width characters (they make two ids look alike)"
+            ),
         ));
     }
     let limit = now + MAX_FUTURE;
