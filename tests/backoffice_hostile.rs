@@ -292,3 +292,134 @@ async fn the_csv_escapes_control_and_direction_characters() {
     )
     .await;
 }
+
+/// reports/report.schema.json, compiled with its formats checked.
+fn schema() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/report.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_server_and_the_schema_agree() {
+    each_backend("the_server_and_the_schema_agree", |db| async move {
+        let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        let admin = token(&db.store, None, None).await;
+        let v = schema();
+        let base = |name: &str| json(&report("p1", name, at(0), true, Recommendation::None));
+        let started = base("x")["started_at"].as_str().unwrap().to_string();
+        let offset = started.replace('Z', "+00:00");
+        let fraction = started.replace('Z', ".125Z");
+        // (case, pointer, new value, field the server names when it refuses)
+        let cases: Vec<(&str, &str, Value, &str)> = vec![
+            ("port 0", "/results/0/port", json!(0), "results[0].port"),
+            ("report_id 42", "/report_id", json!("42"), "report_id"),
+            (
+                "report_id words",
+                "/report_id",
+                json!("not-a-uuid"),
+                "report_id",
+            ),
+            (
+                "upper-case uuid",
+                "/report_id",
+                json!("0F8FAD5B-D9CB-469F-A165-70867728950E"),
+                "report_id",
+            ),
+            (
+                "unknown top field",
+                "/future_field",
+                json!(1),
+                "future_field",
+            ),
+            (
+                "unknown probe field",
+                "/probe/extra",
+                json!("x"),
+                "probe.extra",
+            ),
+            (
+                "unknown result field",
+                "/results/1/x",
+                json!(null),
+                "results[1].x",
+            ),
+            ("offset +00:00", "/started_at", json!(offset), "started_at"),
+            (
+                "offset +01:00",
+                "/finished_at",
+                json!("2030-01-01T10:00:00+01:00"),
+                "finished_at",
+            ),
+            ("fractional seconds", "/started_at", json!(fraction), ""),
+            ("nothing changed", "/target_set", json!("lab"), ""),
+        ];
+        for (i, (name, pointer, value, field)) in cases.into_iter().enumerate() {
+            let mut doc = base(&format!("case-{i}"));
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            doc.pointer_mut(parent)
+                .and_then(Value::as_object_mut)
+                .unwrap()
+                .insert(key.to_string(), value);
+            let schema_ok = v.is_valid(&doc);
+            let (s, answer) = post_reports(&c, &srv.base, &admin, doc.to_string()).await;
+            assert_eq!(
+                (s == StatusCode::OK, schema_ok),
+                (field.is_empty(), field.is_empty()),
+                "{}: {name}: server {s} {answer}, schema valid: {schema_ok}",
+                db.name
+            );
+            if !field.is_empty() {
+                assert_eq!(
+                    (s, answer["error"]["field"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                    "{}: {name}: {answer}",
+                    db.name
+                );
+            }
+        }
+        // A body that is not JSON, or compressed: 415, never "malformed JSON".
+        let good = base("typed").to_string();
+        for (header, value) in [
+            ("content-type", "text/plain"),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("content-encoding", "gzip"),
+            ("content-encoding", "br"),
+        ] {
+            let resp = c
+                .post(format!("{}/api/v1/reports", srv.base))
+                .bearer_auth(&admin)
+                .header(header, value)
+                .body(good.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{header}: {value}"
+            );
+            let e: Value = resp.json().await.unwrap();
+            assert_eq!(e["error"]["code"], "unsupported_media_type", "{e}");
+        }
+        for value in ["application/json; charset=utf-8", "application/JSON"] {
+            let resp = c
+                .post(format!("{}/api/v1/reports", srv.base))
+                .bearer_auth(&admin)
+                .header("content-type", value)
+                .header("content-encoding", "identity")
+                .body(good.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{value}");
+        }
+        srv.stop().await;
+        db
+    })
+    .await;
+}

@@ -392,9 +392,30 @@ pub fn report(
     }
 }
 
-/// The report as a JSON value.
+/// The report as a JSON value, as a probe would send it: its `report_id`
+/// made a UUID with [`rid`] (the tests name reports `r-1`, `good`...).
 pub fn json(r: &Report) -> serde_json::Value {
-    serde_json::to_value(r).unwrap()
+    let mut v = serde_json::to_value(r).unwrap();
+    v["report_id"] = rid(&r.report_id).into();
+    v
+}
+
+/// The UUID that stands for the report named `name` in a test: the same
+/// for the same name within a run; a UUID is kept as it is.
+pub fn rid(name: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    if uuid::Uuid::parse_str(name).is_ok() {
+        return name.to_string();
+    }
+    let mut bytes = [0u8; 16];
+    for (half, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::hash::DefaultHasher::new();
+        (name, half).hash(&mut h);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// POSTs `body` (JSON) to `/api/v1/reports` with `tok`: the status and the JSON answer.

@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::auth::{Principal, hash_token};
+use super::contract;
 use super::isp_csv;
 use super::store::{
     ExportFilter, LatestFilter, LatestRow, NewReport, Store, StoreError, parse_rfc3339_ms,
@@ -361,46 +362,6 @@ fn split_upload(v: Value) -> Result<Vec<(String, Value)>, ApiError> {
     }
 }
 
-/// `prefix` followed by one step into a JSON document: `.name` (no dot at
-/// the start) or `[i]`, the spelling of `field` in errors.
-fn join_field(prefix: &str, step: FieldStep<'_>) -> String {
-    match step {
-        FieldStep::Key(k) if prefix.is_empty() || prefix.ends_with('.') => format!("{prefix}{k}"),
-        FieldStep::Key(k) => format!("{prefix}.{k}"),
-        FieldStep::Index(i) => format!("{}[{i}]", prefix.trim_end_matches('.')),
-    }
-}
-
-/// One step of a field path.
-enum FieldStep<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// The first field (key or text) of `v` that holds a NUL character, named
-/// under `prefix`.
-///
-/// One rule for every database: PostgreSQL cannot store U+0000 in text and
-/// SQLite can, so it is refused here, at validation, for both.
-fn find_nul(v: &Value, prefix: &str) -> Option<String> {
-    match v {
-        Value::String(s) if s.contains('\0') => Some(prefix.trim_end_matches('.').to_string()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_nul(item, &join_field(prefix, FieldStep::Index(i)))),
-        Value::Object(m) => m.iter().find_map(|(k, item)| {
-            let field = join_field(prefix, FieldStep::Key(k));
-            if k.contains('\0') {
-                Some(field)
-            } else {
-                find_nul(item, &field)
-            }
-        }),
-        _ => None,
-    }
-}
-
 /// Checks one report against the v1 contract and the caller's rights.
 fn validate(
     prefix: &str,
@@ -425,6 +386,26 @@ fn validate(
             ));
         }
     }
+    match contract::check(prefix, v) {
+        Ok(None) => {}
+        Ok(Some(bad)) => return Err(ApiError::invalid(bad.field, bad.message)),
+        Err(broken) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                broken,
+            ));
+        }
+    }
+    if let Some(field) = contract::find_nul(v, prefix) {
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!(
+                "{field} contains a NUL character (U+0000): no text of a report may hold one, \
+                 whatever the database; fix the probe's configuration or the value it reports"
+            ),
+        ));
+    }
     let report: Report = serde_path_to_error::deserialize(v).map_err(|e| {
         let mut path = e.path().to_string();
         let msg = e.inner().to_string();
@@ -444,15 +425,6 @@ fn validate(
             format!("{msg} (at {prefix}{path}); the report must follow {SCHEMA}"),
         )
     })?;
-    if let Some(field) = find_nul(v, prefix) {
-        return Err(ApiError::invalid(
-            field.clone(),
-            format!(
-                "{field} contains a NUL character (U+0000): no text of a report may hold one, \
-                 whatever the database; fix the probe's configuration or the value it reports"
-            ),
-        ));
-    }
     let id_ok =
         |s: &str| !s.is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control);
     if !id_ok(&report.report_id) {
@@ -516,6 +488,46 @@ fn validate(
     Ok(report)
 }
 
+/// An upload is uncompressed JSON: a `Content-Type` other than JSON, or
+/// any `Content-Encoding` but `identity`, is a 415 before the body is read.
+/// No `Content-Type` at all is taken as JSON (older probes send none).
+fn check_media(headers: &HeaderMap) -> Result<(), ApiError> {
+    let unsupported = |m: String| {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            m,
+        ))
+    };
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let essence = ct
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return unsupported(format!(
+                "Content-Type {essence:?} is not JSON; send the report with `Content-Type: application/json`"
+            ));
+        }
+    }
+    for ce in headers.get_all(header::CONTENT_ENCODING) {
+        let text = ce.to_str().unwrap_or("?");
+        if text
+            .split(',')
+            .any(|e| !e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return unsupported(format!(
+                "Content-Encoding {text:?} is not supported; send the JSON uncompressed (at most {MAX_BODY_BYTES} bytes)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn post_reports(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -524,6 +536,7 @@ async fn post_reports(
     // The token is checked before the body is read: an unauthenticated
     // client cannot make the server buffer 8 MiB.
     let who = authenticate(&st, req.headers()).await?;
+    check_media(req.headers())?;
     let ip = client_ip(peer.ip(), req.headers(), &st.inner.trusted_proxies).to_string();
     let body = Bytes::from_request(req, &st).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
