@@ -3,7 +3,7 @@
 //! or a query may contain is decided at validation, never by the database.
 
 use crate::util::backoffice::{
-    at, client, each_backend, get_text, json, post_reports, report, start, token,
+    at, client, each_backend, get_text, json, post_reports, report, start, store_corrupt_row, token,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -418,6 +418,125 @@ async fn the_server_and_the_schema_agree() {
                 .unwrap();
             assert_eq!(resp.status(), StatusCode::OK, "{value}");
         }
+        srv.stop().await;
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_export_never_looks_complete() {
+    each_backend("a_failed_export_never_looks_complete", |db| async move {
+        let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        let admin = token(&db.store, None, None).await;
+        // Before the first row: an error status and a JSON error.
+        store_corrupt_row(&db.store, "corrupt-first", at(-10)).await;
+        let (s, text) = get_text(&c, &srv.base, "/api/v1/exports/isp.csv", &admin).await;
+        assert!(s.is_server_error(), "{}: {s} {text}", db.name);
+        let e = error(&text);
+        assert_eq!(e["code"], "corrupt_data", "{}: {text}", db.name);
+        let mut out = Vec::new();
+        assert!(
+            export_to(&db.store, &ExportFilter::default(), &mut out)
+                .await
+                .is_err()
+        );
+        // Midway (after 64 KiB of rows went out with a 200): the body ends
+        // as an error for the client, never as a complete CSV.
+        let since = at(0);
+        let batch: Vec<Value> = (0..300)
+            .map(|i| {
+                json(&report(
+                    "p1",
+                    &format!("bulk-{i}"),
+                    at(i),
+                    i % 2 == 0,
+                    Recommendation::None,
+                ))
+            })
+            .collect();
+        let (s, v) = post_reports(
+            &c,
+            &srv.base,
+            &admin,
+            json!({ "reports": batch }).to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+        store_corrupt_row(&db.store, "corrupt-last", at(400)).await;
+        let since = since
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let resp = c
+            .get(format!("{}/api/v1/exports/isp.csv?since={since}", srv.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{}", db.name);
+        let body = resp.bytes().await;
+        assert!(
+            body.is_err(),
+            "{}: the cut export read as complete",
+            db.name
+        );
+        // On the wire: chunked, and the connection closes without the
+        // final zero-length chunk that ends a complete body.
+        let raw = {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut tcp = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+            let rq = format!(
+                "GET /api/v1/exports/isp.csv?since={since} HTTP/1.1\r\nHost: x\r\n\
+                 Authorization: Bearer {admin}\r\nConnection: close\r\n\r\n"
+            );
+            tcp.write_all(rq.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                tcp.read_to_end(&mut raw),
+            )
+            .await
+            .unwrap()
+            .ok();
+            String::from_utf8_lossy(&raw).into_owned()
+        };
+        assert!(
+            raw.starts_with("HTTP/1.1 200"),
+            "{}",
+            &raw[..raw.len().min(200)]
+        );
+        assert!(
+            raw.to_ascii_lowercase()
+                .contains("transfer-encoding: chunked")
+        );
+        assert!(raw.len() > 64 * 1024, "{}: {} bytes", db.name, raw.len());
+        assert!(
+            !raw.ends_with("0\r\n\r\n"),
+            "{}: a complete chunked body",
+            db.name
+        );
+        let filter = ExportFilter {
+            since: Some((at(0).unix_timestamp_nanos() / 1_000_000) as i64),
+            ..ExportFilter::default()
+        };
+        let mut out = Vec::new();
+        assert!(export_to(&db.store, &filter, &mut out).await.is_err());
+        // Without the corrupt rows, the same export is whole.
+        let (s, text) = get_text(
+            &c,
+            &srv.base,
+            &format!(
+                "/api/v1/exports/isp.csv?since={since}&until={}",
+                at(399)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            ),
+            &admin,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(csv_rows(&text).len(), 600, "{}", db.name);
         srv.stop().await;
         db
     })

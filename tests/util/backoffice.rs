@@ -453,3 +453,30 @@ pub async fn get_text(
     let status = resp.status();
     (status, resp.text().await.unwrap_or_default())
 }
+
+/// Stores, behind the API's back, a report row whose body is not a report
+/// (what a disk fault or a hand edit leaves): exports must fail loudly on it.
+pub async fn store_corrupt_row(store: &Store, report_id: &str, started_at: OffsetDateTime) {
+    let sql = "INSERT INTO reports (report_id, probe_id, merchant_id, received_at, started_at, \
+               finished_at, public_ip, stca2_port_closed, recommendation, body) \
+               VALUES ($1, 'corrupt', NULL, 0, $2, $2, NULL, FALSE, 'none', '{\"not\": \"a report\"}')";
+    let ms = (started_at.unix_timestamp_nanos() / 1_000_000) as i64;
+    match store {
+        Store::Sqlite { write, .. } => {
+            sqlx::query(sql)
+                .bind(report_id)
+                .bind(ms)
+                .execute(write)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(report_id)
+                .bind(ms)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use ipnet::IpNet;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -138,6 +138,13 @@ impl From<StoreError> for ApiError {
             e @ StoreError::ReportIdTaken { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "report_id_taken", e.to_string())
             }
+            e @ StoreError::Corrupt(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "corrupt_data",
+                format!(
+                    "{e}; retrying will not help: the operator must look at the server's log and the database"
+                ),
+            ),
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_error",
@@ -839,7 +846,22 @@ async fn export_csv(
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
     };
-    let stream = isp_csv::chunks(st.store().clone(), filter).map_ok(|c| c.bytes);
+    // The status goes out with the first chunk (the header and up to
+    // CSV_CHUNK bytes of rows): an export that fails before it is an error
+    // answer. After it, a failure aborts the body (see README: what a
+    // client checks), which no client can take for a complete file.
+    let mut chunks = Box::pin(isp_csv::chunks(st.store().clone(), filter));
+    let first = match chunks.next().await {
+        Some(Ok(c)) => Some(Ok(c)),
+        Some(Err(e)) => return Err(e.into()),
+        None => None,
+    };
+    let stream = futures_util::stream::iter(first)
+        .chain(chunks)
+        .map_ok(|c| c.bytes)
+        .inspect_err(|e| {
+            tracing::error!("the ISP CSV export stopped midway, the download was cut: {e}")
+        });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
