@@ -542,3 +542,218 @@ async fn a_failed_export_never_looks_complete() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Arbitrary Unicode everywhere: 2xx or 4xx, never 5xx, the same on both.
+
+/// Stands for a lone surrogate (`\ud800`), which a Rust string cannot hold:
+/// written into the JSON text as that escape, into a URL as its would-be
+/// UTF-8 bytes.
+const SURROGATE: char = '\u{e000}';
+
+/// Hostile text: NUL, controls, direction overrides, zero-width characters,
+/// lone surrogates, any Unicode, and now and then 100 KB of it.
+fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        Just("\u{0}".to_string()),
+        Just("\u{1b}[2J".to_string()),
+        Just("\u{202e}".to_string()),
+        Just("\u{2066}\u{200b}\u{feff}".to_string()),
+        Just(SURROGATE.to_string()),
+        Just("=cmd|' /C calc'!A0".to_string()),
+        Just("'; DROP TABLE reports; --".to_string()),
+        Just("%00".to_string()),
+        any::<String>(),
+        "[\\x00-\\x7f]{0,8}",
+    ];
+    prop_oneof![
+        10 => proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat()),
+        1 => any::<char>().prop_map(|c| c.to_string().repeat(100 * 1024 / c.len_utf8())),
+    ]
+}
+
+/// Every string of `v`, as JSON pointers.
+fn string_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::String(_) => out.push(at),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                string_pointers(item, format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m {
+                string_pointers(item, format!("{at}/{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Percent-encodes every byte of `s` (a lone surrogate as its invalid UTF-8).
+fn url_encode(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c == SURROGATE {
+                vec![0xed, 0xa0, 0x80]
+            } else {
+                c.to_string().into_bytes()
+            }
+        })
+        .map(|b| format!("%{b:02X}"))
+        .collect()
+}
+
+/// One hostile request, sent alike to every server.
+#[derive(Debug, Clone)]
+enum Hostile {
+    /// A report with the string at `pointer` (index into the report's
+    /// strings) replaced.
+    Report { field: usize, text: String },
+    /// A read with one query parameter (or the probe id) set to `text`.
+    Query { param: usize, text: String },
+}
+
+impl Hostile {
+    /// What the case is, with at most 200 characters of its text.
+    fn describe(&self, pointers: &[String]) -> String {
+        let short = |t: &str| {
+            format!(
+                "{:?} ({} bytes)",
+                t.chars().take(200).collect::<String>(),
+                t.len()
+            )
+        };
+        match self {
+            Hostile::Report { field, text } => {
+                format!("report {} = {}", pointers[*field], short(text))
+            }
+            Hostile::Query { param, text } => format!("query {} = {}", PARAMS[*param], short(text)),
+        }
+    }
+}
+
+const PARAMS: &[&str] = &[
+    "merchant",
+    "since",
+    "until",
+    "limit",
+    "cursor",
+    "recommendation",
+    "filter",
+    "history",
+    "id",
+];
+
+#[test]
+fn arbitrary_unicode_never_fails_the_server_and_both_databases_agree() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dbs, servers, tokens) = rt.block_on(async {
+        let mut dbs = vec![crate::util::backoffice::sqlite().await];
+        if let Some(pg) = crate::util::backoffice::postgres("arbitrary_unicode").await {
+            dbs.push(pg);
+        }
+        let mut servers = Vec::new();
+        let mut tokens = Vec::new();
+        for db in &dbs {
+            servers.push(start(&db.store, "127.0.0.1:0", &[]).await);
+            tokens.push(token(&db.store, None, None).await);
+        }
+        (dbs, servers, tokens)
+    });
+    let c = client(None);
+    let base = json(&report("p1", "prop", at(0), true, Recommendation::None));
+    let mut pointers = Vec::new();
+    string_pointers(&base, String::new(), &mut pointers);
+    let n_fields = pointers.len();
+    // The fields that are also database columns are where the databases
+    // differ most: half the report cases go there.
+    let columns: Vec<usize> = [
+        "/report_id",
+        "/probe/id",
+        "/probe/merchant",
+        "/summary/failover/message",
+    ]
+    .iter()
+    .map(|c| pointers.iter().position(|p| p == c).unwrap())
+    .collect();
+    let field = prop_oneof![0..n_fields, proptest::sample::select(columns)];
+    let strategy = prop_oneof![
+        (field, hostile_text()).prop_map(|(field, text)| Hostile::Report { field, text }),
+        (0..PARAMS.len(), hostile_text()).prop_map(|(param, text)| Hostile::Query { param, text }),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicU32::new(0);
+    runner
+        .run(&strategy, |h| {
+            let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let answers: Vec<(u16, String)> = rt.block_on(async {
+                let mut answers = Vec::new();
+                for (srv, tok) in servers.iter().zip(&tokens) {
+                    let rq = match &h {
+                        Hostile::Report { field, text } => {
+                            let mut doc = base.clone();
+                            doc["report_id"] =
+                                json!(uuid::Uuid::from_u128(u128::from(case)).to_string());
+                            *doc.pointer_mut(&pointers[*field]).unwrap() = json!(text);
+                            let body = doc.to_string().replace(SURROGATE, "\\ud800");
+                            c.post(format!("{}/api/v1/reports", srv.base))
+                                .header("content-type", "application/json")
+                                .body(body)
+                        }
+                        Hostile::Query { param, text } => {
+                            // A URL stays under what clients send (2,000 characters).
+                            let text: String = text.chars().take(2000).collect();
+                            let v = url_encode(&text);
+                            let url = match PARAMS[*param] {
+                                "id" => format!("{}/api/v1/probes/{v}", srv.base),
+                                "filter" => {
+                                    format!("{}/api/v1/exports/isp.csv?filter={v}", srv.base)
+                                }
+                                "history" => format!("{}/api/v1/probes/p1?history={v}", srv.base),
+                                p => {
+                                    format!("{}/api/v1/recommendations/failover?{p}={v}", srv.base)
+                                }
+                            };
+                            c.get(url)
+                        }
+                    };
+                    let resp = rq.bearer_auth(tok).send().await.unwrap();
+                    let status = resp.status().as_u16();
+                    let text = resp.text().await.unwrap_or_default();
+                    let code = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)["error"]
+                        ["code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    answers.push((status, code));
+                }
+                answers
+            });
+            let what = h.describe(&pointers);
+            for (status, code) in &answers {
+                prop_assert!(*status < 500, "{what}: {status} {code}");
+            }
+            prop_assert!(
+                answers.windows(2).all(|w| w[0] == w[1]),
+                "the databases disagree on {what}: {answers:?}"
+            );
+            Ok(())
+        })
+        .unwrap();
+    rt.block_on(async {
+        for s in servers {
+            s.stop().await;
+        }
+        for db in dbs {
+            db.cleanup().await;
+        }
+    });
+}
