@@ -757,3 +757,73 @@ fn arbitrary_unicode_never_fails_the_server_and_both_databases_agree() {
         }
     });
 }
+
+/// Sends `head` on a fresh connection to `srv` and reads what comes back
+/// within `wait`: the text of the first read, or None if nothing came.
+async fn answer_to_head(
+    addr: std::net::SocketAddr,
+    head: &str,
+) -> (tokio::net::TcpStream, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await;
+    let text = match got {
+        Ok(Ok(n)) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        _ => None,
+    };
+    (s, text)
+}
+
+#[tokio::test]
+async fn an_over_limit_body_is_refused_from_its_content_length() {
+    each_backend(
+        "an_over_limit_body_is_refused_from_its_content_length",
+        |db| async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let tok = token(&db.store, Some("p1"), None).await;
+            let over = stca2_report::limits::MAX_BODY_BYTES + 1;
+            let head = |expect: &str| {
+                format!(
+                    "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+             Content-Type: application/json\r\nContent-Length: {over}\r\n{expect}\r\n"
+                )
+            };
+            // Expect: 100-continue: the answer is the 413, never "continue".
+            let (_, text) = answer_to_head(srv.addr, &head("Expect: 100-continue\r\n")).await;
+            let text = text.expect("no answer to the head alone");
+            assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+            assert!(text.contains("body_too_large"), "{text}");
+            // Without Expect: the 413 comes before the body is sent, and a client
+            // that sends it anyway is not reset while it does (lingering close).
+            let (mut s, text) = answer_to_head(srv.addr, &head("")).await;
+            let text = text.expect("no answer to the head alone");
+            assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < over {
+                let n = chunk.len().min(over - sent);
+                tokio::time::timeout(std::time::Duration::from_secs(10), s.write_all(&chunk[..n]))
+                    .await
+                    .expect("the server stopped reading")
+                    .expect("the server reset the connection while the client was sending");
+                sent += n;
+            }
+            // And then the server closes it.
+            let mut rest = Vec::new();
+            tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut rest))
+                .await
+                .expect("the connection stayed open")
+                .ok();
+            // A body within the limit is still read and stored.
+            let r = json(&report("p1", "r-ok", at(0), false, Recommendation::None));
+            let (s, v) = post_reports(&client(None), &srv.base, &tok, r.to_string()).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
