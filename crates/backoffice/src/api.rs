@@ -511,37 +511,30 @@ fn body_too_large() -> ApiError {
     )
 }
 
-/// The 413 of an upload whose `Content-Length` is over the limit, answered
-/// from the head, before any of the body is read: a client that sent
-/// `Expect: 100-continue` is never told to continue. A client that sends
-/// its body anyway gets a lingering close, as nginx does: the body is read
-/// and thrown away (for at most [`LINGER_TIME`], [`LINGER_IDLE`] between
-/// reads) while the answer goes out, then the connection closes, so the
-/// client is not reset before it can read the 413. `req` is given back
-/// when its size is fine or not announced (then the body limit applies
-/// while reading).
-fn refuse_announced_size(req: Request) -> Result<Request, Response> {
-    let announced = req
-        .headers()
+/// Whether the head announces a body over the limit: such an upload is
+/// answered 413 from its head, before any of the body is read, so a client
+/// that sent `Expect: 100-continue` is never told to continue.
+fn announced_over_limit(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if !announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Ok(req);
-    }
-    if !req.headers().contains_key(header::EXPECT) {
-        let mut body = req.into_body().into_data_stream();
-        tokio::spawn(async move {
-            let drain = async {
-                while let Ok(Some(Ok(_))) = tokio::time::timeout(LINGER_IDLE, body.next()).await {}
-            };
-            let _ = tokio::time::timeout(LINGER_TIME, drain).await;
-        });
-    }
-    let mut resp = body_too_large().into_response();
-    resp.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    Err(resp)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// A lingering close, as nginx does, for a client that sends a refused body
+/// anyway: the body is read and thrown away (for at most [`LINGER_TIME`],
+/// [`LINGER_IDLE`] between reads) while the 413 goes out, then the
+/// connection closes, so the client is not reset before it reads the answer.
+/// The task ends with the body or its time, whichever comes first.
+fn linger(body: Body) {
+    let mut body = body.into_data_stream();
+    tokio::spawn(async move {
+        let drain = async {
+            while let Ok(Some(Ok(_))) = tokio::time::timeout(LINGER_IDLE, body.next()).await {}
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
 }
 
 /// An upload is uncompressed JSON: a `Content-Type` other than JSON, or
@@ -594,10 +587,15 @@ async fn post_reports(
     let who = authenticate(&st, req.headers()).await?;
     check_media(req.headers())?;
     let ip = client_ip(peer.ip(), req.headers(), &st.inner.trusted_proxies).to_string();
-    let req = match refuse_announced_size(req) {
-        Ok(req) => req,
-        Err(refusal) => return Ok(refusal),
-    };
+    if announced_over_limit(req.headers()) {
+        if !req.headers().contains_key(header::EXPECT) {
+            linger(req.into_body());
+        }
+        let mut resp = body_too_large().into_response();
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(resp);
+    }
     let body = Bytes::from_request(req, &st).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             body_too_large()
