@@ -56,7 +56,7 @@ fn scaled(n: usize) -> usize {
 fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Report {
     Report {
         schema: SCHEMA.into(),
-        report_id: id.into(),
+        report_id: backoffice_support::rid(id),
         probe: ProbeIdentity {
             id: probe.into(),
             version: "0.1.0".into(),
