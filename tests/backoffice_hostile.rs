@@ -827,3 +827,52 @@ async fn an_over_limit_body_is_refused_from_its_content_length() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn many_concurrent_batches_wait_for_the_ingest_budget_and_all_succeed() {
+    use stca2_backoffice::api::INGEST_BUDGET;
+    each_backend(
+        "many_concurrent_batches_wait_for_the_ingest_budget_and_all_succeed",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let c = client(None);
+            let admin = token(&db.store, None, None).await;
+            // 24 uploaders of 100-report batches with 20 KB of text each
+            // (about 2.5 MB a batch): over the budget together, so some wait.
+            let pad = "x".repeat(20_000);
+            let bodies: Vec<String> = (0..24)
+                .map(|u| {
+                    let reports: Vec<Value> = (0..100)
+                        .map(|i| {
+                            let mut r = json(&report(
+                                &format!("p{u}"),
+                                &format!("b{u}-{i}"),
+                                at(i),
+                                false,
+                                Recommendation::None,
+                            ));
+                            r["summary"]["failover"]["message"] = json!(pad);
+                            r
+                        })
+                        .collect();
+                    json!({ "reports": reports }).to_string()
+                })
+                .collect();
+            let total: usize = bodies.iter().map(String::len).sum();
+            assert!(total > INGEST_BUDGET, "{total} bytes fit the budget");
+            let mut set = tokio::task::JoinSet::new();
+            for b in bodies {
+                let (c, base, admin) = (c.clone(), srv.base.clone(), admin.clone());
+                set.spawn(async move { post_reports(&c, &base, &admin, b).await });
+            }
+            while let Some(r) = set.join_next().await {
+                let (s, v) = r.unwrap();
+                assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+            }
+            assert_eq!(db.store.count_reports().await.unwrap(), 2400, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}

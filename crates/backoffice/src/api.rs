@@ -59,6 +59,15 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 /// History entries in a probe's detail unless `history` says otherwise.
 pub const DEFAULT_HISTORY: u32 = 20;
+/// Upload bytes the server holds at once (bodies being read, parsed,
+/// validated and stored): memory under ingest stays bounded whatever the
+/// number of uploaders. Each upload takes its `Content-Length` (the 8 MiB
+/// maximum when it announces none) from this budget before its body is
+/// read, and gives it back when answered; the others wait their turn.
+pub const INGEST_BUDGET: usize = 24 * 1024 * 1024;
+/// Longest an upload waits for room in [`INGEST_BUDGET`] before a 503.
+pub const INGEST_WAIT: Duration = Duration::from_secs(30);
+
 /// Longest a request may take to produce its response head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -72,6 +81,8 @@ pub struct AppState {
 struct Inner {
     store: Store,
     trusted_proxies: Vec<IpNet>,
+    /// Upload bytes in flight, in KiB permits of [`INGEST_BUDGET`].
+    ingest: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -81,6 +92,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 trusted_proxies,
+                ingest: tokio::sync::Semaphore::new(INGEST_BUDGET / 1024),
             }),
         }
     }
@@ -515,11 +527,15 @@ fn body_too_large() -> ApiError {
 /// answered 413 from its head, before any of the body is read, so a client
 /// that sent `Expect: 100-continue` is never told to continue.
 fn announced_over_limit(headers: &HeaderMap) -> bool {
+    content_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// The body size the head announces, if it does.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
 }
 
 /// A lingering close, as nginx does, for a client that sends a refused body
@@ -596,6 +612,22 @@ async fn post_reports(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return Ok(resp);
     }
+    // Room for this body in the ingest budget, held until the answer.
+    let announced = content_length(req.headers()).unwrap_or(MAX_BODY_BYTES as u64);
+    let kib = u32::try_from(announced.div_ceil(1024)).unwrap_or(u32::MAX);
+    let _room = match tokio::time::timeout(INGEST_WAIT, st.inner.ingest.acquire_many(kib)).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!(
+                    "the back office is busy with other uploads (waited {} s); nothing was stored, retry later",
+                    INGEST_WAIT.as_secs()
+                ),
+            ));
+        }
+    };
     let body = Bytes::from_request(req, &st).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             body_too_large()
