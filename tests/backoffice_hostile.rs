@@ -3,8 +3,10 @@
 //! or a query may contain is decided at validation, never by the database.
 
 use crate::util::backoffice::{
-    at, client, each_backend, get_text, json, post_reports, report, start, store_corrupt_row, token,
+    at, client, client_from, each_backend, get_text, json, post_reports, report, start,
+    store_corrupt_row, token,
 };
+use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stca2_backoffice::cli::export_to;
@@ -870,6 +872,65 @@ async fn many_concurrent_batches_wait_for_the_ingest_budget_and_all_succeed() {
                 assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
             }
             assert_eq!(db.store.count_reports().await.unwrap(), 2400, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn idle_sockets_from_one_address_cannot_hold_up_uploads() {
+    use stca2_backoffice::server::MAX_CONNECTIONS;
+    each_backend(
+        "idle_sockets_from_one_address_cannot_hold_up_uploads",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let tok = token(&db.store, Some("p1"), None).await;
+            // The attack: more idle, unauthenticated sockets than the
+            // server's connection cap, all from 127.0.0.1, none sending a byte.
+            let addr = srv.addr;
+            let attack: Vec<tokio::net::TcpStream> =
+                futures_util::stream::iter(0..MAX_CONNECTIONS + 104)
+                    .map(|_| async move {
+                        tokio::time::timeout(
+                            std::time::Duration::from_secs(3),
+                            tokio::net::TcpStream::connect(addr),
+                        )
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                    })
+                    .buffer_unordered(256)
+                    .filter_map(|s| async move { s })
+                    .collect()
+                    .await;
+            assert!(attack.len() > 1000, "only {} attack sockets", attack.len());
+            // A probe elsewhere (127.0.0.2) uploads: it is not held up.
+            let probe = client_from("127.0.0.2".parse().unwrap());
+            let r = json(&report(
+                "p1",
+                "under-attack",
+                at(0),
+                false,
+                Recommendation::None,
+            ));
+            let t = std::time::Instant::now();
+            let (s, v) = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                post_reports(&probe, &srv.base, &tok, r.to_string()),
+            )
+            .await
+            .expect("the upload did not finish in 30 s");
+            assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(2),
+                "{}: the upload waited {:?} behind {} idle sockets",
+                db.name,
+                t.elapsed(),
+                attack.len()
+            );
+            drop(attack);
             srv.stop().await;
             db
         },

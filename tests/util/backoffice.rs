@@ -233,6 +233,19 @@ pub async fn start_tls(
 
 /// An HTTP client (ring provider), trusting `root` for HTTPS when given.
 pub fn client(root: Option<rustls_pki_types::CertificateDer<'static>>) -> reqwest::Client {
+    client_builder(root).build().unwrap()
+}
+
+/// A plain-HTTP client whose connections come from `local` (another
+/// loopback address: another client as far as the server can tell).
+pub fn client_from(local: std::net::IpAddr) -> reqwest::Client {
+    client_builder(None).local_address(local).build().unwrap()
+}
+
+/// What [`client`] and [`client_from`] share.
+fn client_builder(
+    root: Option<rustls_pki_types::CertificateDer<'static>>,
+) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(r) = root {
         roots.add(r).unwrap();
@@ -248,8 +261,6 @@ pub fn client(root: Option<rustls_pki_types::CertificateDer<'static>>) -> reqwes
         .tls_backend_preconfigured(cfg)
         .no_proxy()
         .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }
 
 /// Issues a token straight into the store.
