@@ -74,7 +74,7 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
         "Configure 127.0.38.173 port 1146 as the failover gateway.",
     );
     summary.headline = "bench".into();
-    let mut r = upload::report(identity, id, started, results, summary);
+    let mut r = upload::report(identity, &upload::rid(id), started, results, summary);
     r.target_set = "lyra".into();
     r
 }

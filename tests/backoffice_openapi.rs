@@ -45,7 +45,7 @@ const STATUSES: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/v1/reports",
-        &[200, 400, 401, 403, 409, 413, 422, 503],
+        &[200, 400, 401, 403, 409, 413, 415, 422, 503],
     ),
     (
         "GET",
@@ -62,7 +62,11 @@ const STATUSES: &[(&str, &str, &[u16])] = &[
         "/api/v1/probes/{id}",
         &[200, 400, 401, 403, 404, 503],
     ),
-    ("GET", "/api/v1/exports/isp.csv", &[200, 400, 401, 403, 503]),
+    (
+        "GET",
+        "/api/v1/exports/isp.csv",
+        &[200, 400, 401, 403, 500, 503],
+    ),
 ];
 
 /// Status codes per (METHOD, path): 8-space-indented `"NNN":` keys.

@@ -231,6 +231,19 @@ pub async fn start_tls(
 
 /// An HTTP client (ring provider), trusting `root` for HTTPS when given.
 pub fn client(root: Option<rustls_pki_types::CertificateDer<'static>>) -> reqwest::Client {
+    client_builder(root).build().unwrap()
+}
+
+/// A plain-HTTP client whose connections come from `local` (another
+/// loopback address: another client as far as the server can tell).
+pub fn client_from(local: std::net::IpAddr) -> reqwest::Client {
+    client_builder(None).local_address(local).build().unwrap()
+}
+
+/// What [`client`] and [`client_from`] share.
+fn client_builder(
+    root: Option<rustls_pki_types::CertificateDer<'static>>,
+) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(r) = root {
         roots.add(r).unwrap();
@@ -246,8 +259,6 @@ pub fn client(root: Option<rustls_pki_types::CertificateDer<'static>>) -> reqwes
         .tls_backend_preconfigured(cfg)
         .no_proxy()
         .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }
 
 /// Issues a token straight into the store.
@@ -300,7 +311,75 @@ pub fn report(
     )
 }
 
-/// The report as a JSON value.
+/// The report as a JSON value, as a probe would send it: its `report_id`
+/// made a UUID with [`rid`] (the tests name reports `r-1`, `good`...).
 pub fn json(r: &Report) -> serde_json::Value {
-    serde_json::to_value(r).unwrap()
+    let mut v = serde_json::to_value(r).unwrap();
+    v["report_id"] = rid(&r.report_id).into();
+    v
+}
+
+pub use stca2_report::fixtures::upload::rid;
+
+/// POSTs `body` (JSON) to `/api/v1/reports` with `tok`: the status and the JSON answer.
+pub async fn post_reports(
+    c: &reqwest::Client,
+    base: &str,
+    tok: &str,
+    body: impl Into<reqwest::Body>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let resp = c
+        .post(format!("{base}/api/v1/reports"))
+        .header("content-type", "application/json")
+        .bearer_auth(tok)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// GETs `base` + `path` with `tok`: the status and the body as text.
+pub async fn get_text(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    tok: &str,
+) -> (reqwest::StatusCode, String) {
+    let resp = c
+        .get(format!("{base}{path}"))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// Stores, behind the API's back, a report row whose body is not a report
+/// (what a disk fault or a hand edit leaves): exports must fail loudly on it.
+pub async fn store_corrupt_row(store: &Store, report_id: &str, started_at: OffsetDateTime) {
+    let sql = "INSERT INTO reports (report_id, probe_id, merchant_id, received_at, started_at, \
+               finished_at, public_ip, stca2_port_closed, recommendation, body) \
+               VALUES ($1, 'corrupt', NULL, 0, $2, $2, NULL, FALSE, 'none', '{\"not\": \"a report\"}')";
+    let ms = (started_at.unix_timestamp_nanos() / 1_000_000) as i64;
+    match store {
+        Store::Sqlite { write, .. } => {
+            sqlx::query(sql)
+                .bind(report_id)
+                .bind(ms)
+                .execute(write)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(report_id)
+                .bind(ms)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
 }

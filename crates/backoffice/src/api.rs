@@ -6,6 +6,8 @@
 //! `{"error": {"code", "message", "field"}}`, with a message that says what
 //! to do next; nothing is stored unless the whole upload is valid.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +22,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use ipnet::IpNet;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::auth::{Principal, hash_token};
+use super::contract;
 use super::isp_csv;
 use super::store::{
     ExportFilter, LatestFilter, LatestRow, NewReport, Store, StoreError, parse_rfc3339_ms,
@@ -56,6 +59,18 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 /// History entries in a probe's detail unless `history` says otherwise.
 pub const DEFAULT_HISTORY: u32 = 20;
+/// Upload bytes the server holds at once (bodies being read, parsed,
+/// validated and stored): memory under ingest stays bounded whatever the
+/// number of uploaders. Each upload takes its `Content-Length` (the 8 MiB
+/// maximum when it announces none) from this budget before its body is
+/// read, and gives it back when answered; the others wait their turn.
+/// Measured (debug build, 64 uploaders x 100-report batches of 680 KB):
+/// peak RSS 181 MiB on SQLite (64 MiB of it SQLite's page cache), 118 MiB
+/// on PostgreSQL; 312 MiB with a 24 MiB budget.
+pub const INGEST_BUDGET: usize = 8 * 1024 * 1024;
+/// Longest an upload waits for room in [`INGEST_BUDGET`] before a 503.
+pub const INGEST_WAIT: Duration = Duration::from_secs(30);
+
 /// Longest a request may take to produce its response head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -69,6 +84,8 @@ pub struct AppState {
 struct Inner {
     store: Store,
     trusted_proxies: Vec<IpNet>,
+    /// Upload bytes in flight, in KiB permits of [`INGEST_BUDGET`].
+    ingest: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -78,6 +95,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 trusted_proxies,
+                ingest: tokio::sync::Semaphore::new(INGEST_BUDGET / 1024),
             }),
         }
     }
@@ -135,6 +153,13 @@ impl From<StoreError> for ApiError {
             e @ StoreError::ReportIdTaken { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "report_id_taken", e.to_string())
             }
+            e @ StoreError::Corrupt(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "corrupt_data",
+                format!(
+                    "{e}; retrying will not help: the operator must look at the server's log and the database"
+                ),
+            ),
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage_error",
@@ -383,6 +408,26 @@ fn validate(
             ));
         }
     }
+    match contract::check(prefix, v) {
+        Ok(None) => {}
+        Ok(Some(bad)) => return Err(ApiError::invalid(bad.field, bad.message)),
+        Err(broken) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                broken,
+            ));
+        }
+    }
+    if let Some(field) = contract::find_nul(v, prefix) {
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!(
+                "{field} contains a NUL character (U+0000): no text of a report may hold one, \
+                 whatever the database; fix the probe's configuration or the value it reports"
+            ),
+        ));
+    }
     let report: Report = serde_path_to_error::deserialize(v).map_err(|e| {
         let mut path = e.path().to_string();
         let msg = e.inner().to_string();
@@ -410,10 +455,13 @@ fn validate(
             format!("report_id must be 1 to {MAX_ID_LEN} printable characters"),
         ));
     }
-    if !id_ok(&report.probe.id) {
+    if !id_ok(&report.probe.id) || report.probe.id.chars().any(stca2_report::text::is_hidden) {
         return Err(ApiError::invalid(
             format!("{prefix}probe.id"),
-            format!("probe.id must be 1 to {MAX_ID_LEN} printable characters"),
+            format!(
+                "probe.id must be 1 to {MAX_ID_LEN} printable characters, without direction \
+                 overrides or zero-width characters (they make two ids look alike)"
+            ),
         ));
     }
     let limit = now + MAX_FUTURE;
@@ -462,6 +510,92 @@ fn validate(
     Ok(report)
 }
 
+/// Longest a refused body is read and thrown away after the 413 (lingering
+/// close), and longest the client may pause while sending it.
+pub const LINGER_TIME: Duration = Duration::from_secs(30);
+/// See [`LINGER_TIME`].
+pub const LINGER_IDLE: Duration = Duration::from_secs(5);
+
+fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "the body is over {MAX_BODY_BYTES} bytes; send smaller batches (at most {MAX_BATCH} reports)"
+        ),
+    )
+}
+
+/// Whether the head announces a body over the limit: such an upload is
+/// answered 413 from its head, before any of the body is read, so a client
+/// that sent `Expect: 100-continue` is never told to continue.
+fn announced_over_limit(headers: &HeaderMap) -> bool {
+    content_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// The body size the head announces, if it does.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// A lingering close, as nginx does, for a client that sends a refused body
+/// anyway: the body is read and thrown away (for at most [`LINGER_TIME`],
+/// [`LINGER_IDLE`] between reads) while the 413 goes out, then the
+/// connection closes, so the client is not reset before it reads the answer.
+/// The task ends with the body or its time, whichever comes first.
+fn linger(body: Body) {
+    let mut body = body.into_data_stream();
+    tokio::spawn(async move {
+        let drain = async {
+            while let Ok(Some(Ok(_))) = tokio::time::timeout(LINGER_IDLE, body.next()).await {}
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
+}
+
+/// An upload is uncompressed JSON: a `Content-Type` other than JSON, or
+/// any `Content-Encoding` but `identity`, is a 415 before the body is read.
+/// No `Content-Type` at all is taken as JSON (older probes send none).
+fn check_media(headers: &HeaderMap) -> Result<(), ApiError> {
+    let unsupported = |m: String| {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            m,
+        ))
+    };
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let essence = ct
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return unsupported(format!(
+                "Content-Type {essence:?} is not JSON; send the report with `Content-Type: application/json`"
+            ));
+        }
+    }
+    for ce in headers.get_all(header::CONTENT_ENCODING) {
+        let text = ce.to_str().unwrap_or("?");
+        if text
+            .split(',')
+            .any(|e| !e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return unsupported(format!(
+                "Content-Encoding {text:?} is not supported; send the JSON uncompressed (at most {MAX_BODY_BYTES} bytes)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn post_reports(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -470,16 +604,36 @@ async fn post_reports(
     // The token is checked before the body is read: an unauthenticated
     // client cannot make the server buffer 8 MiB.
     let who = authenticate(&st, req.headers()).await?;
+    check_media(req.headers())?;
     let ip = client_ip(peer.ip(), req.headers(), &st.inner.trusted_proxies).to_string();
+    if announced_over_limit(req.headers()) {
+        if !req.headers().contains_key(header::EXPECT) {
+            linger(req.into_body());
+        }
+        let mut resp = body_too_large().into_response();
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(resp);
+    }
+    // Room for this body in the ingest budget, held until the answer.
+    let announced = content_length(req.headers()).unwrap_or(MAX_BODY_BYTES as u64);
+    let kib = u32::try_from(announced.div_ceil(1024)).unwrap_or(u32::MAX);
+    let _room = match tokio::time::timeout(INGEST_WAIT, st.inner.ingest.acquire_many(kib)).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!(
+                    "the back office is busy with other uploads (waited {} s); nothing was stored, retry later",
+                    INGEST_WAIT.as_secs()
+                ),
+            ));
+        }
+    };
     let body = Bytes::from_request(req, &st).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the body is over {MAX_BODY_BYTES} bytes; send smaller batches (at most {MAX_BATCH} reports)"
-                ),
-            )
+            body_too_large()
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_body", r.body_text())
         }
@@ -504,8 +658,23 @@ async fn post_reports(
     let items = split_upload(value)?;
     let received = items.len();
     let mut batch = Vec::with_capacity(items.len());
+    let mut probe_of: HashMap<String, String> = HashMap::with_capacity(items.len());
     for (prefix, v) in &items {
         let report = validate(prefix, v, &who, now)?;
+        // The same report twice in a batch is a retry; the same id for two
+        // probes is a conflict, refused like one already stored.
+        match probe_of.entry(report.report_id.clone()) {
+            Entry::Occupied(e) if *e.get() != report.probe.id => {
+                return Err(ApiError::from(StoreError::ReportIdTaken {
+                    report_id: report.report_id,
+                })
+                .field(format!("{prefix}report_id")));
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(e) => {
+                e.insert(report.probe.id.clone());
+            }
+        }
         batch.push(NewReport::from_report(
             &report,
             v.to_string(),
@@ -600,6 +769,20 @@ fn params(q: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, Ap
         .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", r.body_text()))
 }
 
+/// A text parameter (or path segment), refused when it holds a NUL
+/// character: no stored text can contain one, on either database.
+fn text_param(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    match v {
+        Some(s) if s.contains('\0') => Err(ApiError::bad_query(
+            field,
+            format!(
+                "{field} contains a NUL character (%00), which no stored value can hold; remove it"
+            ),
+        )),
+        v => Ok(v),
+    }
+}
+
 fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiError> {
     let after = p
         .cursor
@@ -609,6 +792,7 @@ fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiE
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                .filter(|s| !s.contains('\0'))
                 .ok_or_else(|| {
                     ApiError::bad_query(
                         "cursor",
@@ -619,7 +803,7 @@ fn latest_filter(p: &ListParams, closed_only: bool) -> Result<LatestFilter, ApiE
         .transpose()?;
     Ok(LatestFilter {
         closed_only,
-        merchant: p.merchant.clone(),
+        merchant: text_param("merchant", p.merchant.clone())?,
         recommendation: parse_recommendation(&p.recommendation)?,
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
@@ -681,6 +865,7 @@ async fn probe_detail(
     require_admin(&st, &headers).await?;
     let p = params(q)?;
     let n = parse_count("history", &p.history, DEFAULT_HISTORY, (0, MAX_LIMIT))?;
+    let id = text_param("id", Some(id))?.unwrap_or_default();
     let Some((latest, body)) = st.store().probe(&id).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -737,11 +922,26 @@ async fn export_csv(
         parse_export_filter(p.filter.as_deref()).map_err(|m| ApiError::bad_query("filter", m))?;
     let filter = ExportFilter {
         closed_only,
-        merchant: p.merchant.clone(),
+        merchant: text_param("merchant", p.merchant.clone())?,
         since: parse_time("since", &p.since)?,
         until: parse_time("until", &p.until)?,
     };
-    let stream = isp_csv::chunks(st.store().clone(), filter).map_ok(|c| c.bytes);
+    // The status goes out with the first chunk (the header and up to
+    // CSV_CHUNK bytes of rows): an export that fails before it is an error
+    // answer. After it, a failure aborts the body (see README: what a
+    // client checks), which no client can take for a complete file.
+    let mut chunks = Box::pin(isp_csv::chunks(st.store().clone(), filter));
+    let first = match chunks.next().await {
+        Some(Ok(c)) => Some(Ok(c)),
+        Some(Err(e)) => return Err(e.into()),
+        None => None,
+    };
+    let stream = futures_util::stream::iter(first)
+        .chain(chunks)
+        .map_ok(|c| c.bytes)
+        .inspect_err(|e| {
+            tracing::error!("the ISP CSV export stopped midway, the download was cut: {e}")
+        });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

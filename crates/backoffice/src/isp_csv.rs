@@ -3,7 +3,9 @@
 //! The store reads reports (and the address each came from) one by one into
 //! a bounded channel, on a task this module owns; [`chunks`] turns them into
 //! CSV with `stca2_report::csv` (the same columns and neutralising as the
-//! local `check --csv`) and hands it on in chunks of about [`CSV_CHUNK`]
+//! local `check --csv`), control and direction characters escaped with
+//! `stca2_report::text::escape` (a terminal or spreadsheet opening it shows
+//! them, never obeys them) and hands it on in chunks of about [`CSV_CHUNK`]
 //! bytes. Both exports use it: the HTTP response body (`api`) and
 //! `stca2-probe export` (`cli`). Memory stays flat whatever the size; when
 //! the consumer goes away (the client hung up, `| head` closed the pipe) the
@@ -56,6 +58,14 @@ fn writer() -> csv::Writer<Vec<u8>> {
         .from_writer(Vec::with_capacity(CSV_CHUNK + 16 * 1024))
 }
 
+/// Writes one record, each cell through `stca2_report::text::escape`.
+fn write_escaped(csv: &mut csv::Writer<Vec<u8>>, cells: &[String]) -> csv::Result<()> {
+    for cell in cells {
+        csv.write_field(stca2_report::text::escape(cell).as_bytes())?;
+    }
+    csv.write_record(None::<&[u8]>)
+}
+
 fn csv_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("writing CSV: {e}"))
 }
@@ -95,9 +105,16 @@ impl State {
                 return Some(Err(csv_err(e)));
             }
         }
-        while let Some(row) = self.rows.recv().await {
+        while let Some(mut row) = self.rows.recv().await {
+            // The merchant column says what the API says: the stored
+            // merchant (the token's when it has one), not only the report's.
+            if row.merchant_id.is_some() {
+                row.report.probe.merchant = row.merchant_id.take();
+            }
             for cells in stca2_report::csv::rows(&row.report, row.public_ip.as_deref()) {
-                if let Err(e) = csv.write_record(&cells) {
+                // Escaping keeps a neutralised cell safe: it changes the
+                // first character only into a backslash.
+                if let Err(e) = write_escaped(&mut csv, &cells) {
                     return Some(Err(csv_err(e)));
                 }
                 self.count += 1;

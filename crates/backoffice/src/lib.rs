@@ -2,7 +2,8 @@
 //!
 //! Probes upload v1 reports (one, or a batch) to `POST /api/v1/reports` with
 //! a bearer token. The [`api`] validates the whole upload against the
-//! contract and the token's rights, then the [`store`] writes the history
+//! contract ([`contract`]: the v1 schema, the same for every database) and
+//! the token's rights, then the [`store`] writes the history
 //! and each probe's latest state in one transaction — on SQLite by default,
 //! PostgreSQL at fleet scale, with the same schema. Operators (admin tokens)
 //! read the "Port STCA2 non ouvert" list, the failover recommendations, a
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod contract;
 pub mod isp_csv;
 pub mod server;
 pub mod store;

@@ -2,15 +2,17 @@
 //!
 //! Each connection is served by hyper's HTTP/1 server on a task owned by a
 //! `JoinSet`; a TLS handshake and the request head each have a deadline, and
-//! the number of open connections is bounded. The peer address is attached
+//! the number of open connections is bounded, in all and per client address
+//! (so that idle sockets from one address cannot take every slot). The peer address is attached
 //! to every request (`ConnectInfo`) so the API can record the public IP. A
 //! retention task, owned by the same loop, prunes old history every hour.
 //! At shutdown every connection is told to finish its request in flight and
 //! close; whatever is still running after [`DRAIN_TIMEOUT`] is aborted.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,8 +32,16 @@ use super::store::{Store, StoreError, rfc3339_ms, unix_ms};
 
 /// Most connections served at once; further ones wait in the kernel backlog.
 pub const MAX_CONNECTIONS: usize = 4096;
-/// Deadline for a TLS handshake and for a request head.
+/// Most connections one client address may hold open at once (trusted
+/// proxies, which carry many clients, are not counted): further ones are
+/// closed as soon as accepted, so one address cannot take the
+/// [`MAX_CONNECTIONS`] every probe shares.
+pub const PER_CLIENT_CONNECTIONS: usize = 256;
+/// Deadline for a TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may stay without a complete request head (a new
+/// one, or an idle keep-alive one): an idle socket holds a connection slot.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long open connections get to finish at shutdown.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often old history is pruned.
@@ -86,6 +96,45 @@ pub struct Server {
     tls: Option<TlsAcceptor>,
     state: AppState,
     retention_days: u32,
+    trusted_proxies: Vec<IpNet>,
+}
+
+/// Open connections per client address, for [`PER_CLIENT_CONNECTIONS`].
+#[derive(Debug, Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// One open connection of a client address, counted until dropped.
+struct ClientSlot {
+    table: Arc<PerClient>,
+    ip: IpAddr,
+}
+
+impl PerClient {
+    /// A slot for one more connection of `ip`, or None when it holds its share.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = t.entry(ip).or_insert(0);
+        if *n >= PER_CLIENT_CONNECTIONS {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = t.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
 }
 
 impl Server {
@@ -116,6 +165,7 @@ impl Server {
             tls,
             state: AppState::new(store, cfg.trusted_proxies.clone()),
             retention_days: cfg.retention_days,
+            trusted_proxies: cfg.trusted_proxies.clone(),
         })
     }
 
@@ -140,6 +190,7 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let app = router(self.state.clone());
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let per_client = Arc::new(PerClient::default());
         let mut conns: JoinSet<()> = JoinSet::new();
         let mut housekeeping: JoinSet<()> = JoinSet::new();
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -170,12 +221,22 @@ impl Server {
                     continue;
                 }
             };
+            let ip = peer.ip().to_canonical();
+            let slot = if self.trusted_proxies.iter().any(|n| n.contains(&ip)) {
+                None
+            } else if let Some(slot) = per_client.take(ip) {
+                Some(slot)
+            } else {
+                tracing::debug!(%ip, "connection refused: this address holds its share of connections");
+                continue; // `stream` and `permit` are dropped: closed at once.
+            };
             let _ = stream.set_nodelay(true);
             let app = app.clone();
             let tls = self.tls.clone();
             let stop = stop_rx.clone();
             conns.spawn(async move {
                 let _permit = permit;
+                let _slot = slot;
                 match tls {
                     Some(acc) => {
                         if let Ok(Ok(s)) =
@@ -233,7 +294,7 @@ where
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .header_read_timeout(HEAD_TIMEOUT)
         .max_buf_size(64 * 1024)
         .serve_connection(io, svc);
     tokio::pin!(conn);

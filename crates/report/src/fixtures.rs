@@ -341,6 +341,24 @@ pub mod upload {
         r
     }
 
+    /// The UUID that stands for the report named `name` in a test: the same
+    /// for the same name within a run; a UUID is kept as it is.
+    pub fn rid(name: &str) -> String {
+        use std::hash::{Hash, Hasher};
+        if uuid::Uuid::parse_str(name).is_ok() {
+            return name.to_string();
+        }
+        let mut bytes = [0u8; 16];
+        for (half, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::hash::DefaultHasher::new();
+            (name, half).hash(&mut h);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
     /// The probe `id`, version 0.1.0 (fixed, unlike [`ProbeIdentity::new`]), of merchant `m-1`.
     pub fn probe(id: &str) -> ProbeIdentity {
         ProbeIdentity {

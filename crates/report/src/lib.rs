@@ -5,7 +5,8 @@
 //! ([`ProbeIdentity`]), the per-target results ([`result`]), the certificate
 //! facts ([`cert`]), the verdict's [`Summary`] with its [`Finding`]s and
 //! failover [`Recommendation`], the schema name ([`SCHEMA`]), the upload
-//! limits ([`limits`]) and the ISP-ticket CSV ([`csv`]).
+//! limits ([`limits`]), the ISP-ticket CSV ([`csv`]) and the escaping of
+//! untrusted text for display ([`text`]).
 //! reports/report.schema.json is the same contract, machine-readable.
 //!
 //! It holds data and its serialisations only: it never opens a socket and
@@ -28,6 +29,7 @@ pub mod limits;
 pub mod result;
 pub mod summary;
 pub mod target;
+pub mod text;
 
 pub use cert::{CaFamily, CertInfo, SignatureVerified};
 pub use result::{

@@ -28,13 +28,17 @@ pub struct ExportFilter {
     pub until: Option<i64>,
 }
 
-/// One exported report: the report as stored, and the address its upload came from.
+/// One exported report: the report as stored, and what the back office
+/// knows of it besides: the address its upload came from, its merchant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportRow {
     /// The stored report.
     pub report: Report,
     /// The public address the back office saw the upload come from.
     pub public_ip: Option<String>,
+    /// The merchant as stored: the probe token's, else the report's (what
+    /// the API shows and `merchant=` filters on).
+    pub merchant_id: Option<String>,
 }
 
 impl Store {
@@ -52,13 +56,13 @@ impl Store {
             c.raw("l.stca2_port_closed");
             c.scope("l.", &filter.merchant, filter.since, filter.until);
             format!(
-                "SELECT r.body, r.public_ip FROM latest l JOIN reports r ON r.report_id = l.report_id{} ORDER BY l.probe_id",
+                "SELECT r.body, r.public_ip, r.merchant_id FROM latest l JOIN reports r ON r.report_id = l.report_id{} ORDER BY l.probe_id",
                 c.clause()
             )
         } else {
             c.scope("", &filter.merchant, filter.since, filter.until);
             format!(
-                "SELECT body, public_ip FROM reports{} ORDER BY started_at, report_id",
+                "SELECT body, public_ip, merchant_id FROM reports{} ORDER BY started_at, report_id",
                 c.clause()
             )
         };
@@ -74,8 +78,12 @@ impl Store {
                 let body: String = row.try_get(0)?;
                 let report: Report = serde_json::from_str(&body)
                     .map_err(|e| StoreError::Corrupt(format!("stored report: {e}")))?;
-                let public_ip = row.try_get(1)?;
-                if tx.send(ExportRow { report, public_ip }).await.is_err() {
+                let export = ExportRow {
+                    report,
+                    public_ip: row.try_get(1)?,
+                    merchant_id: row.try_get(2)?,
+                };
+                if tx.send(export).await.is_err() {
                     return Ok(sent);
                 }
                 sent += 1;

@@ -98,9 +98,9 @@ pub enum StoreError {
     /// The caller asked for something the store refuses to do.
     #[error("{0}")]
     Refused(String),
-    /// A `report_id` is already stored for another probe: not a retry.
+    /// A `report_id` is already stored (or sent in the same batch) for another probe: not a retry.
     #[error(
-        "report_id {report_id:?} is already stored for another probe; report ids must be unique (the probe makes a random one per check): nothing of this upload was stored"
+        "report_id {report_id:?} is already stored or sent for another probe; report ids must be unique (the probe makes a random one per check): nothing of this upload was stored"
     )]
     ReportIdTaken {
         /// The id.

@@ -140,14 +140,25 @@ fn insert_latest_sql(n: usize) -> String {
 impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
     ///
-    /// Reports already stored (same `report_id`) count as duplicates and
-    /// change nothing; see `write_batch` in this module for the order of the writes.
+    /// Reports already stored (same `report_id`), or sent twice in the
+    /// batch, count as duplicates and change nothing; a `report_id` of two
+    /// probes (stored, or both in the batch) fails it with
+    /// [`StoreError::ReportIdTaken`]; see `write_batch` in this module for the order of the writes.
     pub async fn insert_batch(&self, batch: &[NewReport]) -> Result<InsertOutcome, StoreError> {
         if batch.is_empty() {
             return Ok(InsertOutcome::default());
         }
         let mut sorted: Vec<&NewReport> = batch.iter().collect();
         sorted.sort_by(|a, b| a.report_id.cmp(&b.report_id));
+        // One report sent twice is a retry; one id for two probes is not.
+        if let Some(w) = sorted
+            .windows(2)
+            .find(|w| w[0].report_id == w[1].report_id && w[0].probe_id != w[1].probe_id)
+        {
+            return Err(StoreError::ReportIdTaken {
+                report_id: w[0].report_id.clone(),
+            });
+        }
         sorted.dedup_by(|a, b| a.report_id == b.report_id);
         let stored = with_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
