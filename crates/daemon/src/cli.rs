@@ -69,6 +69,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.once {
         return Ok(ExitCode::from(crate::run_once(plan).await?));
     }
+    let metrics = crate::bind_metrics(&plan.config).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -86,7 +87,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             _ = int.recv() => tracing::info!("SIGINT"),
         }
     };
-    let result = crate::run(plan, ceiling, reload_rx, stop).await;
+    let result = crate::run(plan, ceiling, metrics, reload_rx, stop).await;
     forward.abort();
     result?;
     Ok(ExitCode::SUCCESS)

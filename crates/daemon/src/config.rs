@@ -392,6 +392,10 @@ impl Config {
             None => TargetSet::builtin(),
         }
         .map_err(|e| unusable(e.to_string()))?;
+        let upload_refused = match (&ceiling, &self.upload) {
+            (Some(ceiling), Some(u)) => upload_within(&u.url, ceiling).err(),
+            _ => None,
+        };
         let allow = check::allow_list(&targets, &self.allow, ceiling);
         let refused = check::refused_targets(&targets, &allow);
         if !refused.is_empty() {
@@ -400,6 +404,9 @@ impl Config {
                 "{}; nothing was sent",
                 lines.join("; ").replace("pass --allow", "add to `allow`")
             )));
+        }
+        if let Some(message) = upload_refused {
+            return Err(unusable(message));
         }
         let probe = self
             .settings()
@@ -411,6 +418,35 @@ impl Config {
             probe,
         })
     }
+}
+
+/// Under a ceiling (`STCA2_PROBE_ALLOW`), the back office is an address
+/// like any other: its host must be an IP literal inside the ceiling, or
+/// `localhost` (loopback, from /etc/hosts, no DNS query). A host name
+/// would need a DNS lookup, and its answer could lie anywhere.
+fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), String> {
+    let host = url.host_str().unwrap_or_default();
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(());
+    }
+    // An IPv6 literal comes bracketed.
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let ip = match literal.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            return Err(format!(
+                "[upload] url {url} names a host, and STCA2_PROBE_ALLOW is set: give the back office's IP address (inside STCA2_PROBE_ALLOW) or unset the variable; nothing was sent"
+            ));
+        }
+    };
+    if ceiling.iter().any(|n| n.contains(&ip)) {
+        return Ok(());
+    }
+    let list: Vec<String> = ceiling.iter().map(IpNet::to_string).collect();
+    Err(format!(
+        "[upload] url {url}: {ip} is outside STCA2_PROBE_ALLOW ({}); widen the variable or point the url inside it; nothing was sent",
+        list.join(",")
+    ))
 }
 
 fn parse_upload(
@@ -572,6 +608,34 @@ batch = 10
                 ..
             } => (line, column, message),
             e => panic!("unexpected {e}"),
+        }
+    }
+
+    #[test]
+    fn under_a_ceiling_the_upload_host_is_an_address_inside_it() {
+        let ceiling: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        for ok in [
+            "http://127.0.0.1:8080/",
+            "https://localhost/",
+            "http://LOCALHOST:1/",
+            "http://[::1]:8080/",
+        ] {
+            assert_eq!(upload_within(&url(ok), &ceiling), Ok(()), "{ok}");
+        }
+        for (refused, says) in [
+            ("https://bo.example.net/", "names a host"),
+            (
+                "https://194.50.38.45/",
+                "194.50.38.45 is outside STCA2_PROBE_ALLOW",
+            ),
+            (
+                "http://[2001:db8::1]/",
+                "outside STCA2_PROBE_ALLOW (127.0.0.0/8,::1/128)",
+            ),
+        ] {
+            let e = upload_within(&url(refused), &ceiling).unwrap_err();
+            assert!(e.contains(says) && e.contains("nothing was sent"), "{e}");
         }
     }
 

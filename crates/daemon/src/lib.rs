@@ -39,6 +39,7 @@ pub mod spool;
 pub mod upload;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -66,6 +67,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     /// Wakes the uploader: a new report is in the spool.
     spooled: Notify,
+    /// Set at shutdown: an upload in flight finishes, no new batch starts.
+    stopping: AtomicBool,
 }
 
 impl Shared {
@@ -128,13 +131,14 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         spool: Mutex::new(spool),
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
+        stopping: AtomicBool::new(false),
     };
     let report = cycle(&plan).await;
     let code = report.exit_code();
     spool_report(&shared, report);
     if let Some(u) = &c.upload {
         match Uploader::new(u)?
-            .drain(&shared.spool, &shared.metrics)
+            .drain(&shared.spool, &shared.metrics, &shared.stopping)
             .await
         {
             Drain::Drained => tracing::info!("spool uploaded"),
@@ -147,13 +151,28 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-/// Runs the daemon on `plan` until `stop` completes. Each message on
+/// Binds `metrics_listen` (when set): done before [`run`], so that a port
+/// in use fails the start, and so that a caller can learn the address
+/// bound for `127.0.0.1:0`.
+pub async fn bind_metrics(config: &Config) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    Ok(Some(listener))
+}
+
+/// Runs the daemon on `plan` until `stop` completes, serving `/metrics`
+/// on `metrics` (from [`bind_metrics`]). Each message on
 /// `reload` reads the configuration file again: a valid one replaces the
 /// plan (and restarts the uploader, which clears a refused token), an
 /// invalid one is refused with a log line and the old one keeps running.
 pub async fn run(
     plan: Plan,
     ceiling: Option<Vec<IpNet>>,
+    metrics: Option<tokio::net::TcpListener>,
     mut reload: mpsc::Receiver<()>,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -164,15 +183,14 @@ pub async fn run(
         spool: Mutex::new(spool),
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
+        stopping: AtomicBool::new(false),
     });
     shared.refresh_spool_metrics();
     let (notify, _) = broadcast::channel::<()>(1);
     let (plan_tx, plan_rx) = watch::channel(Arc::new(plan));
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = c.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    if let Some(listener) = metrics {
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "serving /metrics");
         tasks.spawn(metrics::serve(
             listener,
@@ -213,7 +231,8 @@ pub async fn run(
             }
         }
     }
-    tracing::info!("stopping: no new cycle; a running one gets up to 10 s");
+    tracing::info!("stopping: no new cycle or upload; a running one gets up to 10 s");
+    shared.stopping.store(true, Ordering::SeqCst);
     let _ = notify.send(());
     let drained = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), async {
         while tasks.join_next().await.is_some() {}
@@ -296,9 +315,19 @@ async fn uploader(
             let wait = match &mut up {
                 None => None,
                 Some(up) => {
+                    let drain = up.drain(&shared.spool, &shared.metrics, &shared.stopping);
+                    tokio::pin!(drain);
                     let drained = tokio::select! {
-                        d = up.drain(&shared.spool, &shared.metrics) => d,
-                        _ = shutdown.recv() => return,
+                        d = &mut drain => d,
+                        // The request in flight may finish (its answer
+                        // settles its reports); no new batch starts.
+                        _ = shutdown.recv() => {
+                            if tokio::time::timeout(SHUTDOWN_GRACE, &mut drain).await.is_err() {
+                                tracing::warn!("the upload in flight did not finish within 10 s: abandoned");
+                            }
+                            shared.refresh_spool_metrics();
+                            return;
+                        }
                     };
                     shared.refresh_spool_metrics();
                     match drained {

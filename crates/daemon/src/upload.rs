@@ -26,6 +26,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -271,8 +272,15 @@ impl Uploader {
         self.batch
     }
 
-    /// Uploads until the spool is empty or an answer says to stop.
-    pub async fn drain(&mut self, spool: &Mutex<Spool>, metrics: &Metrics) -> Drain {
+    /// Uploads until the spool is empty, an answer says to stop, or
+    /// `stopping` is set (checked before each batch: a batch in flight
+    /// is always settled by its answer).
+    pub async fn drain(
+        &mut self,
+        spool: &Mutex<Spool>,
+        metrics: &Metrics,
+        stopping: &AtomicBool,
+    ) -> Drain {
         let token = match Token::read(&self.token_file) {
             Ok(t) => t,
             Err(e) => return Drain::Blocked(format!("{e:#}")),
@@ -289,6 +297,9 @@ impl Uploader {
         // After an error that names no report: one report at a time.
         let mut isolate = false;
         loop {
+            if stopping.load(Ordering::SeqCst) {
+                return Drain::Retry("the daemon is stopping".into());
+            }
             let limit = if isolate { 1 } else { self.batch };
             let (entries, body) = match take_batch(spool, limit) {
                 Ok(Some(b)) => b,
