@@ -580,7 +580,7 @@ async fn check_config_prints_settings_or_names_file_line_and_column() {
     // (a DNS query): refused by --check-config and --once alike.
     for (url, says) in [
         (
-            "http://192.0.2.7:8080",
+            "https://192.0.2.7:8080",
             "192.0.2.7 is outside STCA2_PROBE_ALLOW",
         ),
         ("https://backoffice.example.net", "names a host"),
@@ -959,6 +959,135 @@ async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
         "{why}"
     );
     assert!(spooled(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(12, dir.path()).await;
+    let ids = backlog(dir.path(), 3);
+    let office = Scripted::start(vec![(
+        403,
+        error_body(
+            "forbidden",
+            "this token belongs to another probe",
+            "reports[1].probe.id",
+        ),
+    )])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches.len(), 2, "the token is not blocked: {batches:?}");
+    assert_eq!(batches[1][..2], [ids[0].clone(), ids[2].clone()]);
+    let q = quarantined(dir.path());
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q[0].contains(&ids[1]));
+    assert!(spooled(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(13, dir.path()).await;
+    let ids = backlog(dir.path(), 2);
+    // A captive portal's page, then an answer for another batch size.
+    let office = Scripted::start(vec![
+        (200, "<html>Welcome to the shop's Wi-Fi</html>".into()),
+        (200, r#"{"received":1,"stored":1,"duplicates":0}"#.into()),
+    ])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    for _ in 0..2 {
+        let out = daemon_once(&cfg).await;
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        let left = spooled(dir.path());
+        assert!(
+            ids.iter().all(|id| left.iter().any(|n| n.contains(id))),
+            "nothing deleted: {left:?}"
+        );
+    }
+    // A real answer: the whole spool goes, exit 0 or 1 (the check's).
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_future_timestamp_is_retried_not_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(14, dir.path()).await;
+    let ids = backlog(dir.path(), 2);
+    let office = Scripted::start(vec![(
+        422,
+        error_body(
+            "future_timestamp",
+            "started_at is more than 10 minutes in the future; check the probe's clock (NTP)",
+            "reports[0].started_at",
+        ),
+    )])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(quarantined_or_none(dir.path()).is_empty());
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches.len(), 2, "{batches:?}");
+    assert_eq!(batches[1][..2], ids[..], "the same reports, again");
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_the_unnamed_culprit_is_found_batches_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(15, dir.path()).await;
+    let ids = backlog(dir.path(), 4);
+    let office = Scripted::start(vec![
+        (400, error_body("invalid_json", "a report is malformed", "")),
+        (422, error_body("invalid_report", "malformed", "")),
+    ])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [5, 1, 4],
+        "refused unnamed, the oldest alone (the culprit), then the rest together"
+    );
+    assert!(quarantined(dir.path())[0].contains(&ids[0]));
+    assert!(spooled(dir.path()).is_empty());
+}
+
+/// The quarantine's files; none when the folder was never made.
+fn quarantined_or_none(dir: &Path) -> Vec<String> {
+    if dir.join("spool").join(QUARANTINE_DIR).exists() {
+        quarantined(dir)
+    } else {
+        Vec::new()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -420,6 +420,17 @@ impl Config {
     }
 }
 
+/// `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback_host(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Under a ceiling (`STCA2_PROBE_ALLOW`), the back office is an address
 /// like any other: its host must be an IP literal inside the ceiling, or
 /// `localhost` (loopback, from /etc/hosts, no DNS query). A host name
@@ -467,6 +478,14 @@ fn parse_upload(
         return Err(at(
             Some(u.url.span()),
             format!("url = {text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.scheme() == "http" && !is_loopback_host(&url) {
+        return Err(at(
+            Some(u.url.span()),
+            format!(
+                "url = {text:?}: http:// would send the token and the reports in clear; use https:// (http:// only to a loopback address)"
+            ),
         ));
     }
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
@@ -762,6 +781,13 @@ batch = 10
                 10,
                 7,
                 "http:// or https://",
+            ),
+            (
+                "\"http://127.0.0.1:8080\"",
+                "\"http://192.0.2.7:8080\"",
+                10,
+                7,
+                "in clear; use https://",
             ),
             (
                 "probe_id = \"shop-0042\"",

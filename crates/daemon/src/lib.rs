@@ -122,7 +122,9 @@ fn spool_report(shared: &Shared, mut report: Report) {
 }
 
 /// `--once`: one cycle, one upload round, then the report's exit code
-/// (0 ready, 1 a problem found).
+/// (0 ready, 1 a problem found), or [`cli::EXIT_UPLOAD_FAILED`] when
+/// `[upload]` is set and the spool could not be uploaded (the reports stay
+/// in the spool for the next run).
 pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
     let c = &plan.config;
     let spool = Spool::open(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
@@ -134,7 +136,7 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         stopping: AtomicBool::new(false),
     };
     let report = cycle(&plan).await;
-    let code = report.exit_code();
+    let mut code = report.exit_code();
     spool_report(&shared, report);
     if let Some(u) = &c.upload {
         match Uploader::new(u)?
@@ -143,9 +145,13 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         {
             Drain::Drained => tracing::info!("spool uploaded"),
             Drain::Retry(why) => {
-                tracing::warn!(%why, "upload failed; the spool keeps the reports for the next run")
+                tracing::warn!(%why, "upload failed; the spool keeps the reports for the next run");
+                code = cli::EXIT_UPLOAD_FAILED;
             }
-            Drain::Blocked(why) => tracing::error!(%why, "upload refused"),
+            Drain::Blocked(why) => {
+                tracing::error!(%why, "upload refused");
+                code = cli::EXIT_UPLOAD_FAILED;
+            }
         }
     }
     Ok(code)

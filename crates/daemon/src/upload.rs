@@ -8,11 +8,14 @@
 //!
 //! | answer | what the daemon does |
 //! | --- | --- |
-//! | 2xx | deletes the batch; the next batch follows at once |
-//! | 401, 403 | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
+//! | 2xx with the back office's answer (`received` = the batch's size) | deletes the batch; the next batch follows at once |
+//! | 2xx with any other body (a captive portal, a proxy's page) | retries later: nothing proves the reports arrived |
+//! | 401, 403 naming no report | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
+//! | 403 naming `reports[i]` (its identity is not the token's) | moves that report to quarantine, loudly; the others go on |
 //! | 413 | halves the batch and tries again (a single report too large is quarantined) |
+//! | 422 `future_timestamp` (the box's clock runs ahead) | retries later: the report becomes valid once the clock is right |
 //! | 409, 422, other 400s | moves the report the error names (`field: reports[i]...`) to quarantine; without a name, sends the batch one report at a time to find it |
-//! | 5xx, 404, timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
+//! | 5xx, 404, 3xx (redirects are not followed), timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
 //!
 //! HTTPS goes through rustls on ring, the project's one crypto provider,
 //! verified against the system's trust store (rustls-native-certs reads the
@@ -185,6 +188,9 @@ pub fn client(ca_file: Option<&Path>, timeout: Duration) -> anyhow::Result<reqwe
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
         .user_agent(concat!("stca2-probe/", env!("CARGO_PKG_VERSION")))
+        // A redirect would turn the POST into a GET elsewhere, and a 2xx
+        // from there would delete reports that never arrived.
+        .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
 
@@ -230,6 +236,21 @@ impl ErrorBody {
         }
         e
     }
+}
+
+/// The back office's answer to an accepted batch.
+#[derive(Debug, Deserialize)]
+struct Accepted {
+    received: usize,
+    stored: usize,
+    duplicates: usize,
+}
+
+/// The back office's answer in a 2xx body, when it covers a batch of `n`.
+fn acknowledgement(body: &[u8], n: usize) -> Option<Accepted> {
+    serde_json::from_slice::<Accepted>(body)
+        .ok()
+        .filter(|a| a.received == n)
 }
 
 /// `reports[3].report_id` -> 3.
@@ -329,7 +350,25 @@ impl Uploader {
                     return Drain::Retry(describe(&e));
                 }
             };
+            let error = (!(200..=299).contains(&status)).then(|| ErrorBody::parse(status, &body));
+            let named_in_403 = match (&error, status) {
+                (Some(e), 403) => e.field.as_deref().and_then(named_index),
+                _ => None,
+            };
+            let accepted = if (200..=299).contains(&status) {
+                acknowledgement(&body, entries.len())
+            } else {
+                None
+            };
             match status {
+                200..=299 if accepted.is_none() => {
+                    metrics.upload(Outcome::Retry);
+                    let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                    return Drain::Retry(format!(
+                        "the back office answered {status} without acknowledging the {} reports sent (a captive portal or a proxy?): {text:?}; the reports are kept",
+                        entries.len()
+                    ));
+                }
                 200..=299 => {
                     metrics.upload(Outcome::Ok);
                     let removed = lock(spool).remove(&entries);
@@ -340,11 +379,18 @@ impl Uploader {
                         ));
                     }
                     metrics.upload_succeeded(entries.len());
-                    tracing::info!(reports = entries.len(), "uploaded");
+                    if let Some(a) = &accepted {
+                        tracing::info!(
+                            reports = a.received,
+                            stored = a.stored,
+                            duplicates = a.duplicates,
+                            "uploaded"
+                        );
+                    }
                 }
-                401 | 403 => {
+                401 | 403 if named_in_403.is_none() => {
                     metrics.upload(Outcome::Unauthorized);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     self.refused_token = Some(token.fingerprint());
                     return Drain::Blocked(format!(
                         "the back office answered {status} ({}): {}; uploads stop until the token file {} changes or SIGHUP; the spool is kept",
@@ -361,9 +407,17 @@ impl Uploader {
                         "the back office answered 413: halving the batch"
                     );
                 }
-                400 | 409 | 413 | 422 => {
+                422 if error.as_ref().is_some_and(|e| e.code == "future_timestamp") => {
+                    metrics.upload(Outcome::Retry);
+                    let e = error.unwrap_or_default();
+                    return Drain::Retry(format!(
+                        "the back office answered 422 ({}): {}; this box's clock seems ahead (check NTP): the reports are kept and sent again",
+                        e.code, e.message
+                    ));
+                }
+                400 | 403 | 409 | 413 | 422 => {
                     metrics.upload(Outcome::Rejected);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     let named = e.field.as_deref().and_then(named_index);
                     let culprit = match (named, entries.len()) {
                         (Some(i), _) if i < entries.len() => &entries[i],
@@ -386,10 +440,12 @@ impl Uploader {
                         return Drain::Retry(format!("cannot quarantine {}: {err}", culprit.name));
                     }
                     metrics.quarantined();
+                    // The culprit is out: the rest goes in batches again.
+                    isolate = false;
                 }
                 _ => {
                     metrics.upload(Outcome::Retry);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     return Drain::Retry(format!(
                         "the back office answered {status} ({}): {}",
                         e.code, e.message
