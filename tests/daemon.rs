@@ -597,6 +597,23 @@ async fn check_config_prints_settings_or_names_file_line_and_column() {
             assert!(!dir.path().join("spool").exists(), "no cycle ran: {mode}");
         }
     }
+    // A ca_file that holds no certificate: refused before anything runs.
+    write(dir.path(), "not-a-ca.pem", "hello\n");
+    let bad_ca = config(
+        dir.path(),
+        &targets,
+        &format!(
+            "{}ca_file = \"not-a-ca.pem\"\n",
+            upload(dir.path(), "https://127.0.0.1:1", "t0k3n", 10)
+        ),
+    );
+    let out = daemon(&["--config", bad_ca.to_str().unwrap(), "--check-config"]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not-a-ca.pem") && err.contains("no usable CA"),
+        "{err}"
+    );
     // The packaged example (the built-in Lyra set) under the repository's
     // ceiling: refused, by --check-config and by --once, before any packet.
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/daemon.toml");

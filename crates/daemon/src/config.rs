@@ -157,6 +157,10 @@ pub struct Plan {
     pub targets: TargetSet,
     /// The engine's configuration, under the settled allow-list.
     pub probe: ProbeConfig,
+    /// The upload client for `[upload]` (its `ca_file` read and checked),
+    /// built here so that a bad `ca_file` fails `--check-config` and a
+    /// reload, not the first upload.
+    pub upload_client: Option<reqwest::Client>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +412,12 @@ impl Config {
         if let Some(message) = upload_refused {
             return Err(unusable(message));
         }
+        let upload_client = self
+            .upload
+            .as_ref()
+            .map(|u| crate::upload::client(u.ca_file.as_deref(), u.timeout))
+            .transpose()
+            .map_err(|e| unusable(format!("[upload] {e:#}")))?;
         let probe = self
             .settings()
             .probe_config(allow)
@@ -416,6 +426,7 @@ impl Config {
             config: self.clone(),
             targets,
             probe,
+            upload_client,
         })
     }
 }

@@ -138,8 +138,8 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
     let report = cycle(&plan).await;
     let mut code = report.exit_code();
     spool_report(&shared, report);
-    if let Some(u) = &c.upload {
-        match Uploader::new(u)?
+    if let Some(mut up) = uploader_of(&plan) {
+        match up
             .drain(&shared.spool, &shared.metrics, &shared.stopping)
             .await
         {
@@ -309,13 +309,7 @@ async fn uploader(
     let mut last_block: Option<String> = None;
     'plan: loop {
         let plan = plan_rx.borrow_and_update().clone();
-        let mut up = match plan.config.upload.as_ref().map(Uploader::new).transpose() {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot set up uploads; fix [upload] and send SIGHUP");
-                None
-            }
-        };
+        let mut up = uploader_of(&plan);
         backoff.reset();
         loop {
             let wait = match &mut up {
@@ -377,6 +371,16 @@ async fn uploader(
             }
         }
     }
+}
+
+/// The plan's uploader, when it has `[upload]`.
+fn uploader_of(plan: &Plan) -> Option<Uploader> {
+    let (config, client) = plan
+        .config
+        .upload
+        .as_ref()
+        .zip(plan.upload_client.clone())?;
+    Some(Uploader::new(config, client))
 }
 
 /// The ceiling `check` uses: `STCA2_PROBE_ALLOW`, read once at start.

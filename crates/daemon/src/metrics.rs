@@ -442,8 +442,19 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+    // A scraper that stops reading must not hold one of the few
+    // connection slots for ever.
+    let write = tokio::time::timeout(READ_TIMEOUT, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    write.unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the scraper did not read the answer in time",
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ use stca2_report::Report;
 pub const DROPPED_FILE: &str = "dropped";
 /// The folder of refused reports.
 pub const QUARANTINE_DIR: &str = "quarantine";
+/// The quarantine keeps this many reports at most; the oldest go first.
+pub const QUARANTINE_MAX: usize = 1000;
 
 /// One spooled report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,12 +287,37 @@ impl Spool {
     }
 
     /// Moves an entry the back office refused for good to `quarantine/`,
-    /// with `why` beside it in `<name>.why`.
+    /// with `why` beside it in `<name>.why`. Past [`QUARANTINE_MAX`]
+    /// reports, the oldest (and their `.why`) are deleted, and logged.
     pub fn quarantine(&self, entry: &Entry, why: &str) -> io::Result<()> {
+        self.quarantine_within(entry, why, QUARANTINE_MAX)
+    }
+
+    fn quarantine_within(&self, entry: &Entry, why: &str, max: usize) -> io::Result<()> {
         let qdir = self.dir.join(QUARANTINE_DIR);
         fs::create_dir_all(&qdir)?;
         write_atomically(&qdir.join(format!("{}.why", entry.name)), why.as_bytes())?;
         fs::rename(self.dir.join(&entry.name), qdir.join(&entry.name))?;
+        let mut held: Vec<String> = fs::read_dir(&qdir)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .collect();
+        held.sort();
+        let over = held.len().saturating_sub(max);
+        for name in &held[..over] {
+            fs::remove_file(qdir.join(name))?;
+            match fs::remove_file(qdir.join(format!("{name}.why"))) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        if over > 0 {
+            tracing::warn!(
+                deleted = over,
+                max,
+                "the quarantine is full: its oldest reports were deleted"
+            );
+        }
         sync_dir(&qdir)?;
         sync_dir(&self.dir)
     }
@@ -409,6 +436,26 @@ pub(crate) mod tests {
             .join(QUARANTINE_DIR)
             .join(format!("{}.why", entries[1].name));
         assert_eq!(fs::read_to_string(why).unwrap(), "422 invalid_report");
+        // Bounded: past the cap, the oldest go, with their .why.
+        spool.put(&mut report_at(4), system(4)).unwrap();
+        let entries = spool.list().unwrap();
+        spool.quarantine_within(&entries[0], "a", 2).unwrap();
+        spool.quarantine_within(&entries[1], "b", 2).unwrap();
+        let mut left: Vec<String> = fs::read_dir(dir.path().join(QUARANTINE_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let newest: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            left,
+            [
+                newest[0].to_string(),
+                format!("{}.why", newest[0]),
+                newest[1].to_string(),
+                format!("{}.why", newest[1]),
+            ]
+        );
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(5 * 60);
 /// Bounds each connection attempt.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A token file is read up to this size; a larger one is not a token.
+pub const MAX_TOKEN_FILE: u64 = 4096;
+/// An answer's body is read up to this size (the back office's answers
+/// are a few hundred bytes; the rest of a larger one is ignored).
+pub const MAX_ANSWER: usize = 64 * 1024;
+
 /// How [`Drain::Blocked`] starts when the token was already refused (said
 /// once, when it was refused, not at every recheck).
 pub const STILL_REFUSED: &str = "the back office refused this token";
@@ -68,14 +74,22 @@ impl Token {
     /// Reads the token file (surrounding whitespace ignored). The error
     /// names the file, never its content.
     pub fn read(path: &Path) -> anyhow::Result<Token> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the token file {}; write the token from `stca2-probe token issue` there",
-                path.display()
-            )
-        })?;
+        use std::io::Read as _;
+        let mut raw = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_TOKEN_FILE + 1).read_to_end(&mut raw))
+            .with_context(|| {
+                format!(
+                    "cannot read the token file {}; write the token from `stca2-probe token issue` there",
+                    path.display()
+                )
+            })?;
+        let text = String::from_utf8(raw).unwrap_or_default();
         let t = text.trim();
-        if t.is_empty() || t.chars().any(|c| c.is_control() || c == ' ') {
+        if text.len() as u64 > MAX_TOKEN_FILE
+            || t.is_empty()
+            || t.chars().any(|c| c.is_control() || c == ' ')
+        {
             anyhow::bail!(
                 "the token file {} is empty or not one token; write the token from `stca2-probe token issue` there",
                 path.display()
@@ -276,16 +290,16 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    /// An uploader for `[upload]`.
-    pub fn new(config: &UploadConfig) -> anyhow::Result<Uploader> {
-        Ok(Uploader {
-            client: client(config.ca_file.as_deref(), config.timeout)?,
+    /// An uploader for `[upload]`, through `client` (see [`client`]).
+    pub fn new(config: &UploadConfig, client: reqwest::Client) -> Uploader {
+        Uploader {
+            client,
             endpoint: config.endpoint.clone(),
             token_file: config.token_file.clone(),
             max_batch: config.batch,
             batch: config.batch,
             refused_token: None,
-        })
+        }
     }
 
     /// The batch size now (halved by each 413, doubled back at each round).
@@ -343,7 +357,7 @@ impl Uploader {
                 }
             };
             let status = response.status().as_u16();
-            let body = match response.bytes().await {
+            let body = match read_bounded(response, MAX_ANSWER).await {
                 Ok(b) => b,
                 Err(e) => {
                     metrics.upload(Outcome::Retry);
@@ -524,6 +538,19 @@ fn take_batch(
     Ok((!entries.is_empty()).then_some((entries, body)))
 }
 
+/// The first `limit` bytes of an answer's body, read chunk by chunk (the
+/// request's timeout bounds the time).
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            None => break,
+        }
+    }
+    Ok(body)
+}
+
 /// A transport error in words, without the request's headers.
 fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
@@ -588,5 +615,25 @@ mod tests {
             ("invalid_report", Some("reports[1].schema"))
         );
         assert_eq!(ErrorBody::parse(502, b"").message, "HTTP 502");
+    }
+
+    #[test]
+    fn a_token_file_is_read_within_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        assert_eq!(Token::read(&path).unwrap(), Token("s3cret".into()));
+        std::fs::write(&path, "x".repeat(MAX_TOKEN_FILE as usize + 1)).unwrap();
+        let e = format!("{:#}", Token::read(&path).unwrap_err());
+        assert!(e.contains("not one token") && !e.contains("xxx"), "{e}");
+    }
+
+    #[test]
+    fn only_the_back_offices_answer_for_the_whole_batch_acknowledges() {
+        let ok = br#"{"received":2,"stored":1,"duplicates":1,"public_ip":"127.0.0.1"}"#;
+        assert!(acknowledgement(ok, 2).is_some());
+        assert!(acknowledgement(ok, 3).is_none());
+        assert!(acknowledgement(b"<html>portal</html>", 2).is_none());
+        assert!(acknowledgement(br#"{"received":2}"#, 2).is_none());
     }
 }
