@@ -1289,6 +1289,14 @@ async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
         merchant_of_newest(dir.path()).as_deref() == Some("m-1")
     })
     .await;
+    // One spool, one writer: a --once beside the running daemon is refused.
+    let out = daemon_once(&cfg).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another stca2-probe daemon uses this spool"),
+        "{err}"
+    );
     // A valid change: later reports carry the new merchant.
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("m-1", "m-2")).unwrap();

@@ -22,6 +22,12 @@
 //! written at all (a full disk, a read-only folder) is counted the same way:
 //! the checks go on, and the spool recovers when writes succeed again.
 //!
+//! **One writer.** [`Spool::open`] takes an exclusive `flock` on
+//! `.lock` in the folder and holds it while the [`Spool`] lives: a second
+//! daemon (or a `--once` beside a running daemon) on the same folder is
+//! refused instead of deleting the other's temporary files or uploading
+//! its reports twice. The kernel releases the lock when the process dies.
+//!
 //! **Quarantine.** A report the back office refuses for good (409, 422) is
 //! moved to `quarantine/` with a `.why` file beside it: never retried, kept
 //! for a person to read.
@@ -34,6 +40,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stca2_engine::output::{sync_dir, write_atomically};
 use stca2_report::Report;
 
+/// The lock file, held with `flock` while a [`Spool`] is open.
+pub const LOCK_FILE: &str = ".lock";
 /// The file that holds the dropped count.
 pub const DROPPED_FILE: &str = "dropped";
 /// The folder of refused reports.
@@ -103,13 +111,43 @@ pub struct Spool {
     dropped: u64,
     /// The dropped count changed and is not on disk yet.
     dropped_dirty: bool,
+    /// `.lock`, flocked: closing it (dropping the spool) releases it.
+    _lock: fs::File,
+}
+
+/// Takes the exclusive lock on `dir/.lock`, or says who holds it.
+fn lock(dir: &Path) -> io::Result<fs::File> {
+    use std::os::fd::AsRawFd as _;
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    // SAFETY: flock(2) on a descriptor that `file` owns and keeps open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "another stca2-probe daemon uses this spool ({} is locked): stop it, or give this one another spool_dir",
+                    path.display()
+                ),
+            ));
+        }
+        return Err(e);
+    }
+    Ok(file)
 }
 
 impl Spool {
-    /// Opens (and creates) the spool in `dir`; reads the dropped count and
-    /// removes temporary files a crash left behind.
+    /// Opens (and creates) the spool in `dir` and locks it; reads the
+    /// dropped count and removes temporary files a crash left behind (only
+    /// once the lock is held: no other writer can be mid-write).
     pub fn open(dir: &Path, max_bytes: u64, max_age: Duration) -> io::Result<Spool> {
         fs::create_dir_all(dir.join(QUARANTINE_DIR))?;
+        let lock = lock(dir)?;
         for e in fs::read_dir(dir)? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
@@ -118,7 +156,13 @@ impl Spool {
             }
         }
         let dropped = match fs::read_to_string(dir.join(DROPPED_FILE)) {
-            Ok(s) => s.trim().parse().unwrap_or(0),
+            Ok(s) => s.trim().parse().unwrap_or_else(|_| {
+                tracing::warn!(
+                    path = %dir.join(DROPPED_FILE).display(),
+                    "the spool's dropped count is not a number: counting again from 0"
+                );
+                0
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e),
         };
@@ -128,6 +172,7 @@ impl Spool {
             max_age,
             dropped,
             dropped_dirty: false,
+            _lock: lock,
         })
     }
 
@@ -196,6 +241,8 @@ impl Spool {
             if self.dropped > 0 {
                 report.probe.spool_dropped = Some(self.dropped);
             }
+            // Saved first: a report never carries a count the disk lost.
+            self.persist_dropped();
             let data = serde_json::to_vec(report).map_err(io::Error::other)?;
             write_atomically(&self.dir.join(&name), &data)?;
             Ok(Entry {
@@ -227,7 +274,9 @@ impl Spool {
             }
             match fs::remove_file(self.dir.join(&e.name)) {
                 Ok(()) => {
+                    // Counted as it happens: an error further on loses no count.
                     removed += 1;
+                    self.count_dropped(1);
                     total -= e.bytes;
                     tracing::warn!(
                         entry = %e.name,
@@ -240,7 +289,6 @@ impl Spool {
             }
         }
         if removed > 0 {
-            self.count_dropped(removed);
             sync_dir(&self.dir)?;
         }
         Ok(removed)
@@ -396,6 +444,7 @@ pub(crate) mod tests {
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0], ids[2].1);
         // The count survives a restart, and the written entry holds it.
+        drop(spool);
         let reopened = Spool::open(dir.path(), one * 3, Duration::from_secs(1 << 40)).unwrap();
         assert_eq!(reopened.dropped(), 1);
         let last = reopened.list().unwrap().pop().unwrap();
@@ -416,6 +465,17 @@ pub(crate) mod tests {
         spool.put(&mut r, system(1_120)).unwrap();
         assert_eq!(spool.dropped(), 1);
         assert_eq!(spool.stats().unwrap().reports, 2);
+    }
+
+    #[test]
+    fn one_spool_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap();
+        let e = Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(e.to_string().contains("another stca2-probe daemon"), "{e}");
+        drop(first);
+        Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap();
     }
 
     #[test]
