@@ -183,7 +183,8 @@ pub async fn run(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let c = plan.config.clone();
-    let spool = Spool::open(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
+    // An unusable folder does not stop the daemon (see `open_degraded`).
+    let spool = Spool::open_degraded(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
         .with_context(|| format!("cannot open the spool {}", c.spool_dir.display()))?;
     let shared = Arc::new(Shared {
         spool: Mutex::new(spool),

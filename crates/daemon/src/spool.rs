@@ -112,7 +112,8 @@ pub struct Spool {
     /// The dropped count changed and is not on disk yet.
     dropped_dirty: bool,
     /// `.lock`, flocked: closing it (dropping the spool) releases it.
-    _lock: fs::File,
+    /// None while the folder is unusable (see [`Spool::open_degraded`]).
+    lock: Option<fs::File>,
 }
 
 /// Takes the exclusive lock on `dir/.lock`, or says who holds it.
@@ -146,6 +147,51 @@ impl Spool {
     /// dropped count and removes temporary files a crash left behind (only
     /// once the lock is held: no other writer can be mid-write).
     pub fn open(dir: &Path, max_bytes: u64, max_age: Duration) -> io::Result<Spool> {
+        let mut spool = Spool::closed(dir, max_bytes, max_age);
+        spool.ready()?;
+        Ok(spool)
+    }
+
+    /// Like [`open`](Spool::open), but a folder that cannot be used yet (a
+    /// mount not there, a read-only disk) is not fatal: the error is
+    /// logged, every report until it can be written is counted as dropped,
+    /// and each [`put`](Spool::put) tries the folder again. Only a spool
+    /// locked by another process is refused.
+    pub fn open_degraded(dir: &Path, max_bytes: u64, max_age: Duration) -> io::Result<Spool> {
+        let mut spool = Spool::closed(dir, max_bytes, max_age);
+        match spool.ready() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+            Err(e) => {
+                tracing::error!(
+                    spool = %dir.display(),
+                    error = %e,
+                    "the spool cannot be used: checks go on, each report is counted as dropped until the folder can be written"
+                );
+                Ok(spool)
+            }
+            Ok(()) => Ok(spool),
+        }
+    }
+
+    fn closed(dir: &Path, max_bytes: u64, max_age: Duration) -> Spool {
+        Spool {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            max_age,
+            dropped: 0,
+            dropped_dirty: false,
+            lock: None,
+        }
+    }
+
+    /// Makes the folder usable, once: creates it, locks it, removes
+    /// temporary leftovers, adds the count on disk to the one in memory.
+    fn ready(&mut self) -> io::Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let dir = dir.as_path();
         fs::create_dir_all(dir.join(QUARANTINE_DIR))?;
         let lock = lock(dir)?;
         for e in fs::read_dir(dir)? {
@@ -166,14 +212,11 @@ impl Spool {
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e),
         };
-        Ok(Spool {
-            dir: dir.to_path_buf(),
-            max_bytes,
-            max_age,
-            dropped,
-            dropped_dirty: false,
-            _lock: lock,
-        })
+        // Reports dropped while the folder was unusable are added.
+        self.dropped_dirty |= self.dropped > 0;
+        self.dropped += dropped;
+        self.lock = Some(lock);
+        Ok(())
     }
 
     /// The spool's folder.
@@ -194,6 +237,12 @@ impl Spool {
 
     /// The entries, oldest first.
     pub fn list(&self) -> io::Result<Vec<Entry>> {
+        if self.lock.is_none() {
+            return Err(io::Error::other(format!(
+                "the spool {} is not usable yet",
+                self.dir.display()
+            )));
+        }
         let mut out = Vec::new();
         for e in fs::read_dir(&self.dir)? {
             let e = e?;
@@ -235,6 +284,10 @@ impl Spool {
     /// On an error the report is counted as dropped: the caller logs it and
     /// goes on.
     pub fn put(&mut self, report: &mut Report, now: SystemTime) -> io::Result<Entry> {
+        if let Err(e) = self.ready() {
+            self.count_dropped(1);
+            return Err(e);
+        }
         let name = entry_name(report);
         let estimate = serde_json::to_vec(report).map_or(0, |v| v.len() as u64) + 32;
         let result = self.enforce_bounds(now, estimate).and_then(|_| {
@@ -465,6 +518,31 @@ pub(crate) mod tests {
         spool.put(&mut r, system(1_120)).unwrap();
         assert_eq!(spool.dropped(), 1);
         assert_eq!(spool.stats().unwrap().reports, 2);
+    }
+
+    #[test]
+    fn a_spool_unusable_at_start_counts_reports_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the folder should be: nothing can be created.
+        let blocked = dir.path().join("mnt");
+        fs::write(&blocked, "").unwrap();
+        let path = blocked.join("spool");
+        assert!(Spool::open(&path, 1 << 30, Duration::from_secs(1 << 30)).is_err());
+        let mut spool = Spool::open_degraded(&path, 1 << 30, Duration::from_secs(1 << 30)).unwrap();
+        assert!(spool.list().is_err() && spool.stats().is_err());
+        assert!(spool.put(&mut report_at(1), system(1)).is_err());
+        assert!(spool.put(&mut report_at(2), system(2)).is_err());
+        assert_eq!(spool.dropped(), 2);
+        // The mount appears: the next put opens the folder and says so.
+        fs::remove_file(&blocked).unwrap();
+        let mut r = report_at(3);
+        spool.put(&mut r, system(3)).unwrap();
+        assert_eq!(r.probe.spool_dropped, Some(2));
+        assert_eq!(spool.list().unwrap().len(), 1);
+        assert_eq!(fs::read_to_string(path.join(DROPPED_FILE)).unwrap(), "2\n");
+        // Locked by another: refused even in degraded mode.
+        let e = Spool::open_degraded(&path, 1 << 30, Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
     }
 
     #[test]
