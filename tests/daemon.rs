@@ -803,13 +803,13 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         value(
             &samples,
             "probe_tls_version_info",
-            &[("version", "TLSv1.3")]
+            &[("version", "TLS 1.3")]
         )
         .is_some()
             || value(
                 &samples,
                 "probe_tls_version_info",
-                &[("version", "TLSv1.2")]
+                &[("version", "TLS 1.2")]
             )
             .is_some()
     );
@@ -835,6 +835,7 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         "stca2_probe_spool_bytes",
         "stca2_probe_reports_dropped_total",
         "stca2_probe_reports_quarantined_total",
+        "stca2_probe_quarantine_reports",
     ] {
         assert!(value(&samples, name, &[]).is_some(), "{name}");
     }
