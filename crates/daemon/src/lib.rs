@@ -25,7 +25,9 @@
 //! operations (a listing, a read, an fsync'd write, a delete) and never
 //! across an `.await`: the scheduler appends the newest reports while the
 //! uploader reads and deletes the oldest, and neither sees the other's half
-//! work. The plan travels in a `watch` channel, so a reload is one swap that
+//! work. Those file operations block (an fsync can take a while on an SD
+//! card), so they run under `block_in_place`: the runtime moves its other
+//! tasks (a `/metrics` scrape, a signal) to another thread meanwhile. The plan travels in a `watch` channel, so a reload is one swap that
 //! the next cycle and the next upload round pick up.
 
 #![warn(missing_docs)]
@@ -79,10 +81,22 @@ impl Shared {
     }
 
     fn refresh_spool_metrics(&self) {
-        match self.spool().stats() {
+        match blocking(|| self.spool().stats()) {
             Ok(s) => self.metrics.spool(s),
             Err(e) => tracing::warn!(error = %e, "cannot read the spool"),
         }
+    }
+}
+
+/// Runs `f`, which blocks on the disk (a listing, an fsync), telling a
+/// multi-threaded runtime first (`block_in_place`), so that the worker's
+/// other tasks move to another thread meanwhile; elsewhere it simply runs.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -101,7 +115,7 @@ pub async fn cycle(plan: &Plan) -> Report {
 
 /// Spools a report; a failure is logged and counted, never fatal.
 fn spool_report(shared: &Shared, mut report: Report) {
-    let put = shared.spool().put(&mut report, SystemTime::now());
+    let put = blocking(|| shared.spool().put(&mut report, SystemTime::now()));
     match put {
         Ok(entry) => tracing::info!(
             entry = %entry.name,

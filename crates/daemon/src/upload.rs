@@ -336,7 +336,7 @@ impl Uploader {
                 return Drain::Retry("the daemon is stopping".into());
             }
             let limit = if isolate { 1 } else { self.batch };
-            let (entries, body) = match take_batch(spool, limit) {
+            let (entries, body) = match crate::blocking(|| take_batch(spool, limit)) {
                 Ok(Some(b)) => b,
                 Ok(None) => return Drain::Drained,
                 Err(e) => return Drain::Retry(format!("cannot read the spool: {e}")),
@@ -385,7 +385,7 @@ impl Uploader {
                 }
                 200..=299 => {
                     metrics.upload(Outcome::Ok);
-                    let removed = lock(spool).remove(&entries);
+                    let removed = crate::blocking(|| lock(spool).remove(&entries));
                     if let Err(e) = removed {
                         // Sent again later; the back office deduplicates.
                         return Drain::Retry(format!(
@@ -450,7 +450,7 @@ impl Uploader {
                         message = %e.message,
                         "the back office refused a report for good: moved to quarantine"
                     );
-                    if let Err(err) = lock(spool).quarantine(culprit, &why) {
+                    if let Err(err) = crate::blocking(|| lock(spool).quarantine(culprit, &why)) {
                         return Drain::Retry(format!("cannot quarantine {}: {err}", culprit.name));
                     }
                     metrics.quarantined();
