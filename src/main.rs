@@ -110,6 +110,9 @@ fn main() -> ExitCode {
             Command::Absent(cmd) => Ok(cmd.explain()),
         }
     });
+    // A task stuck in blocking I/O must not hold the exit past the
+    // daemon's 10 s shutdown bound.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -29,7 +29,12 @@ const PROBE: &str = "shop-0042";
 
 /// A healthy lab on 127.52.<n>.45 / .173 and its target file in `dir`.
 async fn lab(n: u8, dir: &Path) -> (Lab, PathBuf) {
-    let mut config = LabConfig::new(Scenario::named("healthy").unwrap());
+    lab_of(n, dir, "healthy").await
+}
+
+/// The lab `scenario` on 127.52.<n>.45 / .173 and its target file in `dir`.
+async fn lab_of(n: u8, dir: &Path, scenario: &str) -> (Lab, PathBuf) {
+    let mut config = LabConfig::new(Scenario::named(scenario).unwrap());
     config.primary = IpAddr::from([127, 52, n, 45]);
     config.secondary = IpAddr::from([127, 52, n, 173]);
     config.ca_dir = dir.join("lab-ca");
@@ -41,10 +46,12 @@ async fn lab(n: u8, dir: &Path) -> (Lab, PathBuf) {
 
 /// A daemon configuration in `dir`: the lab's targets, a 1 s interval, a
 /// spool in `dir/spool`, then `extra` lines (keys, or an `[upload]` table).
+/// Checks get 10 s and 2 attempts: on a loaded 2-core CI machine a 2 s
+/// single attempt can time out against a healthy lab.
 fn config(dir: &Path, targets: &Path, extra: &str) -> PathBuf {
     let text = format!(
         "probe_id = \"{PROBE}\"\nmerchant = \"m-1\"\ntargets = {:?}\nallow = [\"127.0.0.0/8\"]\n\
-         interval = \"1s\"\njitter = \"100ms\"\ntimeout = \"2s\"\nattempts = 1\nspool_dir = \"spool\"\n{extra}",
+         interval = \"1s\"\njitter = \"100ms\"\ntimeout = \"10s\"\nattempts = 2\nspool_dir = \"spool\"\n{extra}",
         targets.display().to_string()
     );
     PathBuf::from(write(dir, "daemon.toml", &text))
@@ -100,6 +107,19 @@ fn backlog(dir: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Puts backlog reports in the spool until it holds at least `bytes`.
+fn fill(dir: &Path, bytes: u64) {
+    while Spool::open(&dir.join("spool"), 1 << 40, Duration::from_secs(1 << 30))
+        .unwrap()
+        .stats()
+        .unwrap()
+        .bytes
+        < bytes
+    {
+        backlog(dir, 1);
+    }
+}
+
 /// `stca2-probe daemon ARGS`, off the async runtime.
 async fn daemon(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -121,35 +141,97 @@ async fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool)
     }
 }
 
-/// A free port on 127.0.0.1 (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The exit code of `--once` in a test about uploads: the check's verdict
+/// (0 ready, 1 a problem found: a loaded machine may time a check out) is
+/// not what is tested.
+fn checked(out: &Output) {
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+}
+
+/// A back office's address that stays bound for the whole test: while
+/// closed it hangs up on every connection (a back office that is down),
+/// once opened it relays to the real one. A port released and bound again
+/// later could be taken meanwhile by another test running in parallel.
+struct Gate {
+    base: String,
+    to: Arc<Mutex<Option<SocketAddr>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Gate {
+    async fn start() -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let to = Arc::new(Mutex::new(None::<SocketAddr>));
+        let target = to.clone();
+        let task = tokio::spawn(async move {
+            let mut relays = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let Some(to) = *target.lock().unwrap() else {
+                    continue; // dropped: the connection is closed
+                };
+                relays.spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await else {
+                        return;
+                    };
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(60),
+                        tokio::io::copy_bidirectional(&mut inbound, &mut outbound),
+                    )
+                    .await;
+                });
+            }
+        });
+        Gate { base, to, task }
+    }
+
+    /// From now on, relays to `to`.
+    fn open(&self, to: SocketAddr) {
+        *self.to.lock().unwrap() = Some(to);
+    }
 }
 
 /// The daemon in-process: `stca2_daemon::run` with a stop switch and a
 /// reload button (what SIGTERM and SIGHUP do in the binary).
 struct Running {
+    /// Where `/metrics` is served (`metrics_listen`, port 0 allowed).
+    metrics: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     reload: tokio::sync::mpsc::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-fn start(config: &Path) -> Running {
+async fn start(config: &Path) -> Running {
     let ceiling = stca2_daemon::ceiling().unwrap();
+    // Fail closed: outside cargo (no .cargo/config.toml) nothing here runs.
+    assert!(
+        ceiling.is_some(),
+        "STCA2_PROBE_ALLOW must be set (cargo sets it from .cargo/config.toml)"
+    );
     let plan = stca2_daemon::load(config, ceiling.clone()).unwrap();
+    let listener = stca2_daemon::bind_metrics(&plan.config).await.unwrap();
+    let metrics = listener.as_ref().map(|l| l.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (reload, reload_rx) = tokio::sync::mpsc::channel(1);
     let task = tokio::spawn(async move {
-        stca2_daemon::run(plan, ceiling, reload_rx, async move {
+        stca2_daemon::run(plan, ceiling, listener, reload_rx, async move {
             let _ = stopped.await;
         })
         .await
     });
     Running {
+        metrics,
         stop: Some(stop),
         reload,
         task,
@@ -494,6 +576,44 @@ async fn check_config_prints_settings_or_names_file_line_and_column() {
         err.contains("STCA2_PROBE_ALLOW") && err.contains("nothing was sent"),
         "{err}"
     );
+    // A back office outside STCA2_PROBE_ALLOW, or named by a host name
+    // (a DNS query): refused by --check-config and --once alike.
+    for (url, says) in [
+        (
+            "https://192.0.2.7:8080",
+            "192.0.2.7 is outside STCA2_PROBE_ALLOW",
+        ),
+        ("https://backoffice.example.net", "names a host"),
+    ] {
+        let far = config(dir.path(), &targets, &upload(dir.path(), url, "t0k3n", 10));
+        for mode in ["--check-config", "--once"] {
+            let out = daemon(&["--config", far.to_str().unwrap(), mode]).await;
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{url} {mode}: {err}");
+            assert!(
+                err.contains(says) && err.contains("nothing was sent"),
+                "{url} {mode}: {err}"
+            );
+            assert!(!dir.path().join("spool").exists(), "no cycle ran: {mode}");
+        }
+    }
+    // A ca_file that holds no certificate: refused before anything runs.
+    write(dir.path(), "not-a-ca.pem", "hello\n");
+    let bad_ca = config(
+        dir.path(),
+        &targets,
+        &format!(
+            "{}ca_file = \"not-a-ca.pem\"\n",
+            upload(dir.path(), "https://127.0.0.1:1", "t0k3n", 10)
+        ),
+    );
+    let out = daemon(&["--config", bad_ca.to_str().unwrap(), "--check-config"]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not-a-ca.pem") && err.contains("no usable CA"),
+        "{err}"
+    );
     // The packaged example (the built-in Lyra set) under the repository's
     // ceiling: refused, by --check-config and by --once, before any packet.
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/daemon.toml");
@@ -550,18 +670,17 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
     let (_lab, targets) = lab(3, dir.path()).await;
     let db = bo::sqlite().await;
     let token = bo::token(&db.store, Some(PROBE), Some("m-1")).await;
-    let port = free_port();
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let gate = Gate::start().await;
     let cfg = config(
         dir.path(),
         &targets,
         &format!(
-            "metrics_listen = \"{metrics}\"\n{}",
-            upload(dir.path(), &base, &token, 2)
+            "metrics_listen = \"127.0.0.1:0\"\n{}",
+            upload(dir.path(), &gate.base, &token, 2)
         ),
     );
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
+    let metrics = daemon.metrics.unwrap();
     // Down: reports pile up in the spool.
     eventually(Duration::from_secs(20), "4 reports spooled", || {
         spooled(dir.path()).len() >= 4
@@ -585,13 +704,30 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         ),
         None
     );
-    // Up: everything arrives (the backoff may wait a few seconds).
-    let server = bo::start(&db.store, &format!("127.0.0.1:{port}"), &[]).await;
+    // Up: everything arrives. A reload resets the backoff (grown during
+    // the down phase) and drains at once.
+    let server = bo::start(&db.store, "127.0.0.1:0", &[]).await;
+    gate.open(server.addr);
+    daemon.reload.send(()).await.unwrap();
     eventually(Duration::from_secs(30), "the spool drained", || {
         spooled(dir.path()).is_empty()
     })
     .await;
-    let samples = parse_prometheus(&scrape(metrics).await);
+    // The latest cycle on /metrics: every target checked successfully (a
+    // loaded machine may time one out now and then: wait for a clean one).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let samples = loop {
+        let samples = parse_prometheus(&scrape(metrics).await);
+        let ok = samples
+            .iter()
+            .filter(|s| s.name == "probe_success" && s.value == 1.0)
+            .count();
+        if ok == 4 {
+            break samples;
+        }
+        assert!(Instant::now() < deadline, "no cycle with 4 successes");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     daemon.stop().await;
     // Every check is in the back office once, or (a cycle that finished
     // after the last drain) still in the spool, never both.
@@ -667,13 +803,13 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         value(
             &samples,
             "probe_tls_version_info",
-            &[("version", "TLSv1.3")]
+            &[("version", "TLS 1.3")]
         )
         .is_some()
             || value(
                 &samples,
                 "probe_tls_version_info",
-                &[("version", "TLSv1.2")]
+                &[("version", "TLS 1.2")]
             )
             .is_some()
     );
@@ -699,6 +835,7 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         "stca2_probe_spool_bytes",
         "stca2_probe_reports_dropped_total",
         "stca2_probe_reports_quarantined_total",
+        "stca2_probe_quarantine_reports",
     ] {
         assert!(value(&samples, name, &[]).is_some(), "{name}");
     }
@@ -723,7 +860,7 @@ async fn a_500_is_retried_then_the_report_arrives_once() {
         &targets,
         &upload(dir.path(), &office.base, "t0k3n", 100),
     );
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
     eventually(Duration::from_secs(20), "a retry after the 500", || {
         office.batches().len() >= 2
     })
@@ -754,7 +891,7 @@ async fn a_413_halves_the_batch_in_order() {
         &upload(dir.path(), &office.base, "t0k3n", 4),
     );
     let out = daemon(&["--config", cfg.to_str().unwrap(), "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    checked(&out);
     let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
     assert_eq!(
         sizes,
@@ -778,7 +915,7 @@ async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
         &targets,
         &upload(dir.path(), &office.base, "old-token", 100),
     );
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
     eventually(Duration::from_secs(10), "the 401", || {
         office.batches().len() == 1
     })
@@ -790,7 +927,9 @@ async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
     .await;
     assert_eq!(office.batches().len(), 1, "no upload with a refused token");
     // A new token: uploads resume by themselves (the file is re-read).
-    write(dir.path(), "token", "new-token\n");
+    // Replaced whole (a rename), as an installer would: never read half written.
+    write(dir.path(), "token.new", "new-token\n");
+    std::fs::rename(dir.path().join("token.new"), dir.path().join("token")).unwrap();
     eventually(Duration::from_secs(20), "the spool drained", || {
         office.batches().len() >= 3 && spooled(dir.path()).len() <= 1
     })
@@ -818,7 +957,7 @@ async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
         &upload(dir.path(), &office.base, "t0k3n", 100),
     );
     let out = daemon(&["--config", cfg.to_str().unwrap(), "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    checked(&out);
     let batches = office.batches();
     assert_eq!(batches.len(), 2, "{batches:?}");
     assert_eq!(batches[0].len(), 4);
@@ -841,12 +980,142 @@ async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(12, dir.path()).await;
+    let ids = backlog(dir.path(), 3);
+    let office = Scripted::start(vec![(
+        403,
+        error_body(
+            "forbidden",
+            "this token belongs to another probe",
+            "reports[1].probe.id",
+        ),
+    )])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches.len(), 2, "the token is not blocked: {batches:?}");
+    assert_eq!(batches[1][..2], [ids[0].clone(), ids[2].clone()]);
+    let q = quarantined(dir.path());
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q[0].contains(&ids[1]));
+    assert!(spooled(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(13, dir.path()).await;
+    let ids = backlog(dir.path(), 2);
+    // A captive portal's page, then an answer for another batch size.
+    let office = Scripted::start(vec![
+        (200, "<html>Welcome to the shop's Wi-Fi</html>".into()),
+        (200, r#"{"received":1,"stored":1,"duplicates":0}"#.into()),
+    ])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    for _ in 0..2 {
+        let out = daemon_once(&cfg).await;
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        let left = spooled(dir.path());
+        assert!(
+            ids.iter().all(|id| left.iter().any(|n| n.contains(id))),
+            "nothing deleted: {left:?}"
+        );
+    }
+    // A real answer: the whole spool goes, exit 0 or 1 (the check's).
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_future_timestamp_is_retried_not_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(14, dir.path()).await;
+    let ids = backlog(dir.path(), 2);
+    let office = Scripted::start(vec![(
+        422,
+        error_body(
+            "future_timestamp",
+            "started_at is more than 10 minutes in the future; check the probe's clock (NTP)",
+            "reports[0].started_at",
+        ),
+    )])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(quarantined_or_none(dir.path()).is_empty());
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches.len(), 2, "{batches:?}");
+    assert_eq!(batches[1][..2], ids[..], "the same reports, again");
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_the_unnamed_culprit_is_found_batches_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, targets) = lab(15, dir.path()).await;
+    let ids = backlog(dir.path(), 4);
+    let office = Scripted::start(vec![
+        (400, error_body("invalid_json", "a report is malformed", "")),
+        (422, error_body("invalid_report", "malformed", "")),
+    ])
+    .await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", 100),
+    );
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [5, 1, 4],
+        "refused unnamed, the oldest alone (the culprit), then the rest together"
+    );
+    assert!(quarantined(dir.path())[0].contains(&ids[0]));
+    assert!(spooled(dir.path()).is_empty());
+}
+
+/// The quarantine's files; none when the folder was never made.
+fn quarantined_or_none(dir: &Path) -> Vec<String> {
+    if dir.join("spool").join(QUARANTINE_DIR).exists() {
+        quarantined(dir)
+    } else {
+        Vec::new()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_spool_over_its_cap_drops_the_oldest_and_the_count_reaches_the_back_office() {
     let dir = tempfile::tempdir().unwrap();
     let (_lab, targets) = lab(8, dir.path()).await;
-    // No [upload]: the spool fills, 64 KiB at most.
+    // No [upload]: the spool, filled to 64 KiB, drops at the first cycle.
+    fill(dir.path(), 65536);
     let cfg = config(dir.path(), &targets, "spool_max_bytes = 65536\n");
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
     let dropped = dir.path().join("spool").join("dropped");
     eventually(Duration::from_secs(40), "a report dropped", || {
         dropped.exists()
@@ -879,7 +1148,7 @@ async fn a_spool_over_its_cap_drops_the_oldest_and_the_count_reaches_the_back_of
         ),
     );
     let out = daemon_once(&cfg).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    checked(&out);
     let (_, body) = db.store.probe(PROBE).await.unwrap().unwrap();
     let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
     let reached = latest["probe"]["spool_dropped"].as_u64().unwrap();
@@ -910,30 +1179,44 @@ async fn daemon_once(cfg: &Path) -> Output {
     daemon(&["--config", cfg.to_str().unwrap(), "--once"]).await
 }
 
+/// A child process killed and reaped when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_binary_with_exit_0_and_a_consistent_spool() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(9, dir.path()).await;
+    // Site 2 swallows the handshake on 1146: every cycle lasts at least one
+    // 10 s timeout, so the signal lands mid-cycle.
+    let (_lab, targets) = lab_of(9, dir.path(), "mixed").await;
     let cfg = config(dir.path(), &targets, "");
-    let mut child = bin()
-        .args(["daemon", "--config", cfg.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    eventually(Duration::from_secs(20), "a report spooled", || {
-        !spooled(dir.path()).is_empty()
-    })
-    .await;
-    // SAFETY: kill(2) on our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let start = Instant::now();
+    let mut child = Reaped(
+        bin()
+            .args(["daemon", "--config", cfg.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The first cycle starts within 1.1 s and cannot end before 10 s.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(child.0.try_wait().unwrap().is_none(), "the daemon runs");
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
+        // The running cycle gets 10 s, the runtime 2 s more at most.
         assert!(
-            start.elapsed() < Duration::from_secs(12),
+            signalled.elapsed() <= Duration::from_secs(14),
             "not stopped within the bound"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -963,13 +1246,13 @@ async fn a_hanging_then_closing_back_office_is_retried_within_bounds() {
         &upload(dir.path(), &office.base, "t0k3n", 100),
     );
     let started = Instant::now();
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
     eventually(Duration::from_secs(30), "the backlog uploaded", || {
         office.batches().len() >= 3
     })
     .await;
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(25),
         "{:?}",
         started.elapsed()
     );
@@ -995,7 +1278,7 @@ async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
     let dir = tempfile::tempdir().unwrap();
     let (_lab, targets) = lab(11, dir.path()).await;
     let cfg = config(dir.path(), &targets, "");
-    let daemon = start(&cfg);
+    let daemon = start(&cfg).await;
     let merchant_of_newest = |dir: &Path| {
         let names = spooled(dir);
         let newest = names.last()?;
@@ -1007,6 +1290,14 @@ async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
         merchant_of_newest(dir.path()).as_deref() == Some("m-1")
     })
     .await;
+    // One spool, one writer: a --once beside the running daemon is refused.
+    let out = daemon_once(&cfg).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another stca2-probe daemon uses this spool"),
+        "{err}"
+    );
     // A valid change: later reports carry the new merchant.
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("m-1", "m-2")).unwrap();

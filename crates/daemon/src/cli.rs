@@ -5,8 +5,9 @@
 //!   target set, the allow-list), print the effective settings, exit 0, or
 //!   2 with `file:line:column: what is wrong`;
 //! - `--once`: one cycle and one upload round, then exit with the report's
-//!   code (0 ready, 1 a problem found): for cron, tests and an installer's
-//!   first run;
+//!   code (0 ready, 1 a problem found), or 3 when the upload failed or was
+//!   refused (the reports stay in the spool): for cron, tests and an
+//!   installer's first run;
 //! - otherwise run until SIGTERM or SIGINT (exit 0 once the running cycle
 //!   finished or was abandoned after 10 s); SIGHUP reloads the file.
 
@@ -27,7 +28,11 @@ Examples:
 
 Signals: SIGTERM or SIGINT stop (the running check gets up to 10 s), SIGHUP reloads the file.
 Exit codes: 0 done (with --once: the check found everything ready), 1 (--once) the check found a
-problem, 2 a bad configuration, a target refused by the allow-list, or the daemon could not run.";
+problem, 2 a bad configuration, a target refused by the allow-list, or the daemon could not run,
+3 (--once) the upload failed or was refused (the reports stay in the spool for the next run).";
+
+/// `--once`: the report is spooled but the upload failed or was refused.
+pub const EXIT_UPLOAD_FAILED: u8 = 3;
 
 /// `stca2-probe daemon`.
 #[derive(Args, Debug)]
@@ -69,6 +74,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.once {
         return Ok(ExitCode::from(crate::run_once(plan).await?));
     }
+    let metrics = crate::bind_metrics(&plan.config).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -86,7 +92,7 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             _ = int.recv() => tracing::info!("SIGINT"),
         }
     };
-    let result = crate::run(plan, ceiling, reload_rx, stop).await;
+    let result = crate::run(plan, ceiling, metrics, reload_rx, stop).await;
     forward.abort();
     result?;
     Ok(ExitCode::SUCCESS)

@@ -157,6 +157,10 @@ pub struct Plan {
     pub targets: TargetSet,
     /// The engine's configuration, under the settled allow-list.
     pub probe: ProbeConfig,
+    /// The upload client for `[upload]` (its `ca_file` read and checked),
+    /// built here so that a bad `ca_file` fails `--check-config` and a
+    /// reload, not the first upload.
+    pub upload_client: Option<reqwest::Client>,
 }
 
 #[derive(Deserialize)]
@@ -392,6 +396,10 @@ impl Config {
             None => TargetSet::builtin(),
         }
         .map_err(|e| unusable(e.to_string()))?;
+        let upload_refused = match (&ceiling, &self.upload) {
+            (Some(ceiling), Some(u)) => upload_within(&u.url, ceiling).err(),
+            _ => None,
+        };
         let allow = check::allow_list(&targets, &self.allow, ceiling);
         let refused = check::refused_targets(&targets, &allow);
         if !refused.is_empty() {
@@ -401,6 +409,15 @@ impl Config {
                 lines.join("; ").replace("pass --allow", "add to `allow`")
             )));
         }
+        if let Some(message) = upload_refused {
+            return Err(unusable(message));
+        }
+        let upload_client = self
+            .upload
+            .as_ref()
+            .map(|u| crate::upload::client(u.ca_file.as_deref(), u.timeout))
+            .transpose()
+            .map_err(|e| unusable(format!("[upload] {e:#}")))?;
         let probe = self
             .settings()
             .probe_config(allow)
@@ -409,8 +426,49 @@ impl Config {
             config: self.clone(),
             targets,
             probe,
+            upload_client,
         })
     }
+}
+
+/// `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback_host(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Under a ceiling (`STCA2_PROBE_ALLOW`), the back office is an address
+/// like any other: its host must be an IP literal inside the ceiling, or
+/// `localhost` (loopback, from /etc/hosts, no DNS query). A host name
+/// would need a DNS lookup, and its answer could lie anywhere.
+fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), String> {
+    let host = url.host_str().unwrap_or_default();
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(());
+    }
+    // An IPv6 literal comes bracketed.
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let ip = match literal.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            return Err(format!(
+                "[upload] url {url} names a host, and STCA2_PROBE_ALLOW is set: give the back office's IP address (inside STCA2_PROBE_ALLOW) or unset the variable; nothing was sent"
+            ));
+        }
+    };
+    if ceiling.iter().any(|n| n.contains(&ip)) {
+        return Ok(());
+    }
+    let list: Vec<String> = ceiling.iter().map(IpNet::to_string).collect();
+    Err(format!(
+        "[upload] url {url}: {ip} is outside STCA2_PROBE_ALLOW ({}); widen the variable or point the url inside it; nothing was sent",
+        list.join(",")
+    ))
 }
 
 fn parse_upload(
@@ -431,6 +489,14 @@ fn parse_upload(
         return Err(at(
             Some(u.url.span()),
             format!("url = {text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.scheme() == "http" && !is_loopback_host(&url) {
+        return Err(at(
+            Some(u.url.span()),
+            format!(
+                "url = {text:?}: http:// would send the token and the reports in clear; use https:// (http:// only to a loopback address)"
+            ),
         ));
     }
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
@@ -576,6 +642,34 @@ batch = 10
     }
 
     #[test]
+    fn under_a_ceiling_the_upload_host_is_an_address_inside_it() {
+        let ceiling: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        for ok in [
+            "http://127.0.0.1:8080/",
+            "https://localhost/",
+            "http://LOCALHOST:1/",
+            "http://[::1]:8080/",
+        ] {
+            assert_eq!(upload_within(&url(ok), &ceiling), Ok(()), "{ok}");
+        }
+        for (refused, says) in [
+            ("https://bo.example.net/", "names a host"),
+            (
+                "https://194.50.38.45/",
+                "194.50.38.45 is outside STCA2_PROBE_ALLOW",
+            ),
+            (
+                "http://[2001:db8::1]/",
+                "outside STCA2_PROBE_ALLOW (127.0.0.0/8,::1/128)",
+            ),
+        ] {
+            let e = upload_within(&url(refused), &ceiling).unwrap_err();
+            assert!(e.contains(says) && e.contains("nothing was sent"), "{e}");
+        }
+    }
+
+    #[test]
     fn good_file_with_defaults_and_resolved_paths() {
         let c = Config::parse(GOOD, Path::new("/etc/d.toml")).unwrap();
         assert_eq!(c.interval, Duration::from_secs(2));
@@ -698,6 +792,13 @@ batch = 10
                 10,
                 7,
                 "http:// or https://",
+            ),
+            (
+                "\"http://127.0.0.1:8080\"",
+                "\"http://192.0.2.7:8080\"",
+                10,
+                7,
+                "in clear; use https://",
             ),
             (
                 "probe_id = \"shop-0042\"",

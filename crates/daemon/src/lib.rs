@@ -25,7 +25,9 @@
 //! operations (a listing, a read, an fsync'd write, a delete) and never
 //! across an `.await`: the scheduler appends the newest reports while the
 //! uploader reads and deletes the oldest, and neither sees the other's half
-//! work. The plan travels in a `watch` channel, so a reload is one swap that
+//! work. Those file operations block (an fsync can take a while on an SD
+//! card), so they run under `block_in_place`: the runtime moves its other
+//! tasks (a `/metrics` scrape, a signal) to another thread meanwhile. The plan travels in a `watch` channel, so a reload is one swap that
 //! the next cycle and the next upload round pick up.
 
 #![warn(missing_docs)]
@@ -39,6 +41,7 @@ pub mod spool;
 pub mod upload;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -66,6 +69,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     /// Wakes the uploader: a new report is in the spool.
     spooled: Notify,
+    /// Set at shutdown: an upload in flight finishes, no new batch starts.
+    stopping: AtomicBool,
 }
 
 impl Shared {
@@ -76,10 +81,22 @@ impl Shared {
     }
 
     fn refresh_spool_metrics(&self) {
-        match self.spool().stats() {
+        match blocking(|| self.spool().stats()) {
             Ok(s) => self.metrics.spool(s),
             Err(e) => tracing::warn!(error = %e, "cannot read the spool"),
         }
+    }
+}
+
+/// Runs `f`, which blocks on the disk (a listing, an fsync), telling a
+/// multi-threaded runtime first (`block_in_place`), so that the worker's
+/// other tasks move to another thread meanwhile; elsewhere it simply runs.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -98,7 +115,7 @@ pub async fn cycle(plan: &Plan) -> Report {
 
 /// Spools a report; a failure is logged and counted, never fatal.
 fn spool_report(shared: &Shared, mut report: Report) {
-    let put = shared.spool().put(&mut report, SystemTime::now());
+    let put = blocking(|| shared.spool().put(&mut report, SystemTime::now()));
     match put {
         Ok(entry) => tracing::info!(
             entry = %entry.name,
@@ -119,7 +136,9 @@ fn spool_report(shared: &Shared, mut report: Report) {
 }
 
 /// `--once`: one cycle, one upload round, then the report's exit code
-/// (0 ready, 1 a problem found).
+/// (0 ready, 1 a problem found), or [`cli::EXIT_UPLOAD_FAILED`] when
+/// `[upload]` is set and the spool could not be uploaded (the reports stay
+/// in the spool for the next run).
 pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
     let c = &plan.config;
     let spool = Spool::open(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
@@ -128,51 +147,71 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         spool: Mutex::new(spool),
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
+        stopping: AtomicBool::new(false),
     };
     let report = cycle(&plan).await;
-    let code = report.exit_code();
+    let mut code = report.exit_code();
     spool_report(&shared, report);
-    if let Some(u) = &c.upload {
-        match Uploader::new(u)?
-            .drain(&shared.spool, &shared.metrics)
+    if let Some(mut up) = uploader_of(&plan) {
+        match up
+            .drain(&shared.spool, &shared.metrics, &shared.stopping)
             .await
         {
             Drain::Drained => tracing::info!("spool uploaded"),
             Drain::Retry(why) => {
-                tracing::warn!(%why, "upload failed; the spool keeps the reports for the next run")
+                tracing::warn!(%why, "upload failed; the spool keeps the reports for the next run");
+                code = cli::EXIT_UPLOAD_FAILED;
             }
-            Drain::Blocked(why) => tracing::error!(%why, "upload refused"),
+            Drain::Blocked(why) => {
+                tracing::error!(%why, "upload refused");
+                code = cli::EXIT_UPLOAD_FAILED;
+            }
         }
     }
     Ok(code)
 }
 
-/// Runs the daemon on `plan` until `stop` completes. Each message on
+/// Binds `metrics_listen` (when set): done before [`run`], so that a port
+/// in use fails the start, and so that a caller can learn the address
+/// bound for `127.0.0.1:0`.
+pub async fn bind_metrics(config: &Config) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    Ok(Some(listener))
+}
+
+/// Runs the daemon on `plan` until `stop` completes, serving `/metrics`
+/// on `metrics` (from [`bind_metrics`]). Each message on
 /// `reload` reads the configuration file again: a valid one replaces the
 /// plan (and restarts the uploader, which clears a refused token), an
 /// invalid one is refused with a log line and the old one keeps running.
 pub async fn run(
     plan: Plan,
     ceiling: Option<Vec<IpNet>>,
+    metrics: Option<tokio::net::TcpListener>,
     mut reload: mpsc::Receiver<()>,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let c = plan.config.clone();
-    let spool = Spool::open(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
+    // An unusable folder does not stop the daemon (see `open_degraded`).
+    let spool = Spool::open_degraded(&c.spool_dir, c.spool_max_bytes, c.spool_max_age)
         .with_context(|| format!("cannot open the spool {}", c.spool_dir.display()))?;
     let shared = Arc::new(Shared {
         spool: Mutex::new(spool),
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
+        stopping: AtomicBool::new(false),
     });
     shared.refresh_spool_metrics();
     let (notify, _) = broadcast::channel::<()>(1);
     let (plan_tx, plan_rx) = watch::channel(Arc::new(plan));
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = c.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    if let Some(listener) = metrics {
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "serving /metrics");
         tasks.spawn(metrics::serve(
             listener,
@@ -213,7 +252,8 @@ pub async fn run(
             }
         }
     }
-    tracing::info!("stopping: no new cycle; a running one gets up to 10 s");
+    tracing::info!("stopping: no new cycle or upload; a running one gets up to 10 s");
+    shared.stopping.store(true, Ordering::SeqCst);
     let _ = notify.send(());
     let drained = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), async {
         while tasks.join_next().await.is_some() {}
@@ -284,21 +324,25 @@ async fn uploader(
     let mut last_block: Option<String> = None;
     'plan: loop {
         let plan = plan_rx.borrow_and_update().clone();
-        let mut up = match plan.config.upload.as_ref().map(Uploader::new).transpose() {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot set up uploads; fix [upload] and send SIGHUP");
-                None
-            }
-        };
+        let mut up = uploader_of(&plan);
         backoff.reset();
         loop {
             let wait = match &mut up {
                 None => None,
                 Some(up) => {
+                    let drain = up.drain(&shared.spool, &shared.metrics, &shared.stopping);
+                    tokio::pin!(drain);
                     let drained = tokio::select! {
-                        d = up.drain(&shared.spool, &shared.metrics) => d,
-                        _ = shutdown.recv() => return,
+                        d = &mut drain => d,
+                        // The request in flight may finish (its answer
+                        // settles its reports); no new batch starts.
+                        _ = shutdown.recv() => {
+                            if tokio::time::timeout(SHUTDOWN_GRACE, &mut drain).await.is_err() {
+                                tracing::warn!("the upload in flight did not finish within 10 s: abandoned");
+                            }
+                            shared.refresh_spool_metrics();
+                            return;
+                        }
                     };
                     shared.refresh_spool_metrics();
                     match drained {
@@ -342,6 +386,16 @@ async fn uploader(
             }
         }
     }
+}
+
+/// The plan's uploader, when it has `[upload]`.
+fn uploader_of(plan: &Plan) -> Option<Uploader> {
+    let (config, client) = plan
+        .config
+        .upload
+        .as_ref()
+        .zip(plan.upload_client.clone())?;
+    Some(Uploader::new(config, client))
 }
 
 /// The ceiling `check` uses: `STCA2_PROBE_ALLOW`, read once at start.

@@ -254,8 +254,8 @@ fn render(m: &Inner) -> String {
         "gauge",
         "The TLS version negotiated.",
         &|t| {
-            let v = t.tls.as_ref()?.version.clone()?;
-            Some((Some(("version", v)), 1.0))
+            let v = t.tls.as_ref()?.version.as_deref()?;
+            Some((Some(("version", blackbox_tls_version(v))), 1.0))
         },
     );
     {
@@ -330,8 +330,15 @@ fn render(m: &Inner) -> String {
         &mut out,
         "stca2_probe_reports_quarantined_total",
         "counter",
-        "Reports the back office refused for good, in the spool's quarantine folder.",
-        m.spool.quarantined.max(m.quarantined_now) as f64,
+        "Reports this daemon moved to quarantine (refused for good by the back office) since it started.",
+        m.quarantined_now as f64,
+    );
+    scalar(
+        &mut out,
+        "stca2_probe_quarantine_reports",
+        "gauge",
+        "Reports in the spool's quarantine folder now (kept for a person to read).",
+        m.spool.quarantined as f64,
     );
     scalar(
         &mut out,
@@ -367,6 +374,16 @@ fn render(m: &Inner) -> String {
         );
     }
     out
+}
+
+/// A TLS version as blackbox_exporter labels it (Go's `tls.VersionName`:
+/// "TLS 1.3"), so one dashboard reads both: the report's "TLSv1.3" becomes
+/// "TLS 1.3"; anything else passes as it is.
+pub fn blackbox_tls_version(v: &str) -> String {
+    match v.strip_prefix("TLSv") {
+        Some(n) => format!("TLS {n}"),
+        None => v.to_string(),
+    }
 }
 
 /// Serves `GET /metrics` on `listener` until shutdown.
@@ -442,13 +459,44 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+    // A scraper that stops reading must not hold one of the few
+    // connection slots for ever.
+    let write = tokio::time::timeout(READ_TIMEOUT, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    write.unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the scraper did not read the answer in time",
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_versions_are_named_as_blackbox_exporter_names_them() {
+        assert_eq!(blackbox_tls_version("TLSv1.3"), "TLS 1.3");
+        assert_eq!(blackbox_tls_version("TLSv1.2"), "TLS 1.2");
+        assert_eq!(blackbox_tls_version("SSLv3"), "SSLv3");
+        let m = Metrics::default();
+        m.cycle(Arc::new(crate::spool::tests::report_at(1_700_000_000)));
+        let text = m.render();
+        assert!(
+            !text.contains("TLSv1") && text.contains("version=\"TLS 1."),
+            "{text}"
+        );
+        m.quarantined();
+        assert!(
+            m.render()
+                .contains("\nstca2_probe_reports_quarantined_total 1\n"),
+            "a counter of what this daemon quarantined"
+        );
+    }
 
     #[test]
     fn labels_are_escaped_and_families_typed() {

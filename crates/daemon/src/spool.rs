@@ -22,6 +22,12 @@
 //! written at all (a full disk, a read-only folder) is counted the same way:
 //! the checks go on, and the spool recovers when writes succeed again.
 //!
+//! **One writer.** [`Spool::open`] takes an exclusive `flock` on
+//! `.lock` in the folder and holds it while the [`Spool`] lives: a second
+//! daemon (or a `--once` beside a running daemon) on the same folder is
+//! refused instead of deleting the other's temporary files or uploading
+//! its reports twice. The kernel releases the lock when the process dies.
+//!
 //! **Quarantine.** A report the back office refuses for good (409, 422) is
 //! moved to `quarantine/` with a `.why` file beside it: never retried, kept
 //! for a person to read.
@@ -34,10 +40,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stca2_engine::output::{sync_dir, write_atomically};
 use stca2_report::Report;
 
+/// The lock file, held with `flock` while a [`Spool`] is open.
+pub const LOCK_FILE: &str = ".lock";
 /// The file that holds the dropped count.
 pub const DROPPED_FILE: &str = "dropped";
 /// The folder of refused reports.
 pub const QUARANTINE_DIR: &str = "quarantine";
+/// The quarantine keeps this many reports at most; the oldest go first.
+pub const QUARANTINE_MAX: usize = 1000;
 
 /// One spooled report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,13 +111,89 @@ pub struct Spool {
     dropped: u64,
     /// The dropped count changed and is not on disk yet.
     dropped_dirty: bool,
+    /// `.lock`, flocked: closing it (dropping the spool) releases it.
+    /// None while the folder is unusable (see [`Spool::open_degraded`]).
+    lock: Option<fs::File>,
+}
+
+/// Takes the exclusive lock on `dir/.lock`, or says who holds it.
+fn lock(dir: &Path) -> io::Result<fs::File> {
+    use std::os::fd::AsRawFd as _;
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    // SAFETY: flock(2) on a descriptor that `file` owns and keeps open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "another stca2-probe daemon uses this spool ({} is locked): stop it, or give this one another spool_dir",
+                    path.display()
+                ),
+            ));
+        }
+        return Err(e);
+    }
+    Ok(file)
 }
 
 impl Spool {
-    /// Opens (and creates) the spool in `dir`; reads the dropped count and
-    /// removes temporary files a crash left behind.
+    /// Opens (and creates) the spool in `dir` and locks it; reads the
+    /// dropped count and removes temporary files a crash left behind (only
+    /// once the lock is held: no other writer can be mid-write).
     pub fn open(dir: &Path, max_bytes: u64, max_age: Duration) -> io::Result<Spool> {
+        let mut spool = Spool::closed(dir, max_bytes, max_age);
+        spool.ready()?;
+        Ok(spool)
+    }
+
+    /// Like [`open`](Spool::open), but a folder that cannot be used yet (a
+    /// mount not there, a read-only disk) is not fatal: the error is
+    /// logged, every report until it can be written is counted as dropped,
+    /// and each [`put`](Spool::put) tries the folder again. Only a spool
+    /// locked by another process is refused.
+    pub fn open_degraded(dir: &Path, max_bytes: u64, max_age: Duration) -> io::Result<Spool> {
+        let mut spool = Spool::closed(dir, max_bytes, max_age);
+        match spool.ready() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+            Err(e) => {
+                tracing::error!(
+                    spool = %dir.display(),
+                    error = %e,
+                    "the spool cannot be used: checks go on, each report is counted as dropped until the folder can be written"
+                );
+                Ok(spool)
+            }
+            Ok(()) => Ok(spool),
+        }
+    }
+
+    fn closed(dir: &Path, max_bytes: u64, max_age: Duration) -> Spool {
+        Spool {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            max_age,
+            dropped: 0,
+            dropped_dirty: false,
+            lock: None,
+        }
+    }
+
+    /// Makes the folder usable, once: creates it, locks it, removes
+    /// temporary leftovers, adds the count on disk to the one in memory.
+    fn ready(&mut self) -> io::Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let dir = dir.as_path();
         fs::create_dir_all(dir.join(QUARANTINE_DIR))?;
+        let lock = lock(dir)?;
         for e in fs::read_dir(dir)? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
@@ -116,17 +202,21 @@ impl Spool {
             }
         }
         let dropped = match fs::read_to_string(dir.join(DROPPED_FILE)) {
-            Ok(s) => s.trim().parse().unwrap_or(0),
+            Ok(s) => s.trim().parse().unwrap_or_else(|_| {
+                tracing::warn!(
+                    path = %dir.join(DROPPED_FILE).display(),
+                    "the spool's dropped count is not a number: counting again from 0"
+                );
+                0
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e),
         };
-        Ok(Spool {
-            dir: dir.to_path_buf(),
-            max_bytes,
-            max_age,
-            dropped,
-            dropped_dirty: false,
-        })
+        // Reports dropped while the folder was unusable are added.
+        self.dropped_dirty |= self.dropped > 0;
+        self.dropped += dropped;
+        self.lock = Some(lock);
+        Ok(())
     }
 
     /// The spool's folder.
@@ -147,6 +237,12 @@ impl Spool {
 
     /// The entries, oldest first.
     pub fn list(&self) -> io::Result<Vec<Entry>> {
+        if self.lock.is_none() {
+            return Err(io::Error::other(format!(
+                "the spool {} is not usable yet",
+                self.dir.display()
+            )));
+        }
         let mut out = Vec::new();
         for e in fs::read_dir(&self.dir)? {
             let e = e?;
@@ -188,12 +284,18 @@ impl Spool {
     /// On an error the report is counted as dropped: the caller logs it and
     /// goes on.
     pub fn put(&mut self, report: &mut Report, now: SystemTime) -> io::Result<Entry> {
+        if let Err(e) = self.ready() {
+            self.count_dropped(1);
+            return Err(e);
+        }
         let name = entry_name(report);
         let estimate = serde_json::to_vec(report).map_or(0, |v| v.len() as u64) + 32;
         let result = self.enforce_bounds(now, estimate).and_then(|_| {
             if self.dropped > 0 {
                 report.probe.spool_dropped = Some(self.dropped);
             }
+            // Saved first: a report never carries a count the disk lost.
+            self.persist_dropped();
             let data = serde_json::to_vec(report).map_err(io::Error::other)?;
             write_atomically(&self.dir.join(&name), &data)?;
             Ok(Entry {
@@ -225,7 +327,9 @@ impl Spool {
             }
             match fs::remove_file(self.dir.join(&e.name)) {
                 Ok(()) => {
+                    // Counted as it happens: an error further on loses no count.
                     removed += 1;
+                    self.count_dropped(1);
                     total -= e.bytes;
                     tracing::warn!(
                         entry = %e.name,
@@ -238,7 +342,6 @@ impl Spool {
             }
         }
         if removed > 0 {
-            self.count_dropped(removed);
             sync_dir(&self.dir)?;
         }
         Ok(removed)
@@ -285,12 +388,37 @@ impl Spool {
     }
 
     /// Moves an entry the back office refused for good to `quarantine/`,
-    /// with `why` beside it in `<name>.why`.
+    /// with `why` beside it in `<name>.why`. Past [`QUARANTINE_MAX`]
+    /// reports, the oldest (and their `.why`) are deleted, and logged.
     pub fn quarantine(&self, entry: &Entry, why: &str) -> io::Result<()> {
+        self.quarantine_within(entry, why, QUARANTINE_MAX)
+    }
+
+    fn quarantine_within(&self, entry: &Entry, why: &str, max: usize) -> io::Result<()> {
         let qdir = self.dir.join(QUARANTINE_DIR);
         fs::create_dir_all(&qdir)?;
         write_atomically(&qdir.join(format!("{}.why", entry.name)), why.as_bytes())?;
         fs::rename(self.dir.join(&entry.name), qdir.join(&entry.name))?;
+        let mut held: Vec<String> = fs::read_dir(&qdir)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .collect();
+        held.sort();
+        let over = held.len().saturating_sub(max);
+        for name in &held[..over] {
+            fs::remove_file(qdir.join(name))?;
+            match fs::remove_file(qdir.join(format!("{name}.why"))) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        if over > 0 {
+            tracing::warn!(
+                deleted = over,
+                max,
+                "the quarantine is full: its oldest reports were deleted"
+            );
+        }
         sync_dir(&qdir)?;
         sync_dir(&self.dir)
     }
@@ -369,6 +497,7 @@ pub(crate) mod tests {
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0], ids[2].1);
         // The count survives a restart, and the written entry holds it.
+        drop(spool);
         let reopened = Spool::open(dir.path(), one * 3, Duration::from_secs(1 << 40)).unwrap();
         assert_eq!(reopened.dropped(), 1);
         let last = reopened.list().unwrap().pop().unwrap();
@@ -392,6 +521,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_spool_unusable_at_start_counts_reports_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the folder should be: nothing can be created.
+        let blocked = dir.path().join("mnt");
+        fs::write(&blocked, "").unwrap();
+        let path = blocked.join("spool");
+        assert!(Spool::open(&path, 1 << 30, Duration::from_secs(1 << 30)).is_err());
+        let mut spool = Spool::open_degraded(&path, 1 << 30, Duration::from_secs(1 << 30)).unwrap();
+        assert!(spool.list().is_err() && spool.stats().is_err());
+        assert!(spool.put(&mut report_at(1), system(1)).is_err());
+        assert!(spool.put(&mut report_at(2), system(2)).is_err());
+        assert_eq!(spool.dropped(), 2);
+        // The mount appears: the next put opens the folder and says so.
+        fs::remove_file(&blocked).unwrap();
+        let mut r = report_at(3);
+        spool.put(&mut r, system(3)).unwrap();
+        assert_eq!(r.probe.spool_dropped, Some(2));
+        assert_eq!(spool.list().unwrap().len(), 1);
+        assert_eq!(fs::read_to_string(path.join(DROPPED_FILE)).unwrap(), "2\n");
+        // Locked by another: refused even in degraded mode.
+        let e = Spool::open_degraded(&path, 1 << 30, Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn one_spool_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap();
+        let e = Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(e.to_string().contains("another stca2-probe daemon"), "{e}");
+        drop(first);
+        Spool::open(dir.path(), 1 << 30, Duration::from_secs(60)).unwrap();
+    }
+
+    #[test]
     fn remove_and_quarantine() {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(dir.path(), 1 << 30, Duration::from_secs(1 << 30)).unwrap();
@@ -409,6 +574,26 @@ pub(crate) mod tests {
             .join(QUARANTINE_DIR)
             .join(format!("{}.why", entries[1].name));
         assert_eq!(fs::read_to_string(why).unwrap(), "422 invalid_report");
+        // Bounded: past the cap, the oldest go, with their .why.
+        spool.put(&mut report_at(4), system(4)).unwrap();
+        let entries = spool.list().unwrap();
+        spool.quarantine_within(&entries[0], "a", 2).unwrap();
+        spool.quarantine_within(&entries[1], "b", 2).unwrap();
+        let mut left: Vec<String> = fs::read_dir(dir.path().join(QUARANTINE_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let newest: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            left,
+            [
+                newest[0].to_string(),
+                format!("{}.why", newest[0]),
+                newest[1].to_string(),
+                format!("{}.why", newest[1]),
+            ]
+        );
     }
 
     #[test]

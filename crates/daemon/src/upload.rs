@@ -8,11 +8,14 @@
 //!
 //! | answer | what the daemon does |
 //! | --- | --- |
-//! | 2xx | deletes the batch; the next batch follows at once |
-//! | 401, 403 | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
+//! | 2xx with the back office's answer (`received` = the batch's size) | deletes the batch; the next batch follows at once |
+//! | 2xx with any other body (a captive portal, a proxy's page) | retries later: nothing proves the reports arrived |
+//! | 401, 403 naming no report | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
+//! | 403 naming `reports[i]` (its identity is not the token's) | moves that report to quarantine, loudly; the others go on |
 //! | 413 | halves the batch and tries again (a single report too large is quarantined) |
+//! | 422 `future_timestamp` (the box's clock runs ahead) | retries later: the report becomes valid once the clock is right |
 //! | 409, 422, other 400s | moves the report the error names (`field: reports[i]...`) to quarantine; without a name, sends the batch one report at a time to find it |
-//! | 5xx, 404, timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
+//! | 5xx, 404, 3xx (redirects are not followed), timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
 //!
 //! HTTPS goes through rustls on ring, the project's one crypto provider,
 //! verified against the system's trust store (rustls-native-certs reads the
@@ -26,6 +29,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +50,12 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(5 * 60);
 /// Bounds each connection attempt.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A token file is read up to this size; a larger one is not a token.
+pub const MAX_TOKEN_FILE: u64 = 4096;
+/// An answer's body is read up to this size (the back office's answers
+/// are a few hundred bytes; the rest of a larger one is ignored).
+pub const MAX_ANSWER: usize = 64 * 1024;
+
 /// How [`Drain::Blocked`] starts when the token was already refused (said
 /// once, when it was refused, not at every recheck).
 pub const STILL_REFUSED: &str = "the back office refused this token";
@@ -64,14 +74,22 @@ impl Token {
     /// Reads the token file (surrounding whitespace ignored). The error
     /// names the file, never its content.
     pub fn read(path: &Path) -> anyhow::Result<Token> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the token file {}; write the token from `stca2-probe token issue` there",
-                path.display()
-            )
-        })?;
+        use std::io::Read as _;
+        let mut raw = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_TOKEN_FILE + 1).read_to_end(&mut raw))
+            .with_context(|| {
+                format!(
+                    "cannot read the token file {}; write the token from `stca2-probe token issue` there",
+                    path.display()
+                )
+            })?;
+        let text = String::from_utf8(raw).unwrap_or_default();
         let t = text.trim();
-        if t.is_empty() || t.chars().any(|c| c.is_control() || c == ' ') {
+        if text.len() as u64 > MAX_TOKEN_FILE
+            || t.is_empty()
+            || t.chars().any(|c| c.is_control() || c == ' ')
+        {
             anyhow::bail!(
                 "the token file {} is empty or not one token; write the token from `stca2-probe token issue` there",
                 path.display()
@@ -184,6 +202,9 @@ pub fn client(ca_file: Option<&Path>, timeout: Duration) -> anyhow::Result<reqwe
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
         .user_agent(concat!("stca2-probe/", env!("CARGO_PKG_VERSION")))
+        // A redirect would turn the POST into a GET elsewhere, and a 2xx
+        // from there would delete reports that never arrived.
+        .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
 
@@ -231,6 +252,21 @@ impl ErrorBody {
     }
 }
 
+/// The back office's answer to an accepted batch.
+#[derive(Debug, Deserialize)]
+struct Accepted {
+    received: usize,
+    stored: usize,
+    duplicates: usize,
+}
+
+/// The back office's answer in a 2xx body, when it covers a batch of `n`.
+fn acknowledgement(body: &[u8], n: usize) -> Option<Accepted> {
+    serde_json::from_slice::<Accepted>(body)
+        .ok()
+        .filter(|a| a.received == n)
+}
+
 /// `reports[3].report_id` -> 3.
 pub fn named_index(field: &str) -> Option<usize> {
     field
@@ -254,16 +290,16 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    /// An uploader for `[upload]`.
-    pub fn new(config: &UploadConfig) -> anyhow::Result<Uploader> {
-        Ok(Uploader {
-            client: client(config.ca_file.as_deref(), config.timeout)?,
+    /// An uploader for `[upload]`, through `client` (see [`client`]).
+    pub fn new(config: &UploadConfig, client: reqwest::Client) -> Uploader {
+        Uploader {
+            client,
             endpoint: config.endpoint.clone(),
             token_file: config.token_file.clone(),
             max_batch: config.batch,
             batch: config.batch,
             refused_token: None,
-        })
+        }
     }
 
     /// The batch size now (halved by each 413, doubled back at each round).
@@ -271,8 +307,15 @@ impl Uploader {
         self.batch
     }
 
-    /// Uploads until the spool is empty or an answer says to stop.
-    pub async fn drain(&mut self, spool: &Mutex<Spool>, metrics: &Metrics) -> Drain {
+    /// Uploads until the spool is empty, an answer says to stop, or
+    /// `stopping` is set (checked before each batch: a batch in flight
+    /// is always settled by its answer).
+    pub async fn drain(
+        &mut self,
+        spool: &Mutex<Spool>,
+        metrics: &Metrics,
+        stopping: &AtomicBool,
+    ) -> Drain {
         let token = match Token::read(&self.token_file) {
             Ok(t) => t,
             Err(e) => return Drain::Blocked(format!("{e:#}")),
@@ -289,8 +332,11 @@ impl Uploader {
         // After an error that names no report: one report at a time.
         let mut isolate = false;
         loop {
+            if stopping.load(Ordering::SeqCst) {
+                return Drain::Retry("the daemon is stopping".into());
+            }
             let limit = if isolate { 1 } else { self.batch };
-            let (entries, body) = match take_batch(spool, limit) {
+            let (entries, body) = match crate::blocking(|| take_batch(spool, limit)) {
                 Ok(Some(b)) => b,
                 Ok(None) => return Drain::Drained,
                 Err(e) => return Drain::Retry(format!("cannot read the spool: {e}")),
@@ -311,17 +357,35 @@ impl Uploader {
                 }
             };
             let status = response.status().as_u16();
-            let body = match response.bytes().await {
+            let body = match read_bounded(response, MAX_ANSWER).await {
                 Ok(b) => b,
                 Err(e) => {
                     metrics.upload(Outcome::Retry);
                     return Drain::Retry(describe(&e));
                 }
             };
+            let error = (!(200..=299).contains(&status)).then(|| ErrorBody::parse(status, &body));
+            let named_in_403 = match (&error, status) {
+                (Some(e), 403) => e.field.as_deref().and_then(named_index),
+                _ => None,
+            };
+            let accepted = if (200..=299).contains(&status) {
+                acknowledgement(&body, entries.len())
+            } else {
+                None
+            };
             match status {
+                200..=299 if accepted.is_none() => {
+                    metrics.upload(Outcome::Retry);
+                    let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                    return Drain::Retry(format!(
+                        "the back office answered {status} without acknowledging the {} reports sent (a captive portal or a proxy?): {text:?}; the reports are kept",
+                        entries.len()
+                    ));
+                }
                 200..=299 => {
                     metrics.upload(Outcome::Ok);
-                    let removed = lock(spool).remove(&entries);
+                    let removed = crate::blocking(|| lock(spool).remove(&entries));
                     if let Err(e) = removed {
                         // Sent again later; the back office deduplicates.
                         return Drain::Retry(format!(
@@ -329,11 +393,18 @@ impl Uploader {
                         ));
                     }
                     metrics.upload_succeeded(entries.len());
-                    tracing::info!(reports = entries.len(), "uploaded");
+                    if let Some(a) = &accepted {
+                        tracing::info!(
+                            reports = a.received,
+                            stored = a.stored,
+                            duplicates = a.duplicates,
+                            "uploaded"
+                        );
+                    }
                 }
-                401 | 403 => {
+                401 | 403 if named_in_403.is_none() => {
                     metrics.upload(Outcome::Unauthorized);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     self.refused_token = Some(token.fingerprint());
                     return Drain::Blocked(format!(
                         "the back office answered {status} ({}): {}; uploads stop until the token file {} changes or SIGHUP; the spool is kept",
@@ -350,9 +421,17 @@ impl Uploader {
                         "the back office answered 413: halving the batch"
                     );
                 }
-                400 | 409 | 413 | 422 => {
+                422 if error.as_ref().is_some_and(|e| e.code == "future_timestamp") => {
+                    metrics.upload(Outcome::Retry);
+                    let e = error.unwrap_or_default();
+                    return Drain::Retry(format!(
+                        "the back office answered 422 ({}): {}; this box's clock seems ahead (check NTP): the reports are kept and sent again",
+                        e.code, e.message
+                    ));
+                }
+                400 | 403 | 409 | 413 | 422 => {
                     metrics.upload(Outcome::Rejected);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     let named = e.field.as_deref().and_then(named_index);
                     let culprit = match (named, entries.len()) {
                         (Some(i), _) if i < entries.len() => &entries[i],
@@ -371,14 +450,16 @@ impl Uploader {
                         message = %e.message,
                         "the back office refused a report for good: moved to quarantine"
                     );
-                    if let Err(err) = lock(spool).quarantine(culprit, &why) {
+                    if let Err(err) = crate::blocking(|| lock(spool).quarantine(culprit, &why)) {
                         return Drain::Retry(format!("cannot quarantine {}: {err}", culprit.name));
                     }
                     metrics.quarantined();
+                    // The culprit is out: the rest goes in batches again.
+                    isolate = false;
                 }
                 _ => {
                     metrics.upload(Outcome::Retry);
-                    let e = ErrorBody::parse(status, &body);
+                    let e = error.unwrap_or_default();
                     return Drain::Retry(format!(
                         "the back office answered {status} ({}): {}",
                         e.code, e.message
@@ -457,6 +538,19 @@ fn take_batch(
     Ok((!entries.is_empty()).then_some((entries, body)))
 }
 
+/// The first `limit` bytes of an answer's body, read chunk by chunk (the
+/// request's timeout bounds the time).
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            None => break,
+        }
+    }
+    Ok(body)
+}
+
 /// A transport error in words, without the request's headers.
 fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
@@ -521,5 +615,25 @@ mod tests {
             ("invalid_report", Some("reports[1].schema"))
         );
         assert_eq!(ErrorBody::parse(502, b"").message, "HTTP 502");
+    }
+
+    #[test]
+    fn a_token_file_is_read_within_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        assert_eq!(Token::read(&path).unwrap(), Token("s3cret".into()));
+        std::fs::write(&path, "x".repeat(MAX_TOKEN_FILE as usize + 1)).unwrap();
+        let e = format!("{:#}", Token::read(&path).unwrap_err());
+        assert!(e.contains("not one token") && !e.contains("xxx"), "{e}");
+    }
+
+    #[test]
+    fn only_the_back_offices_answer_for_the_whole_batch_acknowledges() {
+        let ok = br#"{"received":2,"stored":1,"duplicates":1,"public_ip":"127.0.0.1"}"#;
+        assert!(acknowledgement(ok, 2).is_some());
+        assert!(acknowledgement(ok, 3).is_none());
+        assert!(acknowledgement(b"<html>portal</html>", 2).is_none());
+        assert!(acknowledgement(br#"{"received":2}"#, 2).is_none());
     }
 }
