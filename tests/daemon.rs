@@ -4,12 +4,12 @@
 //! one (a few lines of HTTP/1.1 below), its `/metrics` read by a strict
 //! parser of the Prometheus text format.
 //!
-//! Every lab uses its own pair of loopback addresses, 127.52.<n>.45 and
-//! 127.52.<n>.173 (n unique across this file); back offices listen on
-//! 127.0.0.1. Nothing here leaves 127.0.0.0/8.
+//! Every lab takes its own pair of loopback addresses from the tests' one
+//! allocator (`util::net`); back offices listen on 127.0.0.1. Nothing here
+//! leaves 127.0.0.0/8.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
@@ -27,16 +27,16 @@ use crate::util::cli::{bin, write};
 
 const PROBE: &str = "shop-0042";
 
-/// A healthy lab on 127.52.<n>.45 / .173 and its target file in `dir`.
-async fn lab(n: u8, dir: &Path) -> (Lab, PathBuf) {
-    lab_of(n, dir, "healthy").await
+/// A healthy lab on a loopback pair of its own, and its target file in `dir`.
+async fn lab(dir: &Path) -> (Lab, PathBuf) {
+    lab_of(dir, "healthy").await
 }
 
-/// The lab `scenario` on 127.52.<n>.45 / .173 and its target file in `dir`.
-async fn lab_of(n: u8, dir: &Path, scenario: &str) -> (Lab, PathBuf) {
+/// The lab `scenario` on a loopback pair of its own (`util::net`), and its
+/// target file in `dir`.
+async fn lab_of(dir: &Path, scenario: &str) -> (Lab, PathBuf) {
     let mut config = LabConfig::new(Scenario::named(scenario).unwrap());
-    config.primary = IpAddr::from([127, 52, n, 45]);
-    config.secondary = IpAddr::from([127, 52, n, 173]);
+    (config.primary, config.secondary) = crate::util::net::network().sites();
     config.ca_dir = dir.join("lab-ca");
     let lab = Lab::start(config).await.unwrap();
     let target_file = dir.join("lab.toml");
@@ -522,7 +522,7 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
 #[tokio::test(flavor = "multi_thread")]
 async fn check_config_prints_settings_or_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(1, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let good = config(
         dir.path(),
         &targets,
@@ -631,7 +631,7 @@ async fn check_config_prints_settings_or_names_file_line_and_column() {
 #[tokio::test(flavor = "multi_thread")]
 async fn once_checks_the_lab_and_the_report_reaches_a_real_back_office() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(2, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let db = bo::sqlite().await;
     let server = bo::start(&db.store, "127.0.0.1:0", &[]).await;
     let token = bo::token(&db.store, Some(PROBE), Some("m-1")).await;
@@ -667,7 +667,13 @@ async fn once_checks_the_lab_and_the_report_reaches_a_real_back_office() {
 #[tokio::test(flavor = "multi_thread")]
 async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(3, dir.path()).await;
+    let (lab, targets) = lab(dir.path()).await;
+    let primary = lab
+        .endpoints()
+        .iter()
+        .find(|e| e.role == stca2_report::Role::Primary)
+        .map(|e| e.addr.ip().to_string())
+        .unwrap();
     let db = bo::sqlite().await;
     let token = bo::token(&db.store, Some(PROBE), Some("m-1")).await;
     let gate = Gate::start().await;
@@ -771,7 +777,7 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
     let target = [
         ("site", "toulouse"),
         ("role", "primary"),
-        ("address", "127.52.3.45"),
+        ("address", primary.as_str()),
         ("port", "1146"),
         ("service", "stca2"),
     ];
@@ -853,7 +859,7 @@ fn scrape_text_has_no_token(samples: &[Sample], token: &str) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_500_is_retried_then_the_report_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(4, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let office = Scripted::start(vec![(500, error_body("storage_error", "retry later", ""))]).await;
     let cfg = config(
         dir.path(),
@@ -882,7 +888,7 @@ async fn a_500_is_retried_then_the_report_arrives_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_413_halves_the_batch_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(5, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 4);
     let office = Scripted::start(vec![(413, error_body("body_too_large", "smaller", ""))]).await;
     let cfg = config(
@@ -906,7 +912,7 @@ async fn a_413_halves_the_batch_in_order() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(6, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     backlog(dir.path(), 2);
     let office = Scripted::start(Vec::new()).await;
     *office.token.lock().unwrap() = Some("new-token".into());
@@ -940,7 +946,7 @@ async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(7, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 3);
     let office = Scripted::start(vec![(
         422,
@@ -982,7 +988,7 @@ async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(12, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 3);
     let office = Scripted::start(vec![(
         403,
@@ -1012,7 +1018,7 @@ async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(13, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 2);
     // A captive portal's page, then an answer for another batch size.
     let office = Scripted::start(vec![
@@ -1044,7 +1050,7 @@ async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exit
 #[tokio::test(flavor = "multi_thread")]
 async fn a_future_timestamp_is_retried_not_quarantined() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(14, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 2);
     let office = Scripted::start(vec![(
         422,
@@ -1075,7 +1081,7 @@ async fn a_future_timestamp_is_retried_not_quarantined() {
 #[tokio::test(flavor = "multi_thread")]
 async fn once_the_unnamed_culprit_is_found_batches_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(15, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 4);
     let office = Scripted::start(vec![
         (400, error_body("invalid_json", "a report is malformed", "")),
@@ -1111,7 +1117,7 @@ fn quarantined_or_none(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spool_over_its_cap_drops_the_oldest_and_the_count_reaches_the_back_office() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(8, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     // No [upload]: the spool, filled to 64 KiB, drops at the first cycle.
     fill(dir.path(), 65536);
     let cfg = config(dir.path(), &targets, "spool_max_bytes = 65536\n");
@@ -1194,7 +1200,7 @@ async fn sigterm_stops_the_binary_with_exit_0_and_a_consistent_spool() {
     let dir = tempfile::tempdir().unwrap();
     // Site 2 swallows the handshake on 1146: every cycle lasts at least one
     // 10 s timeout, so the signal lands mid-cycle.
-    let (_lab, targets) = lab_of(9, dir.path(), "mixed").await;
+    let (_lab, targets) = lab_of(dir.path(), "mixed").await;
     let cfg = config(dir.path(), &targets, "");
     let mut child = Reaped(
         bin()
@@ -1236,7 +1242,7 @@ async fn sigterm_stops_the_binary_with_exit_0_and_a_consistent_spool() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_then_closing_back_office_is_retried_within_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(10, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let ids = backlog(dir.path(), 2);
     let office = Scripted::start(vec![(HANG, String::new()), (CLOSE, String::new())]).await;
     // [upload] timeout = 3s bounds the hanging request.
@@ -1276,7 +1282,7 @@ async fn a_hanging_then_closing_back_office_is_retried_within_bounds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(11, dir.path()).await;
+    let (_lab, targets) = lab(dir.path()).await;
     let cfg = config(dir.path(), &targets, "");
     let daemon = start(&cfg).await;
     let merchant_of_newest = |dir: &Path| {
