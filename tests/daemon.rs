@@ -382,6 +382,37 @@ async fn read_request(s: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)
     }
 }
 
+/// What most upload tests start from: a lab, a spool already holding
+/// `backlog_n` reports (their ids, oldest first), a back office answering
+/// with `script`, and a daemon configuration uploading to it in batches of
+/// `batch`.
+struct Scene {
+    dir: tempfile::TempDir,
+    _lab: Lab,
+    ids: Vec<String>,
+    office: Scripted,
+    cfg: PathBuf,
+}
+
+async fn scene(backlog_n: usize, script: Vec<(u16, String)>, batch: usize) -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab, targets) = lab(dir.path()).await;
+    let ids = backlog(dir.path(), backlog_n);
+    let office = Scripted::start(script).await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, "t0k3n", batch),
+    );
+    Scene {
+        dir,
+        _lab: lab,
+        ids,
+        office,
+        cfg,
+    }
+}
+
 fn error_body(code: &str, message: &str, field: &str) -> String {
     serde_json::json!({"error": {"code": code, "message": message, "field": field}}).to_string()
 }
@@ -858,14 +889,18 @@ fn scrape_text_has_no_token(samples: &[Sample], token: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_500_is_retried_then_the_report_arrives_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let office = Scripted::start(vec![(500, error_body("storage_error", "retry later", ""))]).await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
+    let Scene {
+        dir: _dir,
+        _lab,
+        ids: _,
+        office,
+        cfg,
+    } = scene(
+        0,
+        vec![(500, error_body("storage_error", "retry later", ""))],
+        100,
+    )
+    .await;
     let daemon = start(&cfg).await;
     eventually(Duration::from_secs(20), "a retry after the 500", || {
         office.batches().len() >= 2
@@ -887,15 +922,18 @@ async fn a_500_is_retried_then_the_report_arrives_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_413_halves_the_batch_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 4);
-    let office = Scripted::start(vec![(413, error_body("body_too_large", "smaller", ""))]).await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 4),
-    );
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(
+        4,
+        vec![(413, error_body("body_too_large", "smaller", ""))],
+        4,
+    )
+    .await;
     let out = daemon(&["--config", cfg.to_str().unwrap(), "--once"]).await;
     checked(&out);
     let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
@@ -945,23 +983,25 @@ async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 3);
-    let office = Scripted::start(vec![(
-        422,
-        error_body(
-            "invalid_report",
-            "finished_at is before started_at",
-            "reports[1].finished_at",
-        ),
-    )])
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(
+        3,
+        vec![(
+            422,
+            error_body(
+                "invalid_report",
+                "finished_at is before started_at",
+                "reports[1].finished_at",
+            ),
+        )],
+        100,
+    )
     .await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
     let out = daemon(&["--config", cfg.to_str().unwrap(), "--once"]).await;
     checked(&out);
     let batches = office.batches();
@@ -987,23 +1027,25 @@ async fn a_422_quarantines_the_named_report_and_the_rest_arrives() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 3);
-    let office = Scripted::start(vec![(
-        403,
-        error_body(
-            "forbidden",
-            "this token belongs to another probe",
-            "reports[1].probe.id",
-        ),
-    )])
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(
+        3,
+        vec![(
+            403,
+            error_body(
+                "forbidden",
+                "this token belongs to another probe",
+                "reports[1].probe.id",
+            ),
+        )],
+        100,
+    )
     .await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
     let out = daemon_once(&cfg).await;
     checked(&out);
     let batches = office.batches();
@@ -1017,20 +1059,22 @@ async fn a_403_naming_one_report_quarantines_it_and_uploads_go_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exits_3() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 2);
     // A captive portal's page, then an answer for another batch size.
-    let office = Scripted::start(vec![
-        (200, "<html>Welcome to the shop's Wi-Fi</html>".into()),
-        (200, r#"{"received":1,"stored":1,"duplicates":0}"#.into()),
-    ])
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office: _office,
+        cfg,
+    } = scene(
+        2,
+        vec![
+            (200, "<html>Welcome to the shop's Wi-Fi</html>".into()),
+            (200, r#"{"received":1,"stored":1,"duplicates":0}"#.into()),
+        ],
+        100,
+    )
     .await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
     for _ in 0..2 {
         let out = daemon_once(&cfg).await;
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
@@ -1049,23 +1093,25 @@ async fn a_2xx_that_is_not_the_back_offices_answer_deletes_nothing_and_once_exit
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_future_timestamp_is_retried_not_quarantined() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 2);
-    let office = Scripted::start(vec![(
-        422,
-        error_body(
-            "future_timestamp",
-            "started_at is more than 10 minutes in the future; check the probe's clock (NTP)",
-            "reports[0].started_at",
-        ),
-    )])
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(
+        2,
+        vec![(
+            422,
+            error_body(
+                "future_timestamp",
+                "started_at is more than 10 minutes in the future; check the probe's clock (NTP)",
+                "reports[0].started_at",
+            ),
+        )],
+        100,
+    )
     .await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
     let out = daemon_once(&cfg).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(quarantined_or_none(dir.path()).is_empty());
@@ -1080,19 +1126,21 @@ async fn a_future_timestamp_is_retried_not_quarantined() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn once_the_unnamed_culprit_is_found_batches_resume() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 4);
-    let office = Scripted::start(vec![
-        (400, error_body("invalid_json", "a report is malformed", "")),
-        (422, error_body("invalid_report", "malformed", "")),
-    ])
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(
+        4,
+        vec![
+            (400, error_body("invalid_json", "a report is malformed", "")),
+            (422, error_body("invalid_report", "malformed", "")),
+        ],
+        100,
+    )
     .await;
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
     let out = daemon_once(&cfg).await;
     checked(&out);
     let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
@@ -1241,16 +1289,14 @@ async fn sigterm_stops_the_binary_with_exit_0_and_a_consistent_spool() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_then_closing_back_office_is_retried_within_bounds() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_lab, targets) = lab(dir.path()).await;
-    let ids = backlog(dir.path(), 2);
-    let office = Scripted::start(vec![(HANG, String::new()), (CLOSE, String::new())]).await;
     // [upload] timeout = 3s bounds the hanging request.
-    let cfg = config(
-        dir.path(),
-        &targets,
-        &upload(dir.path(), &office.base, "t0k3n", 100),
-    );
+    let Scene {
+        dir: _dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(2, vec![(HANG, String::new()), (CLOSE, String::new())], 100).await;
     let started = Instant::now();
     let daemon = start(&cfg).await;
     eventually(Duration::from_secs(30), "the backlog uploaded", || {
