@@ -427,6 +427,16 @@ impl Spool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// The report ids in the spool, in its order.
+    fn ids_of(spool: &Spool) -> Vec<String> {
+        spool
+            .list()
+            .unwrap()
+            .iter()
+            .map(|e| e.report_id().to_string())
+            .collect()
+    }
     use time::OffsetDateTime;
 
     /// A whole report (four open STCA2 targets) of a check started at `secs`.
@@ -472,12 +482,7 @@ pub(crate) mod tests {
             spool.put(&mut r, system(3_000)).unwrap();
             ids.push((t, r.report_id));
         }
-        let listed: Vec<String> = spool
-            .list()
-            .unwrap()
-            .iter()
-            .map(|e| e.report_id().to_string())
-            .collect();
+        let listed = ids_of(&spool);
         assert_eq!(
             listed,
             vec![ids[0].1.clone(), ids[2].1.clone(), ids[1].1.clone()]
@@ -488,12 +493,7 @@ pub(crate) mod tests {
         let mut r = report_at(4_000);
         spool.put(&mut r, system(4_000)).unwrap();
         assert_eq!(r.probe.spool_dropped, Some(1));
-        let listed: Vec<String> = spool
-            .list()
-            .unwrap()
-            .iter()
-            .map(|e| e.report_id().to_string())
-            .collect();
+        let listed = ids_of(&spool);
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0], ids[2].1);
         // The count survives a restart, and the written entry holds it.
