@@ -20,6 +20,9 @@ use stca2_report::{FailoverReason, FindingFacts, Headline};
 pub mod failover;
 pub mod findings;
 pub mod headline;
+pub mod i18n;
+
+pub use i18n::{Catalogue, Lang, catalogue};
 
 /// The environment variable that caps the probe's allow-list (named in the
 /// advice about a target the allow-list refused).
