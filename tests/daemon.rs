@@ -420,17 +420,17 @@ fn error_body(code: &str, message: &str, field: &str) -> String {
 // ---- the Prometheus text format, strictly -----------------------------
 
 #[derive(Debug, Clone, PartialEq)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// Parses the text format (version 0.0.4) strictly: every sample belongs
 /// to a family declared by `# TYPE` before it, names and label names are
 /// valid, label values use only the three escapes, values are numbers,
 /// no series appears twice. Panics with the line on any violation.
-fn parse_prometheus(text: &str) -> Vec<Sample> {
+pub(crate) fn parse_prometheus(text: &str) -> Vec<Sample> {
     let name_ok = |n: &str| {
         let mut c = n.chars();
         c.next()

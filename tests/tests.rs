@@ -23,6 +23,7 @@ mod legacy_capture;
 mod netns_firewall;
 mod openssl_peers;
 mod openssl_probe;
+mod packaging;
 mod probe_engine;
 mod report_contract;
 mod scenarios;
