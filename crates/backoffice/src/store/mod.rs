@@ -41,6 +41,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "backoffice",
     include_str!("../../migrations/sqlite/0001_backoffice.sql"),
+), (
+    2,
+    "console",
+    include_str!("../../migrations/sqlite/0002_console.sql"),
 )];
 
 /// The PostgreSQL migrations, embedded in the binary.
@@ -48,6 +52,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "backoffice",
     include_str!("../../migrations/postgres/0001_backoffice.sql"),
+), (
+    2,
+    "console",
+    include_str!("../../migrations/postgres/0002_console.sql"),
 )];
 
 /// How long opening a database may take at start before giving up.
@@ -273,11 +281,13 @@ macro_rules! bind_all {
     }};
 }
 
+mod console;
 mod export;
 mod query;
 mod tokens;
 mod write;
 
+pub use console::{ConsoleList, Counts, ListKind, Sort};
 pub use export::{ExportFilter, ExportRow};
 pub use query::{HistoryRow, LatestFilter, LatestRow};
 pub use tokens::TokenRow;
