@@ -48,7 +48,12 @@ async fn open(backend: &str) -> Option<Db> {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("console.db").display());
         let store = Store::connect(&url).await.expect("sqlite");
-        return Some(Db { name: "sqlite", store, _dir: Some(dir), pg: None });
+        return Some(Db {
+            name: "sqlite",
+            store,
+            _dir: Some(dir),
+            pg: None,
+        });
     }
     let base = std::env::var("STCA2_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
     let opts = PgConnectOptions::from_str(&base).ok()?;
@@ -65,14 +70,22 @@ async fn open(backend: &str) -> Option<Db> {
     let store = Store::connect(&format!("{base}?options[search_path]={schema}"))
         .await
         .expect("postgres");
-    Some(Db { name: "postgres", store, _dir: None, pg: Some((base, schema)) })
+    Some(Db {
+        name: "postgres",
+        store,
+        _dir: None,
+        pg: Some((base, schema)),
+    })
 }
 
 impl Db {
     async fn cleanup(self) {
         self.store.close().await;
         if let Some((base, schema)) = self.pg
-            && let Ok(mut c) = PgConnectOptions::from_str(&base).expect("url").connect().await
+            && let Ok(mut c) = PgConnectOptions::from_str(&base)
+                .expect("url")
+                .connect()
+                .await
         {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
                 .execute(&mut c)
@@ -95,7 +108,11 @@ async fn seed(store: &Store, probes: usize) -> Duration {
                 LatestRow {
                     probe_id: format!("fleet-{n:07}"),
                     report_id: format!("fleet-r-{n}"),
-                    started_at: if n % 50 == 7 { now - 86_400_000 } else { now - (n as i64 % 600) * 1000 },
+                    started_at: if n % 50 == 7 {
+                        now - 86_400_000
+                    } else {
+                        now - (n as i64 % 600) * 1000
+                    },
                     stca2_port_closed: closed,
                     closed_since: closed.then_some(now - 3_600_000 - (n as i64 % 5000) * 60_000),
                     closed_streak: if closed { 12 } else { 0 },
@@ -115,7 +132,10 @@ async fn seed(store: &Store, probes: usize) -> Duration {
         i += chunk;
     }
     if let Store::Postgres(p) = store {
-        sqlx::query("ANALYZE latest").execute(p).await.expect("analyze");
+        sqlx::query("ANALYZE latest")
+            .execute(p)
+            .await
+            .expect("analyze");
     }
     t.elapsed()
 }
@@ -145,7 +165,10 @@ async fn session(store: &Store) -> String {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i.min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
+    sorted
+        .get(i.min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// The `href` of the page's "next" link.
@@ -153,12 +176,22 @@ fn next_link(html: &str) -> Option<String> {
     let at = html.find("id=\"next\"")?;
     let start = html[..at].rfind("href=\"")? + 6;
     let end = start + html[start..].find('"')?;
-    Some(html[start..end].replace("&amp;", "&").replace("&#x2e;", "."))
+    Some(
+        html[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2e;", "."),
+    )
 }
 
 /// Times `queries` GETs of `page`: every fourth from the first page, the
 /// others following the "next" link.
-async fn bench_page(c: &reqwest::Client, base: &str, cookie: &str, page: &str, queries: usize) -> (Duration, Duration, usize) {
+async fn bench_page(
+    c: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    page: &str,
+    queries: usize,
+) -> (Duration, Duration, usize) {
     let mut lat = Vec::with_capacity(queries);
     let mut next: Option<String> = None;
     let mut rows = 0;
@@ -168,7 +201,12 @@ async fn bench_page(c: &reqwest::Client, base: &str, cookie: &str, page: &str, q
             _ => page.to_string(),
         };
         let t = Instant::now();
-        let r = c.get(format!("{base}{path}")).header("cookie", cookie).send().await.expect("get");
+        let r = c
+            .get(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("get");
         assert_eq!(r.status(), 200, "{path}");
         let html = r.text().await.expect("body");
         lat.push(t.elapsed());
@@ -189,13 +227,19 @@ async fn run(db: Db, probes: usize) {
         trusted_proxies: vec![],
         retention_days: 0,
     };
-    let server = Server::with_store(db.store.clone(), &cfg, None).await.expect("bind");
+    let server = Server::with_store(db.store.clone(), &cfg, None)
+        .await
+        .expect("bind");
     let base = format!("http://{}", server.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    let c = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().expect("client");
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
     let queries = ((400.0 * scale()).round() as usize).clamp(40, 400);
     for page in [
         "/filtres/port-stca2-non-ouvert",
@@ -226,12 +270,18 @@ async fn run(db: Db, probes: usize) {
 fn main() {
     let is_bench = std::env::args().any(|a| a == "--bench");
     if !is_bench && std::env::var("STCA2_BENCH_SCALE").is_err() {
-        println!("console bench: run with `cargo bench --bench console` (STCA2_BENCH_SCALE=0.01 for a smoke run)");
+        println!(
+            "console bench: run with `cargo bench --bench console` (STCA2_BENCH_SCALE=0.01 for a smoke run)"
+        );
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let probes = ((1_000_000.0 * scale()).round() as usize).max(100);
-    let backends = std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends =
+        std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     println!("| database | page | result | |");
     println!("|---|---|---|---|");
     rt.block_on(async {

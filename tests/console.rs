@@ -66,7 +66,10 @@ fn driver(test: &str) -> Option<Driver> {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Some(d)
@@ -90,7 +93,9 @@ async fn browser(driver_url: &str, lang: &str) -> Client {
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     tokio::time::timeout(
         Duration::from_secs(60),
-        ClientBuilder::new(connector).capabilities(caps).connect(driver_url),
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(driver_url),
     )
     .await
     .expect("a browser session within 60 s")
@@ -114,11 +119,21 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
         .send_keys(token)
         .await
         .unwrap();
-    c.find(Locator::Id("signin")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn path(c: &Client) -> String {
@@ -152,7 +167,13 @@ enum Kind {
 }
 
 /// A field-sized report of `probe` (merchant `merchant`), judged by the verdict.
-fn field_report(probe: &str, merchant: &str, kind: Kind, started: OffsetDateTime, base_ms: f64) -> Report {
+fn field_report(
+    probe: &str,
+    merchant: &str,
+    kind: Kind,
+    started: OffsetDateTime,
+    base_ms: f64,
+) -> Report {
     use Role::{Primary as P, Secondary as S};
     let p1 = match kind {
         Kind::Ready => serving_stca2(P, 1146),
@@ -160,7 +181,12 @@ fn field_report(probe: &str, merchant: &str, kind: Kind, started: OffsetDateTime
         Kind::Intercepted => intercepted(P, 1146),
         Kind::OldCa => old_stca(P, 1146),
     };
-    let mut results = vec![p1, serving_stca2(P, 7212), serving_stca2(S, 1146), serving_stca2(S, 7212)];
+    let mut results = vec![
+        p1,
+        serving_stca2(P, 7212),
+        serving_stca2(S, 1146),
+        serving_stca2(S, 7212),
+    ];
     if let Some(first) = results.first_mut() {
         if first.tcp.connect_ms.is_some() {
             first.tcp.connect_ms = field::stats(base_ms);
@@ -172,16 +198,31 @@ fn field_report(probe: &str, merchant: &str, kind: Kind, started: OffsetDateTime
     let mut id = field::probe();
     id.id = probe.into();
     id.merchant = Some(merchant.into());
-    judged(id, "lab", started, started + time::Duration::seconds(2), results, &Context::default())
+    judged(
+        id,
+        "lab",
+        started,
+        started + time::Duration::seconds(2),
+        results,
+        &Context::default(),
+    )
 }
 
 /// Stores reports as an upload from 203.0.113.7 would.
 async fn store_reports(store: &Store, reports: &[Report]) {
     let now = unix_ms(OffsetDateTime::now_utc());
-    for chunk in reports.chunks(200) {
+    for chunk in reports.chunks(100) {
         let batch: Vec<NewReport> = chunk
             .iter()
-            .map(|r| NewReport::from_report(r, serde_json::to_string(r).unwrap(), None, Some("203.0.113.7".into()), now))
+            .map(|r| {
+                NewReport::from_report(
+                    r,
+                    serde_json::to_string(r).unwrap(),
+                    None,
+                    Some("203.0.113.7".into()),
+                    now,
+                )
+            })
             .collect();
         store.insert_batch(&batch).await.unwrap();
     }
@@ -202,7 +243,15 @@ async fn api_count(base: &str, admin: &str, path: &str) -> usize {
             Some(k) => format!("{base}{path}{sep}limit=1000&cursor={k}"),
             None => format!("{base}{path}{sep}limit=1000"),
         };
-        let v: Value = c.get(url).bearer_auth(admin).send().await.unwrap().json().await.unwrap();
+        let v: Value = c
+            .get(url)
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         n += v["items"].as_array().expect("items").len();
         match v["next_cursor"].as_str() {
             Some(k) => cursor = Some(k.to_string()),
@@ -213,7 +262,9 @@ async fn api_count(base: &str, admin: &str, path: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_signs_in_counts_lists_and_shows_a_probe() {
-    let Some(d) = driver("console_signs_in_counts_lists_and_shows_a_probe") else { return };
+    let Some(d) = driver("console_signs_in_counts_lists_and_shows_a_probe") else {
+        return;
+    };
     each_backend("console_main", |db| {
         let driver_url = d.url.clone();
         async move {
@@ -224,10 +275,28 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 field_report("p-old", "m-A", Kind::OldCa, minutes_ago(2), 9.0),
                 field_report("p-silent", "m-A", Kind::Ready, minutes_ago(180), 9.0),
             ];
-            for (i, ago) in [40, 25, 10].into_iter().enumerate() {
-                reports.push(field_report("p-blocked-1", "m-A", Kind::Blocked, minutes_ago(ago), 8.0 + 4.0 * i as f64));
-            }
-            reports[reports.len() - 3] = field_report("p-blocked-1", "m-A", Kind::Ready, minutes_ago(40), 8.0);
+            // p-blocked-1's history: open twice (8 then 12 ms to connect), then blocked.
+            reports.push(field_report(
+                "p-blocked-1",
+                "m-A",
+                Kind::Ready,
+                minutes_ago(40),
+                8.0,
+            ));
+            reports.push(field_report(
+                "p-blocked-1",
+                "m-A",
+                Kind::Ready,
+                minutes_ago(25),
+                12.0,
+            ));
+            reports.push(field_report(
+                "p-blocked-1",
+                "m-A",
+                Kind::Blocked,
+                minutes_ago(10),
+                9.0,
+            ));
             store_reports(&db.store, &reports).await;
             let admin = token(&db.store, None, None).await;
             let probe_token = token(&db.store, Some("p-ready-1"), None).await;
@@ -239,12 +308,22 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
             c.goto(&format!("{base}/")).await.unwrap();
             assert_eq!(path(&c).await, "/connexion");
             sign_in(&c, &base, "stca2_not-a-token").await;
-            assert!(text(&c, "#error").await.contains("inconnu"), "a wrong token is refused");
+            assert!(
+                text(&c, "#error").await.contains("inconnu"),
+                "a wrong token is refused"
+            );
             screenshot(&c, &format!("console-{}-signin-refused", db.name)).await;
             sign_in(&c, &base, &probe_token).await;
-            assert!(text(&c, "#error").await.contains("jeton de sonde"), "a probe token is refused");
+            assert!(
+                text(&c, "#error").await.contains("jeton de sonde"),
+                "a probe token is refused"
+            );
             c.goto(&format!("{base}/")).await.unwrap();
-            assert_eq!(path(&c).await, "/connexion", "a refused token opened no session");
+            assert_eq!(
+                path(&c).await,
+                "/connexion",
+                "a refused token opened no session"
+            );
 
             // The dashboard, in French, with the API's numbers.
             sign_in(&c, &base, &admin).await;
@@ -252,11 +331,21 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
             assert_eq!(text(&c, "h1").await, "Tableau de bord");
             let count = |key: &'static str| {
                 let c = &c;
-                async move { text(c, &format!("#count-{key} .count")).await.parse::<usize>().unwrap() }
+                async move {
+                    text(c, &format!("#count-{key} .count"))
+                        .await
+                        .parse::<usize>()
+                        .unwrap()
+                }
             };
             let closed = api_count(&base, &admin, "/api/v1/filters/stca2-port-closed").await;
             let all = api_count(&base, &admin, "/api/v1/recommendations/failover").await;
-            let ready = api_count(&base, &admin, "/api/v1/recommendations/failover?recommendation=configure_secondary").await;
+            let ready = api_count(
+                &base,
+                &admin,
+                "/api/v1/recommendations/failover?recommendation=configure_secondary",
+            )
+            .await;
             assert_eq!((closed, all), (2, 6));
             assert_eq!(count("closed").await, closed);
             assert_eq!(count("reporting").await, all);
@@ -267,42 +356,116 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
             screenshot(&c, &format!("console-{}-dashboard", db.name)).await;
 
             // Each number links to its list.
-            c.find(Locator::Id("count-silent")).await.unwrap().click().await.unwrap();
-            assert_eq!(text(&c, "#list tbody").await.contains("p-silent"), true);
+            c.find(Locator::Id("count-silent"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            assert!(text(&c, "#list tbody").await.contains("p-silent"));
 
             // "Port STCA2 non ouvert": the blocked probes, narrowed by merchant.
             c.goto(&format!("{base}/")).await.unwrap();
-            c.find(Locator::Id("count-closed")).await.unwrap().click().await.unwrap();
+            c.find(Locator::Id("count-closed"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             assert_eq!(path(&c).await, "/filtres/port-stca2-non-ouvert");
             let rows = c.find_all(Locator::Css("tr.probe-row")).await.unwrap();
             assert_eq!(rows.len(), 2);
             let body = text(&c, "#list tbody").await;
-            assert!(body.contains("p-blocked-1") && body.contains("p-blocked-2"), "{body}");
-            assert!(body.contains("203.0.113.7"), "the public IP is shown: {body}");
-            c.find(Locator::Id("merchant")).await.unwrap().send_keys("m-A").await.unwrap();
-            c.find(Locator::Id("filter")).await.unwrap().click().await.unwrap();
-            assert!(c.current_url().await.unwrap().query().unwrap_or("").contains("merchant=m-A"));
+            assert!(
+                body.contains("p-blocked-1") && body.contains("p-blocked-2"),
+                "{body}"
+            );
+            assert!(
+                body.contains("203.0.113.7"),
+                "the public IP is shown: {body}"
+            );
+            c.find(Locator::Id("merchant"))
+                .await
+                .unwrap()
+                .send_keys("m-A")
+                .await
+                .unwrap();
+            c.find(Locator::Id("filter"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            assert!(
+                c.current_url()
+                    .await
+                    .unwrap()
+                    .query()
+                    .unwrap_or("")
+                    .contains("merchant=m-A")
+            );
             let body = text(&c, "#list tbody").await;
-            assert_eq!(c.find_all(Locator::Css("tr.probe-row")).await.unwrap().len(), 1);
-            assert!(body.contains("p-blocked-1") && !body.contains("p-blocked-2"), "{body}");
+            assert_eq!(
+                c.find_all(Locator::Css("tr.probe-row"))
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+            assert!(
+                body.contains("p-blocked-1") && !body.contains("p-blocked-2"),
+                "{body}"
+            );
             screenshot(&c, &format!("console-{}-blocked", db.name)).await;
 
             // A probe's page: chain, family, history and latency chart.
-            c.find(Locator::LinkText("p-blocked-1")).await.unwrap().click().await.unwrap();
+            c.find(Locator::LinkText("p-blocked-1"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             assert_eq!(path(&c).await, "/sondes/p-blocked-1");
             let chains = text(&c, "#chains").await;
-            assert!(chains.contains("CN=Lab STCA2 Issuing CA") && chains.contains("STCA2"), "{chains}");
-            assert_eq!(c.find_all(Locator::Css("#timeline li")).await.unwrap().len(), 3);
-            assert_eq!(c.find_all(Locator::Css("#timeline li.closed")).await.unwrap().len(), 2);
-            let chart = c.find(Locator::Css("#latency-chart polyline.connect")).await.unwrap();
+            assert!(
+                chains.contains("CN=Lab STCA2 Issuing CA") && chains.contains("STCA2"),
+                "{chains}"
+            );
+            assert_eq!(
+                c.find_all(Locator::Css("#timeline li"))
+                    .await
+                    .unwrap()
+                    .len(),
+                3
+            );
+            assert_eq!(
+                c.find_all(Locator::Css("#timeline li.closed"))
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+            let chart = c
+                .find(Locator::Css("#latency-chart polyline.connect"))
+                .await
+                .unwrap();
             let points = chart.attr("points").await.unwrap().unwrap_or_default();
-            assert_eq!(points.split(' ').count(), 1, "only the open report measured a connect time: {points}");
+            assert_eq!(
+                points.split(' ').count(),
+                2,
+                "the two open reports measured a connect time: {points}"
+            );
             assert!(text(&c, "#public-ip").await.contains("203.0.113.7"));
             assert!(text(&c, "#raw").await.contains("\"report_id\""));
             screenshot(&c, &format!("console-{}-probe", db.name)).await;
 
             // Signing out ends the session.
-            c.find(Locator::Css(".signout button")).await.unwrap().click().await.unwrap();
+            c.find(Locator::Css(".signout button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             assert_eq!(path(&c).await, "/connexion");
             c.goto(&format!("{base}/")).await.unwrap();
             assert_eq!(path(&c).await, "/connexion");
@@ -323,23 +486,54 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_exports_the_list_and_its_campaigns() {
-    let Some(d) = driver("console_exports_the_list_and_its_campaigns") else { return };
+    let Some(d) = driver("console_exports_the_list_and_its_campaigns") else {
+        return;
+    };
     each_backend("console_exports", |db| {
         let driver_url = d.url.clone();
         async move {
             let mut reports: Vec<Report> = (0..2001)
-                .map(|i| field_report(&format!("c-{i:05}"), "m-C", Kind::Blocked, minutes_ago(5), 9.0))
+                .map(|i| {
+                    field_report(
+                        &format!("c-{i:05}"),
+                        "m-C",
+                        Kind::Blocked,
+                        minutes_ago(5),
+                        9.0,
+                    )
+                })
                 .collect();
-            reports.push(field_report("d-1", "m-D", Kind::Blocked, minutes_ago(5), 9.0));
-            reports.push(field_report("c-ready", "m-C", Kind::Ready, minutes_ago(5), 9.0));
+            reports.push(field_report(
+                "d-1",
+                "m-D",
+                Kind::Blocked,
+                minutes_ago(5),
+                9.0,
+            ));
+            reports.push(field_report(
+                "c-ready",
+                "m-C",
+                Kind::Ready,
+                minutes_ago(5),
+                9.0,
+            ));
             store_reports(&db.store, &reports).await;
             let admin = token(&db.store, None, None).await;
             let srv = start(&db.store, "127.0.0.1:0", &[]).await;
             let base = srv.base.clone();
             let c = browser(&driver_url, "fr-FR").await;
             sign_in(&c, &base, &admin).await;
-            c.goto(&format!("{base}/filtres/port-stca2-non-ouvert?merchant=m-C")).await.unwrap();
-            c.find(Locator::Id("export")).await.unwrap().click().await.unwrap();
+            c.goto(&format!(
+                "{base}/filtres/port-stca2-non-ouvert?merchant=m-C"
+            ))
+            .await
+            .unwrap();
+            c.find(Locator::Id("export"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             assert_eq!(path(&c).await, "/exports");
             assert!(text(&c, "#export-count").await.contains("2001"));
             let parts = c.find_all(Locator::Css("a.part")).await.unwrap();
@@ -350,7 +544,11 @@ async fn console_exports_the_list_and_its_campaigns() {
                 let href = part.attr("href").await.unwrap().unwrap();
                 let (status, disposition, body) = fetch(&c, &href).await;
                 assert_eq!(status, 200, "{body}");
-                assert!(disposition.contains(&format!("-m-C-")) && disposition.contains(&format!("{}-sur-2.csv", k + 1)), "{disposition}");
+                assert!(
+                    disposition.contains("-m-C-")
+                        && disposition.contains(&format!("{}-sur-2.csv", k + 1)),
+                    "{disposition}"
+                );
                 let mut r = csv::Reader::from_reader(body.as_bytes());
                 let probes: Vec<String> = r.records().map(|x| x.unwrap()[1].to_string()).collect();
                 assert_eq!(probes.len(), if k == 0 { 2000 } else { 1 });
@@ -359,18 +557,38 @@ async fn console_exports_the_list_and_its_campaigns() {
             seen.sort();
             seen.dedup();
             assert_eq!(seen.len(), 2001);
-            assert!(seen.iter().all(|p| p.starts_with("c-0")), "only m-C's blocked probes");
+            assert!(
+                seen.iter().all(|p| p.starts_with("c-0")),
+                "only m-C's blocked probes"
+            );
 
-            let href = c.find(Locator::Id("isp-csv")).await.unwrap().attr("href").await.unwrap().unwrap();
+            let href = c
+                .find(Locator::Id("isp-csv"))
+                .await
+                .unwrap()
+                .attr("href")
+                .await
+                .unwrap()
+                .unwrap();
             let (status, disposition, body) = fetch(&c, &href).await;
             assert_eq!(status, 200);
             assert!(disposition.contains("isp.csv"));
             let mut r = csv::Reader::from_reader(body.as_bytes());
-            let col = r.headers().unwrap().iter().position(|h| h == "probe_id").unwrap();
-            let mut probes: Vec<String> = r.records().map(|x| x.unwrap()[col].to_string()).collect();
+            let col = r
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "probe_id")
+                .unwrap();
+            let mut probes: Vec<String> =
+                r.records().map(|x| x.unwrap()[col].to_string()).collect();
             probes.sort();
             probes.dedup();
-            assert_eq!(probes.len(), 2001, "one report of each blocked probe of m-C");
+            assert_eq!(
+                probes.len(),
+                2001,
+                "one report of each blocked probe of m-C"
+            );
             assert!(probes.iter().all(|p| p.starts_with("c-0")));
             c.close().await.unwrap();
             srv.stop().await;
@@ -406,7 +624,9 @@ async fn attacker(target: &str) -> (String, tokio::task::JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
-    let Some(d) = driver("console_issues_and_revokes_tokens_and_refuses_forged_posts") else { return };
+    let Some(d) = driver("console_issues_and_revokes_tokens_and_refuses_forged_posts") else {
+        return;
+    };
     each_backend("console_tokens", |db| {
         let driver_url = d.url.clone();
         async move {
@@ -416,33 +636,92 @@ async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
             let c = browser(&driver_url, "fr-FR").await;
             sign_in(&c, &base, &admin).await;
             c.goto(&format!("{base}/jetons")).await.unwrap();
-            c.find(Locator::Id("kind")).await.unwrap().select_by_value("probe").await.unwrap();
-            c.find(Locator::Id("probe")).await.unwrap().send_keys("p-new").await.unwrap();
-            c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+            c.find(Locator::Id("kind"))
+                .await
+                .unwrap()
+                .select_by_value("probe")
+                .await
+                .unwrap();
+            c.find(Locator::Id("probe"))
+                .await
+                .unwrap()
+                .send_keys("p-new")
+                .await
+                .unwrap();
+            c.find(Locator::Id("issue"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             let issued = text(&c, "#issued-token").await;
             assert!(issued.starts_with("stca2_"), "{issued}");
-            assert!(!c.current_url().await.unwrap().as_str().contains(&issued), "no token in the URL");
-            let row = db.store.find_token(&hash_token(&issued)).await.unwrap().expect("stored");
-            assert_eq!((row.kind.as_str(), row.probe_id.as_deref()), ("probe", Some("p-new")));
+            assert!(
+                !c.current_url().await.unwrap().as_str().contains(&issued),
+                "no token in the URL"
+            );
+            let row = db
+                .store
+                .find_token(&hash_token(&issued))
+                .await
+                .unwrap()
+                .expect("stored");
+            assert_eq!(
+                (row.kind.as_str(), row.probe_id.as_deref()),
+                ("probe", Some("p-new"))
+            );
             screenshot(&c, &format!("console-{}-token-issued", db.name)).await;
             c.goto(&format!("{base}/jetons")).await.unwrap();
-            assert!(c.find_all(Locator::Id("issued-token")).await.unwrap().is_empty(), "shown once");
+            assert!(
+                c.find_all(Locator::Id("issued-token"))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "shown once"
+            );
 
             let id: String = hash_token(&issued).chars().take(12).collect();
-            c.find(Locator::Css(&format!("#token-{id} button.revoke"))).await.unwrap().click().await.unwrap();
+            c.find(Locator::Css(&format!("#token-{id} button.revoke")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
             assert_eq!(path(&c).await, "/jetons");
             assert!(!text(&c, &format!("#token-{id} .revoked")).await.is_empty());
-            assert!(db.store.find_token(&hash_token(&issued)).await.unwrap().is_none(), "revoked");
+            assert!(
+                db.store
+                    .find_token(&hash_token(&issued))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "revoked"
+            );
 
             // A page of another origin posting to the console is refused,
             // though the browser is signed in.
             let before = db.store.list_tokens().await.unwrap().len();
             let (evil, task) = attacker(&base).await;
             c.goto(&format!("{evil}/")).await.unwrap();
-            c.find(Locator::Id("go")).await.unwrap().click().await.unwrap();
-            let refused = c.find(Locator::Css("#error, #token")).await.unwrap().text().await.unwrap_or_default();
+            c.find(Locator::Id("go"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let refused = c
+                .find(Locator::Css("#error, #token"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap_or_default();
             screenshot(&c, &format!("console-{}-forged-post", db.name)).await;
-            assert_eq!(db.store.list_tokens().await.unwrap().len(), before, "nothing issued: {refused}");
+            assert_eq!(
+                db.store.list_tokens().await.unwrap().len(),
+                before,
+                "nothing issued: {refused}"
+            );
             task.abort();
             c.close().await.unwrap();
             srv.stop().await;
@@ -454,7 +733,9 @@ async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_shows_a_hostile_certificate_as_text() {
-    let Some(d) = driver("console_shows_a_hostile_certificate_as_text") else { return };
+    let Some(d) = driver("console_shows_a_hostile_certificate_as_text") else {
+        return;
+    };
     each_backend("console_hostile", |db| {
         let driver_url = d.url.clone();
         async move {

@@ -48,17 +48,65 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri) -> R
         Err(e) => return store_error(lang, &uri, e),
     };
     let c = Chrome::new(lang, &uri, "dashboard-title", "dashboard", Some(&op.csrf));
-    let tile = |label: &str, count, href, key| Tile { label: c.tr.s(label), count, href, key };
+    let tile = |label: &str, count, href, key| Tile {
+        label: c.tr.s(label),
+        count,
+        href,
+        key,
+    };
     let tiles = vec![
-        tile("dashboard-reporting", counts.reporting, "/sondes", "reporting"),
-        tile("dashboard-closed", counts.closed, "/filtres/port-stca2-non-ouvert", "closed"),
-        tile("dashboard-secondary", counts.secondary_ready, "/connectivite-secondaire", "secondary"),
-        tile("dashboard-interception", counts.interception, "/sondes?liste=interception", "interception"),
-        tile("dashboard-old-ca", counts.old_ca, "/sondes?liste=ancienne-chaine", "old-ca"),
-        tile("dashboard-expiring", counts.expiring, "/sondes?liste=expiration", "expiring"),
-        tile("dashboard-silent", counts.silent, "/sondes?liste=silencieuses", "silent"),
+        tile(
+            "dashboard-reporting",
+            counts.reporting,
+            "/sondes",
+            "reporting",
+        ),
+        tile(
+            "dashboard-closed",
+            counts.closed,
+            "/filtres/port-stca2-non-ouvert",
+            "closed",
+        ),
+        tile(
+            "dashboard-secondary",
+            counts.secondary_ready,
+            "/connectivite-secondaire",
+            "secondary",
+        ),
+        tile(
+            "dashboard-interception",
+            counts.interception,
+            "/sondes?liste=interception",
+            "interception",
+        ),
+        tile(
+            "dashboard-old-ca",
+            counts.old_ca,
+            "/sondes?liste=ancienne-chaine",
+            "old-ca",
+        ),
+        tile(
+            "dashboard-expiring",
+            counts.expiring,
+            "/sondes?liste=expiration",
+            "expiring",
+        ),
+        tile(
+            "dashboard-silent",
+            counts.silent,
+            "/sondes?liste=silencieuses",
+            "silent",
+        ),
     ];
-    let minutes = i64::from(SILENT_INTERVALS) * i64::try_from(PROBE_INTERVAL.as_secs() / 60).unwrap_or(0);
+    let minutes =
+        i64::from(SILENT_INTERVALS) * i64::try_from(PROBE_INTERVAL.as_secs() / 60).unwrap_or(0);
     let silent_note = c.tr.n("dashboard-silent-note", minutes);
-    html(StatusCode::OK, &Dashboard { c, tiles, silent_note })
+    html(
+        StatusCode::OK,
+        &Dashboard {
+            c,
+            tiles,
+            silent_note,
+        },
+    )
 }

@@ -75,7 +75,13 @@ pub fn campaign_name(list: &ConsoleList, date: &str, part: i64, of: i64) -> Stri
         .map(|m| {
             let safe: String = m
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .take(40)
                 .collect();
             format!("-{safe}")
@@ -85,7 +91,12 @@ pub fn campaign_name(list: &ConsoleList, date: &str, part: i64, of: i64) -> Stri
 }
 
 /// `GET /exports`.
-pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ExportQuery>) -> Response {
+pub async fn page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ExportQuery>,
+) -> Response {
     let op = match session::require(&st, &headers, &uri).await {
         Ok(op) => op,
         Err(r) => return r,
@@ -120,7 +131,12 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Quer
 
 /// `GET /exports/isp.csv`: the ISP-ticket CSV (as the API's export with
 /// `filter=stca2-port-closed`), streamed.
-pub async fn isp_csv(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ExportQuery>) -> Response {
+pub async fn isp_csv(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ExportQuery>,
+) -> Response {
     if let Err(r) = session::require(&st, &headers, &uri).await {
         return r;
     }
@@ -144,11 +160,16 @@ pub async fn isp_csv(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Q
     let stream = futures_util::stream::iter(first)
         .chain(chunks)
         .map_ok(|c| c.bytes)
-        .inspect_err(|e| tracing::error!("the console's ISP CSV stopped midway, the download was cut: {e}"));
+        .inspect_err(|e| {
+            tracing::error!("the console's ISP CSV stopped midway, the download was cut: {e}")
+        });
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"isp.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"isp.csv\"",
+            ),
         ],
         Body::from_stream(stream),
     )
@@ -157,7 +178,12 @@ pub async fn isp_csv(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Q
 
 /// `GET /exports/campagne.csv?part=K`: part K of the campaign, at most
 /// [`CAMPAIGN_SIZE`] terminals, one per line.
-pub async fn campaign(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ExportQuery>) -> Response {
+pub async fn campaign(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ExportQuery>,
+) -> Response {
     if let Err(r) = session::require(&st, &headers, &uri).await {
         return r;
     }
@@ -177,19 +203,35 @@ pub async fn campaign(State(st): State<AppState>, headers: HeaderMap, uri: Uri, 
         _ => return error_page(lang, &uri, StatusCode::NOT_FOUND, tr.s("error-part")),
     };
     let offset = u64::try_from(part - 1).unwrap_or(0) * u64::from(CAMPAIGN_SIZE);
-    let rows = match st.store().console_list_part(&list, offset, CAMPAIGN_SIZE).await {
+    let rows = match st
+        .store()
+        .console_list_part(&list, offset, CAMPAIGN_SIZE)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return store_error(lang, &uri, e),
     };
-    let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    let header = ["merchant_id", "probe_id", "public_ip", "closed_since", "closed_streak", "recommendation", "message"];
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let header = [
+        "merchant_id",
+        "probe_id",
+        "public_ip",
+        "closed_since",
+        "closed_streak",
+        "recommendation",
+        "message",
+    ];
     let mut ok = csv.write_record(header).is_ok();
     for r in &rows {
         let cells = [
             r.merchant_id.clone().unwrap_or_default(),
             r.probe_id.clone(),
             r.public_ip.clone().unwrap_or_default(),
-            r.closed_since.map(crate::store::rfc3339_ms).unwrap_or_default(),
+            r.closed_since
+                .map(crate::store::rfc3339_ms)
+                .unwrap_or_default(),
             r.closed_streak.to_string(),
             r.recommendation.clone(),
             r.message.clone(),
@@ -202,7 +244,14 @@ pub async fn campaign(State(st): State<AppState>, headers: HeaderMap, uri: Uri, 
     }
     let bytes = match (ok, csv.into_inner()) {
         (true, Ok(b)) => b,
-        _ => return error_page(lang, &uri, StatusCode::INTERNAL_SERVER_ERROR, tr.s("error-csv")),
+        _ => {
+            return error_page(
+                lang,
+                &uri,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                tr.s("error-csv"),
+            );
+        }
     };
     let date = when(now_ms()).get(..10).unwrap_or("").to_string();
     let name = campaign_name(&list, &date, part, of);
@@ -210,7 +259,10 @@ pub async fn campaign(State(st): State<AppState>, headers: HeaderMap, uri: Uri, 
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
@@ -228,7 +280,12 @@ mod tests {
         assert_eq!(parts(1), 1);
         assert_eq!(parts(2000), 1);
         assert_eq!(parts(2001), 2);
-        let list = ExportQuery { merchant: Some("m/1 \"x\"".into()), ..Default::default() }.list().unwrap();
+        let list = ExportQuery {
+            merchant: Some("m/1 \"x\"".into()),
+            ..Default::default()
+        }
+        .list()
+        .unwrap();
         assert_eq!(
             campaign_name(&list, "2026-03-02", 1, 2),
             "campagne-port-stca2-non-ouvert-m_1__x_-2026-03-02-1-sur-2.csv"

@@ -15,7 +15,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::session::{self, now_ms};
-use super::{Chrome, PAGE_SIZE, Tr, enc, error_page, html, language, query, shown, store_error, when};
+use super::{
+    Chrome, PAGE_SIZE, Tr, enc, error_page, html, language, query, shown, store_error, when,
+};
 use crate::api::AppState;
 use crate::store::{ConsoleList, LatestRow, ListKind, Sort, parse_rfc3339_ms};
 
@@ -97,7 +99,11 @@ pub fn parse_since(s: &str) -> Option<i64> {
 }
 
 /// The list `kind` narrowed by `q`, or the message id of the bad parameter.
-pub fn list_of(kind: ListKind, q: &ListQuery, default_sort: Sort) -> Result<ConsoleList, &'static str> {
+pub fn list_of(
+    kind: ListKind,
+    q: &ListQuery,
+    default_sort: Sort,
+) -> Result<ConsoleList, &'static str> {
     let since = match q.since.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(parse_since(s).ok_or("error-since")?),
@@ -116,7 +122,11 @@ pub fn list_of(kind: ListKind, q: &ListQuery, default_sort: Sort) -> Result<Cons
         None => None,
         Some(c) => {
             let (s, p) = c.split_once('.').ok_or("error-cursor")?;
-            let s = if s == "-" { None } else { Some(s.parse().map_err(|_| "error-cursor")?) };
+            let s = if s == "-" {
+                None
+            } else {
+                Some(s.parse::<i64>().map_err(|_| "error-cursor")?)
+            };
             Some((s, p.to_string()))
         }
     };
@@ -189,12 +199,18 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
             let cursor = match list.sort {
                 Sort::Since => format!(
                     "{}.{}",
-                    r.closed_since.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    r.closed_since
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     r.probe_id
                 ),
                 Sort::Probe => format!("-.{}", r.probe_id),
             };
-            let mut pairs: Vec<(&str, Option<&str>)> = spec.keep.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
+            let mut pairs: Vec<(&str, Option<&str>)> = spec
+                .keep
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+                .collect();
             pairs.extend([
                 ("merchant", q.merchant.as_deref()),
                 ("since", q.since.as_deref()),
@@ -210,7 +226,10 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
     let export = spec.export.then(|| {
         format!(
             "/exports{}",
-            query(&[("merchant", q.merchant.as_deref()), ("since", q.since.as_deref())])
+            query(&[
+                ("merchant", q.merchant.as_deref()),
+                ("since", q.since.as_deref())
+            ])
         )
     });
     let c = Chrome::new(lang, &uri, spec.title, spec.nav, Some(&op.csrf));
@@ -218,7 +237,11 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
     let tabs = spec
         .tabs
         .into_iter()
-        .map(|(label, href, current)| Tab { label: c.tr.s(label), href, current })
+        .map(|(label, href, current)| Tab {
+            label: c.tr.s(label),
+            href,
+            current,
+        })
         .collect();
     let recommendations = RECOMMENDATIONS
         .iter()
@@ -227,12 +250,27 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
     let action = uri.path().to_string();
     html(
         StatusCode::OK,
-        &ListPage { c, action, keep: spec.keep, tabs, q, rows, next, export, recommendations },
+        &ListPage {
+            c,
+            action,
+            keep: spec.keep,
+            tabs,
+            q,
+            rows,
+            next,
+            export,
+            recommendations,
+        },
     )
 }
 
 /// `GET /filtres/port-stca2-non-ouvert`, sorted by since when by default.
-pub async fn blocked(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ListQuery>) -> Response {
+pub async fn blocked(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let spec = Spec {
         kind: ListKind::Closed,
         title: "blocked-title",
@@ -247,9 +285,18 @@ pub async fn blocked(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Q
 
 /// `GET /connectivite-secondaire`: probes ready to use site 2 as failover
 /// (`?etat=pret`, the default) or that must open it first (`?etat=a-ouvrir`).
-pub async fn secondary(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ListQuery>) -> Response {
+pub async fn secondary(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let open_first = q.etat.as_deref() == Some("a-ouvrir");
-    let (rec, etat) = if open_first { ("open_secondary", "a-ouvrir") } else { ("configure_secondary", "pret") };
+    let (rec, etat) = if open_first {
+        ("open_secondary", "a-ouvrir")
+    } else {
+        ("configure_secondary", "pret")
+    };
     let spec = Spec {
         kind: ListKind::Recommendation(rec.into()),
         title: "secondary-title",
@@ -257,8 +304,16 @@ pub async fn secondary(State(st): State<AppState>, headers: HeaderMap, uri: Uri,
         default_sort: Sort::Probe,
         keep: vec![("etat".into(), etat.into())],
         tabs: vec![
-            ("secondary-ready", "/connectivite-secondaire?etat=pret".into(), !open_first),
-            ("secondary-open-first", "/connectivite-secondaire?etat=a-ouvrir".into(), open_first),
+            (
+                "secondary-ready",
+                "/connectivite-secondaire?etat=pret".into(),
+                !open_first,
+            ),
+            (
+                "secondary-open-first",
+                "/connectivite-secondaire?etat=a-ouvrir".into(),
+                open_first,
+            ),
         ],
         export: false,
     };
@@ -267,16 +322,45 @@ pub async fn secondary(State(st): State<AppState>, headers: HeaderMap, uri: Uri,
 
 /// `GET /sondes?liste=`: every probe (no `liste`), `interception`,
 /// `ancienne-chaine`, `expiration` or `silencieuses`.
-pub async fn probes(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<ListQuery>) -> Response {
+pub async fn probes(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let which = q.liste.clone().unwrap_or_default();
     let (kind, title) = match which.as_str() {
-        "interception" => (ListKind::Finding(stca2_report::codes::INTERCEPTION.into()), "list-interception"),
-        "ancienne-chaine" => (ListKind::Finding(stca2_report::codes::OLD_CA.into()), "list-old-ca"),
-        "expiration" => (ListKind::Finding(stca2_report::codes::EXPIRING.into()), "list-expiring"),
-        "silencieuses" => (ListKind::SilentBefore(super::dashboard::silent_before(now_ms())), "list-silent"),
+        "interception" => (
+            ListKind::Finding(stca2_report::codes::INTERCEPTION.into()),
+            "list-interception",
+        ),
+        "ancienne-chaine" => (
+            ListKind::Finding(stca2_report::codes::OLD_CA.into()),
+            "list-old-ca",
+        ),
+        "expiration" => (
+            ListKind::Finding(stca2_report::codes::EXPIRING.into()),
+            "list-expiring",
+        ),
+        "silencieuses" => (
+            ListKind::SilentBefore(super::dashboard::silent_before(now_ms())),
+            "list-silent",
+        ),
         _ => (ListKind::All, "list-all"),
     };
-    let keep = if which.is_empty() { vec![] } else { vec![("liste".to_string(), which)] };
-    let spec = Spec { kind, title, nav: "dashboard", default_sort: Sort::Probe, keep, tabs: vec![], export: false };
+    let keep = if which.is_empty() {
+        vec![]
+    } else {
+        vec![("liste".to_string(), which)]
+    };
+    let spec = Spec {
+        kind,
+        title,
+        nav: "dashboard",
+        default_sort: Sort::Probe,
+        keep,
+        tabs: vec![],
+        export: false,
+    };
     render(st, headers, uri, q, spec).await
 }

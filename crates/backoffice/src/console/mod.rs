@@ -86,9 +86,9 @@ pub fn router(state: AppState, transport: Transport) -> Router {
         .route("/jetons", get(tokens::page).post(tokens::issue))
         .route("/jetons/revoquer", post(tokens::revoke))
         .route("/console.css", get(stylesheet))
-        .layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-            security_headers(req, next, transport)
-        }))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| security_headers(req, next, transport),
+        ))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(state)
 }
@@ -115,10 +115,19 @@ async fn security_headers(mut req: Request, next: Next, transport: Transport) ->
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout").into_response(),
     };
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -177,7 +186,10 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                match (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
+                match (
+                    b.get(i + 1).and_then(|c| hex(*c)),
+                    b.get(i + 2).and_then(|c| hex(*c)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 2;
@@ -210,7 +222,10 @@ pub fn enc(s: &str) -> String {
 pub fn query(pairs: &[(&str, Option<&str>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", enc(v))))
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", enc(v)))
+        })
         .collect();
     if parts.is_empty() {
         String::new()
@@ -261,7 +276,9 @@ impl Tr {
         stca2_words::catalogue(self.0).text(id, None)
     }
     /// Message `id` with the number `n`.
-    pub fn n(&self, id: &str, n: i64) -> String {
+    /// (`n` by value or, as templates pass it, by reference.)
+    pub fn n(&self, id: &str, n: impl std::borrow::Borrow<i64>) -> String {
+        let n = *n.borrow();
         stca2_words::catalogue(self.0).text(id, Some(&stca2_words::args!("n" => n)))
     }
     /// Message `id` with the text `value` as `$value`.
@@ -270,7 +287,10 @@ impl Tr {
     }
     /// "Part k of n" of a campaign.
     pub fn part(&self, k: i64, of: i64) -> String {
-        stca2_words::catalogue(self.0).text("exports-part", Some(&stca2_words::args!("k" => k, "of" => of)))
+        stca2_words::catalogue(self.0).text(
+            "exports-part",
+            Some(&stca2_words::args!("k" => k, "of" => of)),
+        )
     }
     /// The label of a failover recommendation (contract spelling).
     pub fn recommendation(&self, r: &str) -> String {
@@ -356,7 +376,13 @@ pub struct Chrome {
 
 impl Chrome {
     /// The chrome of a page at `uri` titled by message `title_id`.
-    pub fn new(lang: Lang, uri: &Uri, title_id: &str, nav: &'static str, csrf: Option<&str>) -> Chrome {
+    pub fn new(
+        lang: Lang,
+        uri: &Uri,
+        title_id: &str,
+        nav: &'static str,
+        csrf: Option<&str>,
+    ) -> Chrome {
         let tr = Tr(lang);
         let other = match lang {
             Lang::Fr => Lang::En,
@@ -370,7 +396,10 @@ impl Chrome {
             .filter(|(k, _)| k != "lang")
             .collect();
         pairs.push(("lang".into(), other.code().into()));
-        let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        let q: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
         Chrome {
             tr,
             title: tr.s(title_id),
@@ -396,7 +425,11 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a console page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render; see the server's log").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render; see the server's log",
+            )
+                .into_response()
         }
     }
 }
@@ -421,7 +454,12 @@ pub fn error_page(lang: Lang, uri: &Uri, status: StatusCode, message: String) ->
 pub fn store_error(lang: Lang, uri: &Uri, e: StoreError) -> Response {
     tracing::error!(error = %e, path = uri.path(), "a console page failed");
     let tr = Tr(lang);
-    error_page(lang, uri, StatusCode::SERVICE_UNAVAILABLE, tr.v("error-database", &e.to_string()))
+    error_page(
+        lang,
+        uri,
+        StatusCode::SERVICE_UNAVAILABLE,
+        tr.v("error-database", &e.to_string()),
+    )
 }
 
 /// A `303 See Other` to `to` (after a form, or to the sign-in page).
@@ -447,7 +485,10 @@ mod tests {
         let uri: Uri = "/".parse().unwrap();
         let mut h = HeaderMap::new();
         assert_eq!(language(&h, &uri), Lang::Fr);
-        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en-GB,en;q=0.8"));
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-GB,en;q=0.8"),
+        );
         assert_eq!(language(&h, &uri), Lang::En);
         h.insert(header::COOKIE, HeaderValue::from_static("stca2_lang=fr"));
         assert_eq!(language(&h, &uri), Lang::Fr);

@@ -10,7 +10,9 @@ use axum::response::Response;
 use stca2_report::{Report, Role, Service, TargetResult};
 
 use super::session;
-use super::{Chrome, Sentences, Tr, error_page, html, language, sentences, shown, store_error, when};
+use super::{
+    Chrome, Sentences, Tr, error_page, html, language, sentences, shown, store_error, when,
+};
 use crate::api::AppState;
 
 /// Reports shown in the history and the chart.
@@ -84,7 +86,8 @@ pub struct ProbePage {
 
 /// Median of a latency summary, `-` when none.
 fn ms(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1} ms")).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{x:.1} ms"))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn target(tr: &Tr, t: &TargetResult) -> Target {
@@ -123,7 +126,13 @@ fn target(tr: &Tr, t: &TargetResult) -> Target {
             .map(|x| {
                 x.chain
                     .iter()
-                    .map(|c| (shown(&c.subject), shown(&c.issuer), shown(&c.not_after.date().to_string())))
+                    .map(|c| {
+                        (
+                            shown(&c.subject),
+                            shown(&c.issuer),
+                            shown(&c.not_after.date().to_string()),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -160,7 +169,13 @@ pub fn chart(reports: &[Report]) -> Option<Chart> {
     }
     let (w, h, pad) = (600.0, 160.0, 20.0);
     let n = points.len();
-    let x = |i: usize| pad + if n > 1 { i as f64 * (w - 2.0 * pad) / (n - 1) as f64 } else { (w - 2.0 * pad) / 2.0 };
+    let x = |i: usize| {
+        pad + if n > 1 {
+            i as f64 * (w - 2.0 * pad) / (n - 1) as f64
+        } else {
+            (w - 2.0 * pad) / 2.0
+        }
+    };
     let y = |v: f64| h - pad - v / max * (h - 2.0 * pad);
     let line = |pick: fn(&(Option<f64>, Option<f64>)) -> Option<f64>| {
         points
@@ -179,7 +194,12 @@ pub fn chart(reports: &[Report]) -> Option<Chart> {
 }
 
 /// `GET /sondes/{id}`.
-pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+pub async fn page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
     let op = match session::require(&st, &headers, &uri).await {
         Ok(op) => op,
         Err(r) => return r,
@@ -188,7 +208,14 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Path
     let tr = Tr(lang);
     let (latest, body) = match st.store().probe(&id).await {
         Ok(Some(x)) => x,
-        Ok(None) => return error_page(lang, &uri, StatusCode::NOT_FOUND, tr.v("error-no-probe", &shown(&id))),
+        Ok(None) => {
+            return error_page(
+                lang,
+                &uri,
+                StatusCode::NOT_FOUND,
+                tr.v("error-no-probe", &shown(&id)),
+            );
+        }
         Err(e) => return store_error(lang, &uri, e),
     };
     let history = match st.store().history_bodies(&id, HISTORY).await {
@@ -208,15 +235,29 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Path
         .unwrap_or_default();
     let words = match &report {
         Some(r) => sentences(lang, r),
-        None => Sentences { headline: String::new(), failover: shown(&latest.message), findings: vec![] },
+        None => Sentences {
+            headline: String::new(),
+            failover: shown(&latest.message),
+            findings: vec![],
+        },
     };
-    let targets = report.iter().flat_map(|r| r.results.iter()).map(|t| target(&tr, t)).collect();
-    let mut reports: Vec<Report> = history.iter().filter_map(|(_, _, b)| Report::from_json(b).ok()).collect();
+    let targets = report
+        .iter()
+        .flat_map(|r| r.results.iter())
+        .map(|t| target(&tr, t))
+        .collect();
+    let mut reports: Vec<Report> = history
+        .iter()
+        .filter_map(|(_, _, b)| Report::from_json(b).ok())
+        .collect();
     reports.reverse();
     let timeline = history
         .iter()
         .rev()
-        .map(|(at, closed, _)| Tick { when: when(*at), closed: *closed })
+        .map(|(at, closed, _)| Tick {
+            when: when(*at),
+            closed: *closed,
+        })
         .collect();
     let c = Chrome::new(lang, &uri, "probe-title", "", Some(&op.csrf));
     let page = ProbePage {
@@ -228,7 +269,11 @@ pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Path
         streak: latest.closed_streak,
         since: latest.closed_since.map(when).unwrap_or_default(),
         recommendation: c.tr.recommendation(&latest.recommendation),
-        words: Sentences { headline: shown(&words.headline), failover: shown(&words.failover), findings: words.findings },
+        words: Sentences {
+            headline: shown(&words.headline),
+            failover: shown(&words.failover),
+            findings: words.findings,
+        },
         targets,
         timeline,
         chart: chart(&reports),

@@ -52,7 +52,8 @@ pub fn random_id() -> Result<String, StoreError> {
 /// The operator of this request, or the answer that sends the browser to
 /// the sign-in page (or says the database failed).
 pub async fn require(st: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Operator, Response> {
-    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 64) else {
+    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 64)
+    else {
         return Err(see_other("/connexion"));
     };
     let id_hash = hash_token(&id);
@@ -68,14 +69,23 @@ pub async fn require(st: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Op
 
 /// Opens a session for the admin token whose hash is `token_hash`: the
 /// `Set-Cookie` value that hands it to the browser.
-pub async fn open(st: &AppState, token_hash: &str, transport: Transport) -> Result<HeaderValue, StoreError> {
+pub async fn open(
+    st: &AppState,
+    token_hash: &str,
+    transport: Transport,
+) -> Result<HeaderValue, StoreError> {
     let id = random_id()?;
     let now = now_ms();
     let ttl = i64::try_from(SESSION_TTL.as_millis()).unwrap_or(i64::MAX);
     st.store()
         .insert_session(&hash_token(&id), token_hash, now, now + ttl)
         .await?;
-    Ok(set_cookie(SESSION_COOKIE, &id, SESSION_TTL.as_secs(), transport))
+    Ok(set_cookie(
+        SESSION_COOKIE,
+        &id,
+        SESSION_TTL.as_secs(),
+        transport,
+    ))
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, whole site, `Secure`

@@ -47,7 +47,13 @@ pub struct SignOutForm {
 }
 
 /// Renders the form with a fresh form token (and its cookie).
-fn render(headers: &HeaderMap, uri: &Uri, transport: Transport, status: StatusCode, error: Option<&str>) -> Response {
+fn render(
+    headers: &HeaderMap,
+    uri: &Uri,
+    transport: Transport,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let lang = language(headers, uri);
     let form_token = match session::random_id() {
         Ok(t) => t,
@@ -55,7 +61,11 @@ fn render(headers: &HeaderMap, uri: &Uri, transport: Transport, status: StatusCo
     };
     let c = Chrome::new(lang, uri, "signin-title", "signin", None);
     let error = error.map(|id| c.tr.s(id));
-    let page = SignIn { c, form_token: form_token.clone(), error };
+    let page = SignIn {
+        c,
+        form_token: form_token.clone(),
+        error,
+    };
     with_cookie(
         html(status, &page),
         set_cookie(csrf::PRELOGIN_COOKIE, &form_token, 3600, transport),
@@ -81,15 +91,31 @@ pub async fn submit(
     }
     let token = f.token.trim();
     if token.is_empty() || token.len() > 256 {
-        return render(&headers, &uri, t, StatusCode::UNAUTHORIZED, Some("signin-unknown"));
+        return render(
+            &headers,
+            &uri,
+            t,
+            StatusCode::UNAUTHORIZED,
+            Some("signin-unknown"),
+        );
     }
     let hash = hash_token(token);
     match st.store().find_token(&hash).await {
         Err(e) => store_error(language(&headers, &uri), &uri, e),
-        Ok(None) => render(&headers, &uri, t, StatusCode::UNAUTHORIZED, Some("signin-unknown")),
-        Ok(Some(row)) if row.kind != "admin" => {
-            render(&headers, &uri, t, StatusCode::FORBIDDEN, Some("signin-probe-token"))
-        }
+        Ok(None) => render(
+            &headers,
+            &uri,
+            t,
+            StatusCode::UNAUTHORIZED,
+            Some("signin-unknown"),
+        ),
+        Ok(Some(row)) if row.kind != "admin" => render(
+            &headers,
+            &uri,
+            t,
+            StatusCode::FORBIDDEN,
+            Some("signin-probe-token"),
+        ),
         Ok(Some(_)) => match session::open(&st, &hash, t).await {
             Err(e) => store_error(language(&headers, &uri), &uri, e),
             Ok(cookie) => {
@@ -123,5 +149,8 @@ pub async fn sign_out(
     if let Err(e) = st.store().delete_session(&op.id_hash).await {
         return store_error(language(&headers, &uri), &uri, e);
     }
-    with_cookie(see_other("/connexion"), set_cookie(SESSION_COOKIE, "", 0, t))
+    with_cookie(
+        see_other("/connexion"),
+        set_cookie(SESSION_COOKIE, "", 0, t),
+    )
 }

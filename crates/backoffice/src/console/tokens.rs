@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::session::{self, Operator, now_ms};
-use super::{Chrome, Tr, csrf, error_page, html, language, query, see_other, shown, store_error, when};
+use super::{
+    Chrome, Tr, csrf, error_page, html, language, query, see_other, shown, store_error, when,
+};
 use crate::api::AppState;
 use crate::auth::{hash_token, new_token};
 use crate::store::TokenRow;
@@ -76,6 +78,7 @@ pub struct RevokeForm {
     hash: String,
 }
 
+#[allow(clippy::too_many_arguments)] // the page, and what the form just did
 async fn render(
     st: &AppState,
     headers: &HeaderMap,
@@ -93,19 +96,35 @@ async fn render(
     };
     let next = (rows.len() > TOKENS_PAGE as usize).then(|| {
         rows.truncate(TOKENS_PAGE as usize);
-        format!("/jetons{}", query(&[("apres", rows.last().map(|r| r.hash.as_str()))]))
+        format!(
+            "/jetons{}",
+            query(&[("apres", rows.last().map(|r| r.hash.as_str()))])
+        )
     });
     let c = Chrome::new(lang, uri, "tokens-title", "tokens", Some(&op.csrf));
     let tokens = rows.iter().map(|t| view(&c.tr, t)).collect();
     let error = error.map(|id| c.tr.s(id));
-    html(status, &TokensPage { c, tokens, next, issued, error })
+    html(
+        status,
+        &TokensPage {
+            c,
+            tokens,
+            next,
+            issued,
+            error,
+        },
+    )
 }
 
 fn view(tr: &Tr, t: &TokenRow) -> TokenView {
     TokenView {
         hash: t.hash.clone(),
         id: t.hash.chars().take(12).collect(),
-        kind: tr.s(if t.kind == "admin" { "tokens-kind-admin" } else { "tokens-kind-probe" }),
+        kind: tr.s(if t.kind == "admin" {
+            "tokens-kind-admin"
+        } else {
+            "tokens-kind-probe"
+        }),
         probe: shown(t.probe_id.as_deref().unwrap_or("")),
         merchant: shown(t.merchant_id.as_deref().unwrap_or("")),
         created: when(t.created_at),
@@ -114,12 +133,27 @@ fn view(tr: &Tr, t: &TokenRow) -> TokenView {
 }
 
 /// `GET /jetons`.
-pub async fn page(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Query(q): Query<TokensQuery>) -> Response {
+pub async fn page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<TokensQuery>,
+) -> Response {
     let op = match session::require(&st, &headers, &uri).await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    render(&st, &headers, &uri, &op, q.apres.as_deref(), None, None, StatusCode::OK).await
+    render(
+        &st,
+        &headers,
+        &uri,
+        &op,
+        q.apres.as_deref(),
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The answer to a form whose token or origin is wrong.
@@ -129,7 +163,12 @@ fn forged(headers: &HeaderMap, uri: &Uri) -> Response {
 }
 
 /// `POST /jetons`: issues a token and shows it once.
-pub async fn issue(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<IssueForm>) -> Response {
+pub async fn issue(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<IssueForm>,
+) -> Response {
     let op = match session::require(&st, &headers, &uri).await {
         Ok(op) => op,
         Err(r) => return r,
@@ -140,12 +179,31 @@ pub async fn issue(State(st): State<AppState>, headers: HeaderMap, uri: Uri, For
     let probe = f.probe.trim();
     let merchant = f.merchant.trim();
     let admin = f.kind == "admin";
-    if (!admin && (probe.is_empty() || f.kind != "probe")) || probe.len() > 128 || merchant.len() > 128 {
-        return render(&st, &headers, &uri, &op, None, None, Some("tokens-error-probe"), StatusCode::BAD_REQUEST).await;
+    if (!admin && (probe.is_empty() || f.kind != "probe"))
+        || probe.len() > 128
+        || merchant.len() > 128
+    {
+        return render(
+            &st,
+            &headers,
+            &uri,
+            &op,
+            None,
+            None,
+            Some("tokens-error-probe"),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     let token = match new_token() {
         Ok(t) => t,
-        Err(e) => return store_error(language(&headers, &uri), &uri, crate::store::StoreError::Refused(e.to_string())),
+        Err(e) => {
+            return store_error(
+                language(&headers, &uri),
+                &uri,
+                crate::store::StoreError::Refused(e.to_string()),
+            );
+        }
     };
     let row = TokenRow {
         hash: hash_token(&token),
@@ -158,11 +216,26 @@ pub async fn issue(State(st): State<AppState>, headers: HeaderMap, uri: Uri, For
     if let Err(e) = st.store().insert_token(&row).await {
         return store_error(language(&headers, &uri), &uri, e);
     }
-    render(&st, &headers, &uri, &op, None, Some(token), None, StatusCode::OK).await
+    render(
+        &st,
+        &headers,
+        &uri,
+        &op,
+        None,
+        Some(token),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /jetons/revoquer`: revokes one token (by its full hash).
-pub async fn revoke(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<RevokeForm>) -> Response {
+pub async fn revoke(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<RevokeForm>,
+) -> Response {
     let op = match session::require(&st, &headers, &uri).await {
         Ok(op) => op,
         Err(r) => return r,
@@ -171,12 +244,36 @@ pub async fn revoke(State(st): State<AppState>, headers: HeaderMap, uri: Uri, Fo
         return forged(&headers, &uri);
     }
     if f.hash.len() != 64 {
-        return render(&st, &headers, &uri, &op, None, None, Some("tokens-error-hash"), StatusCode::BAD_REQUEST).await;
+        return render(
+            &st,
+            &headers,
+            &uri,
+            &op,
+            None,
+            None,
+            Some("tokens-error-hash"),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
-    match st.store().revoke_tokens(Some(&f.hash), None, now_ms()).await {
+    match st
+        .store()
+        .revoke_tokens(Some(&f.hash), None, now_ms())
+        .await
+    {
         Ok(_) => see_other("/jetons"),
         Err(crate::store::StoreError::Refused(_)) => {
-            render(&st, &headers, &uri, &op, None, None, Some("tokens-error-hash"), StatusCode::BAD_REQUEST).await
+            render(
+                &st,
+                &headers,
+                &uri,
+                &op,
+                None,
+                None,
+                Some("tokens-error-hash"),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => store_error(language(&headers, &uri), &uri, e),
     }

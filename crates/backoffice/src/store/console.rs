@@ -86,7 +86,9 @@ impl ConsoleList {
             ListKind::All => {}
             ListKind::Closed => c.raw("stca2_port_closed"),
             ListKind::Recommendation(r) => c.push("recommendation = ?", Param::Text(r.clone())),
-            ListKind::Finding(code) => c.push(finding_condition(backend), Param::Text(code.clone())),
+            ListKind::Finding(code) => {
+                c.push(finding_condition(backend), Param::Text(code.clone()))
+            }
             ListKind::SilentBefore(t) => c.push("started_at < ?", Param::Int(*t)),
         }
         if let Some(r) = &self.recommendation {
@@ -163,9 +165,7 @@ impl Store {
                     match since {
                         None => {
                             let n = c.next_param(Param::Text(p.clone()));
-                            c.raw(&format!(
-                                "(closed_since IS NOT NULL OR probe_id > {n})"
-                            ));
+                            c.raw(&format!("(closed_since IS NOT NULL OR probe_id > {n})"));
                         }
                         Some(s) => {
                             let a = c.next_param(Param::Int(*s));
@@ -186,7 +186,8 @@ impl Store {
         };
         let clause = c.clause();
         let limit = c.next_param(Param::Int(i64::from(list.limit)));
-        let sql = format!("SELECT {LATEST_COLS} FROM latest{clause} ORDER BY {order} LIMIT {limit}");
+        let sql =
+            format!("SELECT {LATEST_COLS} FROM latest{clause} ORDER BY {order} LIMIT {limit}");
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             let rows = q.fetch_all(pool).await?;
