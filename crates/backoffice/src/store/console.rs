@@ -36,7 +36,8 @@ pub enum Sort {
     #[default]
     Probe,
     /// By the start of the closed streak, oldest first, then probe id
-    /// (probes that are not closed have no start and come first).
+    /// (probes that are not closed have no start: first on SQLite, last on
+    /// PostgreSQL).
     Since,
 }
 
@@ -159,29 +160,30 @@ impl Store {
                 "probe_id"
             }
             Sort::Since => {
+                // Each database's own place for NULLs (first on SQLite, last
+                // on PostgreSQL), so that both walk latest_closed_since.
+                let nulls_first = self.backend() == Backend::Sqlite;
                 if let Some((since, p)) = &list.after {
-                    // NULLs first: a NULL cursor resumes among the NULLs by
-                    // probe id, then takes every non-NULL.
-                    match since {
-                        None => {
-                            let n = c.next_param(Param::Text(p.clone()));
-                            c.raw(&format!("(closed_since IS NOT NULL OR probe_id > {n})"));
+                    let n = c.next_param(Param::Text(p.clone()));
+                    let cond = match since {
+                        // Among the NULLs, by probe id; then the other side.
+                        None if nulls_first => {
+                            format!("(closed_since IS NOT NULL OR probe_id > {n})")
                         }
+                        None => format!("(closed_since IS NULL AND probe_id > {n})"),
                         Some(s) => {
                             let a = c.next_param(Param::Int(*s));
-                            let b = c.next_param(Param::Text(p.clone()));
-                            c.raw(&format!(
-                                "closed_since IS NOT NULL AND (closed_since, probe_id) > ({a}, {b})"
-                            ));
+                            let after = format!("(closed_since, probe_id) > ({a}, {n})");
+                            if nulls_first {
+                                format!("(closed_since IS NOT NULL AND {after})")
+                            } else {
+                                format!("(closed_since IS NULL OR {after})")
+                            }
                         }
-                    }
+                    };
+                    c.raw(&cond);
                 }
-                // Matches latest_closed_since; NULLS FIRST is SQLite's and
-                // PostgreSQL's default is NULLS LAST for ASC: say it.
-                match self.backend() {
-                    Backend::Sqlite => "closed_since, probe_id",
-                    Backend::Postgres => "closed_since NULLS FIRST, probe_id",
-                }
+                "closed_since, probe_id"
             }
         };
         let clause = c.clause();
