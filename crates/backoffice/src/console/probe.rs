@@ -147,9 +147,12 @@ fn charted(r: &Report) -> Option<&TargetResult> {
         .or(r.results.first())
 }
 
+/// A report's median connect and handshake times, when measured.
+type Medians = (Option<f64>, Option<f64>);
+
 /// The chart of `reports` (oldest first): median connect and handshake times.
 pub fn chart(reports: &[Report]) -> Option<Chart> {
-    let points: Vec<(Option<f64>, Option<f64>)> = reports
+    let points: Vec<Medians> = reports
         .iter()
         .map(|r| match charted(r) {
             Some(t) => (
@@ -177,7 +180,7 @@ pub fn chart(reports: &[Report]) -> Option<Chart> {
         }
     };
     let y = |v: f64| h - pad - v / max * (h - 2.0 * pad);
-    let line = |pick: fn(&(Option<f64>, Option<f64>)) -> Option<f64>| {
+    let line = |pick: fn(&Medians) -> Option<f64>| {
         points
             .iter()
             .enumerate()
