@@ -16,6 +16,7 @@ mod backoffice_hostile;
 mod backoffice_openapi;
 mod backoffice_store;
 mod cli;
+mod console;
 mod daemon;
 mod guard;
 mod lab_server;

@@ -10,12 +10,14 @@
 //! probe's detail and the ISP-ticket CSV, streamed from the database.
 //! [`server`] is the HTTP/HTTPS accept loop; [`cli`] the `serve`, `token`
 //! and `export` subcommands; [`auth`] the tokens; [`isp_csv`] writes the
-//! exports' CSV from the reports the store streams.
+//! exports' CSV from the reports the store streams; [`console`] the web
+//! pages operators work in (French by default), under `/`.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod console;
 pub mod contract;
 pub mod isp_csv;
 pub mod server;

@@ -188,7 +188,12 @@ impl Server {
     /// connection to finish its request in flight and close (idle ones close
     /// at once), and gives them up to [`DRAIN_TIMEOUT`] before aborting them.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        let app = router(self.state.clone());
+        let app = router(self.state.clone()).merge(crate::console::router(
+            self.state.clone(),
+            crate::console::Transport {
+                tls: self.tls.is_some(),
+            },
+        ));
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let per_client = Arc::new(PerClient::default());
         let mut conns: JoinSet<()> = JoinSet::new();

@@ -37,18 +37,32 @@ use sqlx::sqlite::{
 };
 
 /// The SQLite migrations, embedded in the binary.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "backoffice",
-    include_str!("../../migrations/sqlite/0001_backoffice.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "backoffice",
+        include_str!("../../migrations/sqlite/0001_backoffice.sql"),
+    ),
+    (
+        2,
+        "console",
+        include_str!("../../migrations/sqlite/0002_console.sql"),
+    ),
+];
 
 /// The PostgreSQL migrations, embedded in the binary.
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "backoffice",
-    include_str!("../../migrations/postgres/0001_backoffice.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "backoffice",
+        include_str!("../../migrations/postgres/0001_backoffice.sql"),
+    ),
+    (
+        2,
+        "console",
+        include_str!("../../migrations/postgres/0002_console.sql"),
+    ),
+];
 
 /// How long opening a database may take at start before giving up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -273,11 +287,13 @@ macro_rules! bind_all {
     }};
 }
 
+mod console;
 mod export;
 mod query;
 mod tokens;
 mod write;
 
+pub use console::{ConsoleList, Counts, ListKind, Sort};
 pub use export::{ExportFilter, ExportRow};
 pub use query::{HistoryRow, LatestFilter, LatestRow};
 pub use tokens::TokenRow;

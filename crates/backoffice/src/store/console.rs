@@ -1,0 +1,351 @@
+//! The console's reads (and its sessions): the dashboard's counts, the
+//! lists its numbers link to (keyset-paginated, each on an index of
+//! `latest` where the filter has one), a probe's recent history with
+//! bodies for its latency chart, a page of tokens, and the sign-in sessions
+//! (`console_sessions`: the SHA-256 of each session id, never the id).
+//!
+//! Lists that depend on a finding of the latest report (suspected
+//! interception, old STCA chain, expiring chain) read it from the stored
+//! body with the database's JSON functions: `latest` has no column for
+//! findings, so those lists and counts scan; every other list walks an index.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::query::{LATEST_COLS, LatestRow};
+use super::{Backend, Conditions, Param, Store, StoreError, TokenRow};
+
+/// Which probes a console list holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListKind {
+    /// Every probe with a latest state.
+    All,
+    /// "Port STCA2 non ouvert" in the latest report.
+    Closed,
+    /// This failover recommendation (contract spelling).
+    Recommendation(String),
+    /// The latest report has a finding with this code (`interception`, `old_ca`, `expiring`...).
+    Finding(String),
+    /// No report started at or after this time (Unix ms): silent probes.
+    SilentBefore(i64),
+}
+
+/// The order of a console list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// By probe id.
+    #[default]
+    Probe,
+    /// By the start of the closed streak, oldest first, then probe id
+    /// (probes that are not closed have no start: first on SQLite, last on
+    /// PostgreSQL).
+    Since,
+}
+
+/// A console list: what, narrowed how, in which order, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleList {
+    /// Which probes.
+    pub kind: ListKind,
+    /// Only this merchant.
+    pub merchant: Option<String>,
+    /// Only this recommendation (on top of `kind`).
+    pub recommendation: Option<String>,
+    /// Latest report started at or after (Unix ms).
+    pub since: Option<i64>,
+    /// The order.
+    pub sort: Sort,
+    /// Resume after this row: its `closed_since` (for [`Sort::Since`]) and probe id.
+    pub after: Option<(Option<i64>, String)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// The dashboard's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    /// Probes with a latest state.
+    pub reporting: i64,
+    /// Probes whose STCA2 port is not open.
+    pub closed: i64,
+    /// Probes ready for "Connectivité secondaire" (`configure_secondary`).
+    pub secondary_ready: i64,
+    /// Suspected interceptions in the latest report.
+    pub interception: i64,
+    /// Old STCA chains in the latest report.
+    pub old_ca: i64,
+    /// Chains expiring soon in the latest report.
+    pub expiring: i64,
+    /// Probes silent since the cut-off.
+    pub silent: i64,
+}
+
+impl ConsoleList {
+    /// Every condition of this list but the cursor, on `latest` (no prefix).
+    fn conditions(&self, backend: Backend) -> Conditions {
+        let mut c = Conditions::default();
+        match &self.kind {
+            ListKind::All => {}
+            ListKind::Closed => c.raw("stca2_port_closed"),
+            ListKind::Recommendation(r) => c.push("recommendation = ?", Param::Text(r.clone())),
+            ListKind::Finding(code) => {
+                c.push(finding_condition(backend), Param::Text(code.clone()))
+            }
+            ListKind::SilentBefore(t) => c.push("started_at < ?", Param::Int(*t)),
+        }
+        if let Some(r) = &self.recommendation {
+            c.push("recommendation = ?", Param::Text(r.clone()));
+        }
+        c.scope("", &self.merchant, self.since, None);
+        c
+    }
+}
+
+/// "The latest report has a finding with code ?", on `latest` rows.
+fn finding_condition(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "EXISTS (SELECT 1 FROM reports r, json_each(r.body, '$.summary.findings') f \
+             WHERE r.report_id = latest.report_id AND json_extract(f.value, '$.code') = ?)"
+        }
+        Backend::Postgres => {
+            "EXISTS (SELECT 1 FROM reports r WHERE r.report_id = latest.report_id \
+             AND (r.body::jsonb -> 'summary' -> 'findings') @> \
+             jsonb_build_array(jsonb_build_object('code', ?::text)))"
+        }
+    }
+}
+
+/// Reads a [`LatestRow`] from a row of [`LATEST_COLS`].
+fn latest_row(row: &impl LatestCols) -> Result<LatestRow, StoreError> {
+    row.latest()
+}
+
+/// A database row that starts with [`LATEST_COLS`].
+trait LatestCols {
+    fn latest(&self) -> Result<LatestRow, StoreError>;
+}
+
+macro_rules! latest_cols {
+    ($row:ty) => {
+        impl LatestCols for $row {
+            fn latest(&self) -> Result<LatestRow, StoreError> {
+                Ok(LatestRow {
+                    probe_id: self.try_get(0)?,
+                    report_id: self.try_get(1)?,
+                    started_at: self.try_get(2)?,
+                    stca2_port_closed: self.try_get(3)?,
+                    closed_since: self.try_get(4)?,
+                    closed_streak: self.try_get(5)?,
+                    recommendation: self.try_get(6)?,
+                    message: self.try_get(7)?,
+                    merchant_id: self.try_get(8)?,
+                    public_ip: self.try_get(9)?,
+                })
+            }
+        }
+    };
+}
+latest_cols!(sqlx::sqlite::SqliteRow);
+latest_cols!(sqlx::postgres::PgRow);
+
+impl Store {
+    /// One page of a console list.
+    pub async fn console_list(&self, list: &ConsoleList) -> Result<Vec<LatestRow>, StoreError> {
+        let mut c = list.conditions(self.backend());
+        let order = match list.sort {
+            Sort::Probe => {
+                if let Some((_, p)) = &list.after {
+                    c.push("probe_id > ?", Param::Text(p.clone()));
+                }
+                "probe_id"
+            }
+            Sort::Since => {
+                // Each database's own place for NULLs (first on SQLite, last
+                // on PostgreSQL), so that both walk latest_closed_since.
+                let nulls_first = self.backend() == Backend::Sqlite;
+                if let Some((since, p)) = &list.after {
+                    let n = c.next_param(Param::Text(p.clone()));
+                    let cond = match since {
+                        // Among the NULLs, by probe id; then the other side.
+                        None if nulls_first => {
+                            format!("(closed_since IS NOT NULL OR probe_id > {n})")
+                        }
+                        None => format!("(closed_since IS NULL AND probe_id > {n})"),
+                        Some(s) => {
+                            let a = c.next_param(Param::Int(*s));
+                            let after = format!("(closed_since, probe_id) > ({a}, {n})");
+                            if nulls_first {
+                                format!("(closed_since IS NOT NULL AND {after})")
+                            } else {
+                                format!("(closed_since IS NULL OR {after})")
+                            }
+                        }
+                    };
+                    c.raw(&cond);
+                }
+                "closed_since, probe_id"
+            }
+        };
+        let clause = c.clause();
+        let limit = c.next_param(Param::Int(i64::from(list.limit)));
+        let sql =
+            format!("SELECT {LATEST_COLS} FROM latest{clause} ORDER BY {order} LIMIT {limit}");
+        with_pool!(self, read, pool => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(latest_row).collect()
+        })
+    }
+
+    /// Rows `offset..offset + limit` of a console list in probe order (a
+    /// campaign's part), cursor and sort ignored.
+    pub async fn console_list_part(
+        &self,
+        list: &ConsoleList,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<LatestRow>, StoreError> {
+        let mut c = list.conditions(self.backend());
+        let clause = c.clause();
+        let lim = c.next_param(Param::Int(i64::from(limit)));
+        let off = c.next_param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let sql = format!(
+            "SELECT {LATEST_COLS} FROM latest{clause} ORDER BY probe_id LIMIT {lim} OFFSET {off}"
+        );
+        with_pool!(self, read, pool => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(latest_row).collect()
+        })
+    }
+
+    /// How many probes a console list holds (cursor ignored).
+    pub async fn console_count(&self, list: &ConsoleList) -> Result<i64, StoreError> {
+        let c = list.conditions(self.backend());
+        let sql = format!("SELECT COUNT(*) FROM latest{}", c.clause());
+        with_pool!(self, read, pool => {
+            let q = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), c.params);
+            Ok(q.fetch_one(pool).await?)
+        })
+    }
+
+    /// The dashboard's numbers; probes whose latest report started before
+    /// `silent_before` (Unix ms) are silent.
+    pub async fn console_counts(&self, silent_before: i64) -> Result<Counts, StoreError> {
+        let sql = "SELECT COUNT(*), \
+                   COALESCE(SUM(CASE WHEN stca2_port_closed THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN recommendation = 'configure_secondary' THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN started_at < $1 THEN 1 ELSE 0 END), 0) FROM latest";
+        let finding = |code: &str| ConsoleList {
+            kind: ListKind::Finding(code.into()),
+            merchant: None,
+            recommendation: None,
+            since: None,
+            sort: Sort::Probe,
+            after: None,
+            limit: 0,
+        };
+        let (interception, old_ca, expiring) = (
+            finding(stca2_report::codes::INTERCEPTION),
+            finding(stca2_report::codes::OLD_CA),
+            finding(stca2_report::codes::EXPIRING),
+        );
+        let main = async {
+            with_pool!(self, read, pool => {
+                let row = sqlx::query(sql).bind(silent_before).fetch_one(pool).await?;
+                Ok::<_, StoreError>((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?, row.try_get::<i64, _>(3)?))
+            })
+        };
+        let (main, i, o, e) = tokio::join!(
+            main,
+            self.console_count(&interception),
+            self.console_count(&old_ca),
+            self.console_count(&expiring)
+        );
+        let (reporting, closed, secondary_ready, silent) = main?;
+        Ok(Counts {
+            reporting,
+            closed,
+            secondary_ready,
+            interception: i?,
+            old_ca: o?,
+            expiring: e?,
+            silent,
+        })
+    }
+
+    /// The `limit` most recent reports of one probe with their bodies,
+    /// newest first: (started_at, "port STCA2 non ouvert", JSON body).
+    pub async fn history_bodies(
+        &self,
+        probe_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(i64, bool, String)>, StoreError> {
+        let sql = "SELECT started_at, stca2_port_closed, body FROM reports WHERE probe_id = $1 \
+                   ORDER BY started_at DESC, report_id DESC LIMIT $2";
+        with_pool!(self, read, pool => {
+            let rows = sqlx::query(sql).bind(probe_id).bind(i64::from(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+        })
+    }
+
+    /// A page of tokens in hash order, after `after` (exclusive).
+    pub async fn tokens_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TokenRow>, StoreError> {
+        let sql = "SELECT hash, kind, probe_id, merchant_id, created_at, revoked_at FROM tokens \
+                   WHERE hash > $1 ORDER BY hash LIMIT $2";
+        with_pool!(self, read, pool => {
+            let rows = sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(TokenRow {
+                hash: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                probe_id: r.try_get(2)?,
+                merchant_id: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+                revoked_at: r.try_get(5)?,
+            })).collect()
+        })
+    }
+
+    /// Opens a session: the hash of its id, the admin token's hash, its
+    /// expiry. Expired sessions are deleted on the way.
+    pub async fn insert_session(
+        &self,
+        id_hash: &str,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, write, p => {
+            sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                .bind(now).execute(p).await?;
+            sqlx::query("INSERT INTO console_sessions (id_hash, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(id_hash).bind(token_hash).bind(now).bind(expires_at)
+                .execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the session with this id hash is open at `now`: unexpired,
+    /// and opened with an admin token that is still live.
+    pub async fn session_open(&self, id_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let sql = "SELECT 1 FROM console_sessions s JOIN tokens t ON t.hash = s.token_hash \
+                   WHERE s.id_hash = $1 AND s.expires_at > $2 AND t.kind = 'admin' \
+                   AND t.revoked_at IS NULL";
+        with_pool!(self, read, p => {
+            Ok(sqlx::query(sql).bind(id_hash).bind(now).fetch_optional(p).await?.is_some())
+        })
+    }
+
+    /// Closes a session.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        with_pool!(self, write, p => {
+            sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
+                .bind(id_hash).execute(p).await?;
+        });
+        Ok(())
+    }
+}
