@@ -18,6 +18,7 @@ mod backoffice_store;
 mod cli;
 mod daemon;
 mod guard;
+mod i18n;
 mod lab_server;
 mod legacy_capture;
 mod netns_firewall;

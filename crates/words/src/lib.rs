@@ -563,7 +563,7 @@ mod every_case {
             .unwrap();
         assert_eq!(
             f,
-            "Les deux sites répondent\u{a0}: configurez site 2 (bordeaux, 194.50.38.173 port 1146) comme passerelle de secours du terminal."
+            "Les deux sites répondent\u{a0}: configurez le site 2 (bordeaux, 194.50.38.173 port 1146) comme passerelle de secours du terminal."
         );
     }
 }

@@ -22,7 +22,7 @@ list-and = { $head } et { $item }
 -exempt = Demandez au commerçant ou à son FAI d'exclure les adresses de la passerelle de l'inspection TLS (inspection SSL).
 -nothing-known = cela ne dit rien de la box du commerçant
 
-site-label = site { $number } ({ $name })
+site-label = le site { $number } ({ $name })
 site-comma = site { $number }, { $name }
 every-site = { $count ->
     [2] les deux sites
@@ -100,7 +100,7 @@ headline-not-stca2 = Pas prêt pour STCA2 : { $targets } ne { $count ->
 
 ## La connectivité secondaire (passerelle de secours).
 
-failover-configure-site = site { $number } ({ $name }, { $address } { $count ->
+failover-configure-site = le site { $number } ({ $name }, { $address } { $count ->
     [one] port
    *[other] ports
 } { $ports })
