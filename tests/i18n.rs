@@ -55,7 +55,10 @@ async fn check_lab(target_file: &Path) -> Report {
 /// What a rendered text must never show: a message id in brackets (a
 /// message missing everywhere), a Fluent placeable left as written.
 fn assert_whole(text: &str, what: &str) {
-    assert!(!text.contains("{ $") && !text.contains("{$"), "{what}: a variable left in:\n{text}");
+    assert!(
+        !text.contains("{ $") && !text.contains("{$"),
+        "{what}: a variable left in:\n{text}"
+    );
     let bracketed_id = text.match_indices('[').any(|(i, _)| {
         let rest = &text[i + 1..];
         let id: String = rest
@@ -92,12 +95,18 @@ async fn every_scenario_reads_whole_in_both_languages() {
             let words = Words::new(lang);
             let what = format!("scenario {name}, {lang}");
             let facts = s.headline_params.as_ref().expect("the headline's facts");
-            let headline = words.headline(facts).unwrap_or_else(|| panic!("{what}: headline"));
+            let headline = words
+                .headline(facts)
+                .unwrap_or_else(|| panic!("{what}: headline"));
             let failover = s.failover.params.as_ref().expect("the failover's facts");
-            let failover = words.failover(failover).unwrap_or_else(|| panic!("{what}: failover"));
+            let failover = words
+                .failover(failover)
+                .unwrap_or_else(|| panic!("{what}: failover"));
             for f in &s.findings {
                 let facts = f.params.as_ref().expect("every finding has facts");
-                let m = words.finding(facts).unwrap_or_else(|| panic!("{what}: {}", f.code));
+                let m = words
+                    .finding(facts)
+                    .unwrap_or_else(|| panic!("{what}: {}", f.code));
                 assert_whole(&m, &what);
             }
             let text = human(&report, lang);
@@ -113,10 +122,19 @@ async fn every_scenario_reads_whole_in_both_languages() {
                 }
                 Lang::Fr => {
                     assert_ne!(headline, s.headline, "{what}: not translated");
-                    assert!(text.contains("\nConnectivité secondaire\u{a0}: "), "{what}:\n{text}");
-                    assert!(text.contains("RÔLE") && !text.contains("ROLE"), "{what}:\n{text}");
+                    assert!(
+                        text.contains("\nConnectivité secondaire\u{a0}: "),
+                        "{what}:\n{text}"
+                    );
+                    assert!(
+                        text.contains("RÔLE") && !text.contains("ROLE"),
+                        "{what}:\n{text}"
+                    );
                     // French typography: no ordinary space before a colon.
-                    assert!(!headline.contains(" :") && !failover.contains(" ;"), "{what}: {headline} / {failover}");
+                    assert!(
+                        !headline.contains(" :") && !failover.contains(" ;"),
+                        "{what}: {headline} / {failover}"
+                    );
                 }
             }
         }
@@ -139,11 +157,24 @@ async fn the_locale_picks_french_and_lang_wins() {
     let dir = tempfile::tempdir().unwrap();
     let (lab, file) = start_lab(Scenario::named("primary-blocked").unwrap(), dir.path()).await;
     let file = file.to_string_lossy().into_owned();
-    let check = ["check", "--targets", &file, "--timeout", "1", "--attempts", "1"];
+    let check = [
+        "check",
+        "--targets",
+        &file,
+        "--timeout",
+        "1",
+        "--attempts",
+        "1",
+    ];
     let run = |vars: &[(&str, &str)], extra: &[&str]| {
         let mut cmd = with_locale(bin(), vars);
         let out = cmd.args(check).args(extra).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let (fr, en, lang_en, lc_all, csv) = tokio::task::spawn_blocking(move || {
@@ -158,19 +189,31 @@ async fn the_locale_picks_french_and_lang_wins() {
     .await
     .unwrap();
     lab.shutdown().await;
-    assert!(fr.starts_with("Port STCA2 non ouvert\u{a0}: la box bloque le port TCP 1146 vers "), "{fr}");
-    assert!(fr.contains("Ouvrez en sortie le port TCP 1146 vers "), "{fr}");
+    assert!(
+        fr.starts_with("Port STCA2 non ouvert\u{a0}: la box bloque le port TCP 1146 vers "),
+        "{fr}"
+    );
+    assert!(
+        fr.contains("Ouvrez en sortie le port TCP 1146 vers "),
+        "{fr}"
+    );
     assert!(fr.contains(" sur la box du commerçant."), "{fr}");
     assert!(fr.contains("Constats\u{a0}:"), "{fr}");
     assert_whole(&fr, "LANG=fr_FR.UTF-8");
     for en in [&en, &lang_en, &lc_all] {
-        assert!(en.starts_with("Port STCA2 non ouvert: the router blocks "), "{en}");
+        assert!(
+            en.starts_with("Port STCA2 non ouvert: the router blocks "),
+            "{en}"
+        );
         assert!(en.contains("\nFailover: "), "{en}");
     }
     // The CSV: the contract's columns, the explanation in French.
     let header = csv.lines().next().unwrap();
     assert_eq!(header, stca2_report::csv::COLUMNS.join(","));
-    assert!(csv.contains("La box du commerçant bloque le site 1"), "{csv}");
+    assert!(
+        csv.contains("La box du commerçant bloque le site 1"),
+        "{csv}"
+    );
 }
 
 /// Lines of a child's stdout, as they come.
@@ -220,7 +263,15 @@ async fn watch_follows_the_router_being_opened() {
     let mut child = with_locale(bin(), &[])
         .args(["check", "--targets"])
         .arg(&file)
-        .args(["--timeout", "1", "--attempts", "1", "--watch", "--watch-every", "200ms"])
+        .args([
+            "--timeout",
+            "1",
+            "--attempts",
+            "1",
+            "--watch",
+            "--watch-every",
+            "200ms",
+        ])
         .args(["--watch-timeout", "60s", "--lang", "fr"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -229,7 +280,11 @@ async fn watch_follows_the_router_being_opened() {
     let rx = lines(&mut child);
     let mut seen = Vec::new();
     let rx = tokio::task::spawn_blocking(move || {
-        until(&rx, "Surveillance\u{a0}: un nouveau test toutes les", &mut seen);
+        until(
+            &rx,
+            "Surveillance\u{a0}: un nouveau test toutes les",
+            &mut seen,
+        );
         (rx, seen)
     })
     .await
@@ -255,7 +310,10 @@ async fn watch_follows_the_router_being_opened() {
     let changed = format!("1146 vers {primary}\u{a0}: désormais ouvert");
     assert!(text.contains(&changed), "{changed:?} missing:\n{text}");
     // Through a pipe: plain lines, no escape codes, no bell.
-    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
     // The verdict is printed again after what changed: the line before the
     // last is the new verdict.
     let before_last = &seen[seen.len() - 2];
@@ -275,7 +333,15 @@ async fn watch_gives_up_after_its_timeout() {
     let file = file.to_string_lossy().into_owned();
     let out = tokio::task::spawn_blocking(move || {
         with_locale(bin(), &[])
-            .args(["check", "--targets", &file, "--timeout", "1", "--attempts", "1"])
+            .args([
+                "check",
+                "--targets",
+                &file,
+                "--timeout",
+                "1",
+                "--attempts",
+                "1",
+            ])
             .args(["--watch", "--watch-every", "200ms", "--watch-timeout", "2s"])
             .output()
             .unwrap()
@@ -286,7 +352,9 @@ async fn watch_gives_up_after_its_timeout() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.trim_end().ends_with("Still not ready after 2s: stopping (exit code 1). The last verdict is above."),
+        text.trim_end().ends_with(
+            "Still not ready after 2s: stopping (exit code 1). The last verdict is above."
+        ),
         "{text}"
     );
     assert!(!text.contains("now open"), "nothing changed:\n{text}");

@@ -183,7 +183,8 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
 
 /// `--watch-timeout`, `--watch-every`: "10m", "90s", "1m 30s".
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write 10m, 90s, 1m 30s)"))?;
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write 10m, 90s, 1m 30s)"))?;
     if d.is_zero() {
         return Err(format!("`{s}` is no time at all"));
     }
@@ -295,7 +296,13 @@ pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::R
         // The columns are the contract's; the explanation (the failover
         // message) is in the reader's language.
         let mut report = report.clone();
-        if let Some(m) = report.summary.failover.params.as_ref().and_then(|f| words.failover(f)) {
+        if let Some(m) = report
+            .summary
+            .failover
+            .params
+            .as_ref()
+            .and_then(|f| words.failover(f))
+        {
             report.summary.failover.message = m;
         }
         stca2_report::csv::write(&mut buf, std::slice::from_ref(&report), None)?;
@@ -312,13 +319,12 @@ pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::R
         crate::human::render(report, warnings, words, &mut buf, color)?;
     }
     match &out.out {
-        Some(path) => write_atomically(path, &buf)
-            .with_context(|| {
-                words.text(
-                    "check-cannot-write",
-                    Some(&args!("path" => path.display().to_string())),
-                )
-            })?,
+        Some(path) => write_atomically(path, &buf).with_context(|| {
+            words.text(
+                "check-cannot-write",
+                Some(&args!("path" => path.display().to_string())),
+            )
+        })?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&buf)?;

@@ -199,7 +199,9 @@ mod tests {
             e.contains("primary-blocked") && e.contains("reset-after-hello"),
             "{e}"
         );
-        let e = scenario("nope", Words::new(Lang::Fr)).unwrap_err().to_string();
+        let e = scenario("nope", Words::new(Lang::Fr))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("`nope` n'est ni un scénario"), "{e}");
     }
 }

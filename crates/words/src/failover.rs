@@ -12,9 +12,8 @@ pub(crate) fn render(w: &Words, f: &FailoverReason) -> Option<String> {
     let labels = |sites: &[SiteRef]| labels(w, sites);
     // A list of site labels at the start of a sentence.
     let first = |sites: &[SiteRef]| capitalise(&labels(sites));
-    let eps = |targets: &[TargetRef]| {
-        w.list(&targets.iter().map(|t| w.endpoint(t)).collect::<Vec<_>>())
-    };
+    let eps =
+        |targets: &[TargetRef]| w.list(&targets.iter().map(|t| w.endpoint(t)).collect::<Vec<_>>());
     Some(match f {
         F::NoSecondary => w.text("failover-no-secondary", None),
         F::NoPrimary => w.text("failover-no-primary", None),
@@ -174,10 +173,15 @@ fn configure(w: &Words, targets: &[FailoverTarget]) -> String {
 /// then the TLS failures with their class.
 fn why_broken(w: &Words, b: &Broken) -> String {
     let intercepted = (!b.intercepted.is_empty()).then(|| {
-        let endpoints: Vec<String> = b.intercepted.iter().map(|i| w.endpoint(&i.target)).collect();
-        let issuers = w.list_once(b.intercepted.iter().map(|i| {
-            interceptor_issuer(w, i).unwrap_or_else(|| w.text("unknown-issuer", None))
-        }));
+        let endpoints: Vec<String> = b
+            .intercepted
+            .iter()
+            .map(|i| w.endpoint(&i.target))
+            .collect();
+        let issuers =
+            w.list_once(b.intercepted.iter().map(|i| {
+                interceptor_issuer(w, i).unwrap_or_else(|| w.text("unknown-issuer", None))
+            }));
         w.text(
             "failover-why-intercepted",
             Some(&args!("endpoints" => w.list(&endpoints), "issuers" => issuers)),

@@ -87,12 +87,24 @@ pub(crate) fn render(w: &Words, f: &FindingFacts) -> Option<String> {
             target,
             subject,
             days_to_expiry,
-        } => expiry(w, "finding-expired", target, subject.as_deref(), -days_to_expiry),
+        } => expiry(
+            w,
+            "finding-expired",
+            target,
+            subject.as_deref(),
+            -days_to_expiry,
+        ),
         FindingFacts::Expiring {
             target,
             subject,
             days_to_expiry,
-        } => expiry(w, "finding-expiring", target, subject.as_deref(), *days_to_expiry),
+        } => expiry(
+            w,
+            "finding-expiring",
+            target,
+            subject.as_deref(),
+            *days_to_expiry,
+        ),
         FindingFacts::AnchorsMissing => w.text("finding-anchors-missing", None),
         FindingFacts::Unknown => return None,
     })
@@ -227,7 +239,10 @@ mod tests {
     #[test]
     fn a_target_is_named_with_its_site_and_service() {
         let en = Words::new(crate::Lang::En);
-        assert_eq!(en.at(&target("::1")), "[::1]:1146 (site 3, lyon, stca2 port)");
+        assert_eq!(
+            en.at(&target("::1")),
+            "[::1]:1146 (site 3, lyon, stca2 port)"
+        );
         let m = port_closed(
             &en,
             &target("::1"),

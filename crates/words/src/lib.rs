@@ -299,7 +299,10 @@ mod every_case {
                 addresses: vec!["gw.example".into(), "gw2.example".into()],
             },
             Headline::Interception {
-                intercepted: vec![intercepted(None, None), intercepted(Some(CaFamily::Stca), Some("CN=X"))],
+                intercepted: vec![
+                    intercepted(None, None),
+                    intercepted(Some(CaFamily::Stca), Some("CN=X")),
+                ],
             },
         ];
         for targets in [one.clone(), two.clone()] {
@@ -316,11 +319,21 @@ mod every_case {
                     tls_failing,
                 });
             }
-            h.push(Headline::NotMeasured { targets: targets.clone() });
-            h.push(Headline::OldCa { targets: targets.clone() });
-            h.push(Headline::TlsFailing { targets: targets.clone() });
-            h.push(Headline::Expired { targets: targets.clone() });
-            h.push(Headline::NotStca2 { targets: targets.clone() });
+            h.push(Headline::NotMeasured {
+                targets: targets.clone(),
+            });
+            h.push(Headline::OldCa {
+                targets: targets.clone(),
+            });
+            h.push(Headline::TlsFailing {
+                targets: targets.clone(),
+            });
+            h.push(Headline::Expired {
+                targets: targets.clone(),
+            });
+            h.push(Headline::NotStca2 {
+                targets: targets.clone(),
+            });
         }
         for sites in [vec![s(1)], vec![s(1), s(2)], vec![s(1), s(2), s(3)]] {
             for expiring in [None, Some(1), Some(12)] {
@@ -483,7 +496,11 @@ mod every_case {
             }
             f.push(F::ClientAuth {
                 target: t(2, 7212),
-                ca_names: if d { vec!["CN=A".into(), "CN=B".into()] } else { vec![] },
+                ca_names: if d {
+                    vec!["CN=A".into(), "CN=B".into()]
+                } else {
+                    vec![]
+                },
             });
             f.push(F::OldCa {
                 target: t(1, 1146),
@@ -508,8 +525,14 @@ mod every_case {
     fn assert_whole(text: Option<String>, what: &dyn std::fmt::Debug) -> String {
         let text = text.unwrap_or_else(|| panic!("nothing for {what:?}"));
         assert!(!text.is_empty(), "{what:?}");
-        assert!(!text.contains("{ $") && !text.contains("[headline-") && !text.contains("[failover-")
-            && !text.contains("[finding-") && !text.contains("[list-"), "{what:?}: {text}");
+        assert!(
+            !text.contains("{ $")
+                && !text.contains("[headline-")
+                && !text.contains("[failover-")
+                && !text.contains("[finding-")
+                && !text.contains("[list-"),
+            "{what:?}: {text}"
+        );
         assert!(!text.contains("  "), "{what:?}: a double space in {text:?}");
         text
     }
@@ -523,7 +546,10 @@ mod every_case {
                 if lang == Lang::Fr {
                     // French typography: a no-break space before : and ;.
                     assert!(!text.contains(" :") && !text.contains(" ;"), "{text}");
-                    assert!(!text.contains("blocks") && !text.contains("Open outbound"), "{text}");
+                    assert!(
+                        !text.contains("blocks") && !text.contains("Open outbound"),
+                        "{text}"
+                    );
                 }
             }
             for f in failovers() {
