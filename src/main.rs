@@ -43,6 +43,11 @@ struct Cli {
     /// Log lines on stderr (serve): human text, or one JSON object a line for log shippers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The language of what people read (reports, verdicts, the CSV's message column,
+    /// errors to act on): fr or en. Default: the locale (LC_ALL, LC_MESSAGES, LANG;
+    /// fr_FR.UTF-8 is French), else English. The JSON report stays English.
+    #[arg(long, global = true, value_name = "fr|en")]
+    lang: Option<stca2_words::Lang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -96,14 +101,24 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let lang = cli.lang.unwrap_or_else(stca2_words::Lang::from_env);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check(args) => check::run(args).await,
+            Command::Check(mut args) => {
+                args.output.lang = lang;
+                check::run(args).await
+            }
             Command::Daemon(args) => stca2_daemon::cli::run(args).await,
             #[cfg(feature = "lab")]
-            Command::Lab(args) => stca2_lab::cli::run_lab(args).await,
+            Command::Lab(mut args) => {
+                args.lang = lang;
+                stca2_lab::cli::run_lab(args).await
+            }
             #[cfg(feature = "lab")]
-            Command::Demo(args) => stca2_lab::cli::run_demo(args).await,
+            Command::Demo(mut args) => {
+                args.output.lang = lang;
+                stca2_lab::cli::run_demo(args).await
+            }
             #[cfg(feature = "backoffice")]
             Command::Backoffice(cmd) => stca2_backoffice::run(cmd).await,
             #[cfg(not(all(feature = "backoffice", feature = "lab")))]

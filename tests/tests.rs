@@ -19,6 +19,7 @@ mod cli;
 mod console;
 mod daemon;
 mod guard;
+mod i18n;
 mod lab_server;
 mod legacy_capture;
 mod netns_firewall;

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use stca2_report::Report;
+use stca2_words::{Lang, Words, args};
 
 use crate::allow::{self, AllowList};
 use crate::check::{self, Settings};
@@ -50,6 +51,27 @@ pub struct CheckArgs {
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub installer: InstallerArgs,
+}
+
+/// What an installer at the router adds to a check: the legend, a watch
+/// while the router's rules change.
+#[derive(Args)]
+pub struct InstallerArgs {
+    /// Print how to read the report (what each status means, what to do) and exit.
+    #[arg(long)]
+    pub explain: bool,
+    /// Check again every few seconds while the router's rules are being changed;
+    /// print only what changed, ring the bell and exit 0 once everything is ready.
+    #[arg(long, conflicts_with_all = ["json", "csv"])]
+    pub watch: bool,
+    /// With --watch: give up (exit 1) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, requires = "watch")]
+    pub watch_timeout: std::time::Duration,
+    /// With --watch: the pause between two checks.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration, requires = "watch")]
+    pub watch_every: std::time::Duration,
 }
 
 /// How to probe: bounds, attempts, the allow-list, the link and who runs it.
@@ -105,6 +127,10 @@ pub struct OutputArgs {
     /// Colour in the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The language people read (the human report, the CSV's message
+    /// column): set from the global `--lang`, else the locale.
+    #[arg(skip)]
+    pub lang: Lang,
 }
 
 /// When to colour the human report.
@@ -155,6 +181,16 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `--watch-timeout`, `--watch-every`: "10m", "90s", "1m 30s".
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write 10m, 90s, 1m 30s)"))?;
+    if d.is_zero() {
+        return Err(format!("`{s}` is no time at all"));
+    }
+    Ok(d)
+}
+
 /// `--allow`: one network.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     allow::parse_cidr(s).map_err(|e| e.to_string())
@@ -162,6 +198,11 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
 
 /// Runs `stca2-probe check`.
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let words = Words::new(args.output.lang);
+    if args.installer.explain {
+        print!("{}", explain(words));
+        return Ok(ExitCode::SUCCESS);
+    }
     let loaded = match &args.targets {
         Some(path) => TargetSet::load(path),
         None => TargetSet::builtin(),
@@ -174,7 +215,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let allow = check::allow_list(&targets, &args.probe.allow, AllowList::ceiling_from_env()?);
-    if let Some(code) = refuse(&targets, &allow) {
+    if let Some(code) = refuse(&targets, &allow, words) {
         return Ok(code);
     }
     let config = args
@@ -185,13 +226,30 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let total = targets.sites.len() * targets.ports.len();
     if std::io::stderr().is_terminal() && !args.output.json && !args.output.csv {
         eprintln!(
-            "checking {} ({} sites x {} ports = {total} targets, {} attempts each, up to {} per step)…",
-            targets.name,
-            targets.sites.len(),
-            targets.ports.len(),
-            config.attempts,
-            human_duration(config.timeout)
+            "{}",
+            words.text(
+                "check-progress",
+                Some(&args!(
+                    "set" => targets.name.as_str(),
+                    "sites" => targets.sites.len(),
+                    "ports" => targets.ports.len(),
+                    "total" => total,
+                    "attempts" => config.attempts,
+                    "timeout" => human_duration(config.timeout),
+                ))
+            )
         );
+    }
+    if args.installer.watch {
+        return crate::watch::run(
+            &targets,
+            &config,
+            &identity,
+            &args.output,
+            &args.installer,
+            words,
+        )
+        .await;
     }
     let report = check::run(&targets, &config, identity).await;
     emit(&report, &targets.warnings, &args.output)?;
@@ -200,7 +258,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// Refuses a check the allow-list forbids, before anything is sent: prints
 /// why and returns the exit code; `None` when every site may be probed.
-pub fn refuse(targets: &TargetSet, allow: &AllowList) -> Option<ExitCode> {
+pub fn refuse(targets: &TargetSet, allow: &AllowList, words: Words) -> Option<ExitCode> {
     let refused = check::refused_targets(targets, allow);
     if refused.is_empty() {
         return None;
@@ -210,13 +268,19 @@ pub fn refuse(targets: &TargetSet, allow: &AllowList) -> Option<ExitCode> {
     }
     if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {
         eprintln!(
-            "stca2-probe: {} is set but empty, which allows nothing; unset it, or list the networks the probe may contact",
-            allow::CEILING_ENV
+            "stca2-probe: {}",
+            words.text(
+                "check-ceiling-empty",
+                Some(&args!("variable" => allow::CEILING_ENV))
+            )
         );
     }
     eprintln!(
-        "stca2-probe: nothing was sent; no target of {} was contacted",
-        targets.path.display()
+        "stca2-probe: {}",
+        words.text(
+            "check-nothing-sent",
+            Some(&args!("path" => targets.path.display().to_string()))
+        )
     );
     Some(ExitCode::from(EXIT_USAGE))
 }
@@ -224,11 +288,24 @@ pub fn refuse(targets: &TargetSet, allow: &AllowList) -> Option<ExitCode> {
 /// Renders the report as asked and writes it to stdout or, atomically, to --out.
 pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::Result<()> {
     let mut buf = Vec::new();
+    let words = Words::new(out.lang);
     if out.json {
         serde_json::to_writer_pretty(&mut buf, report)?;
         buf.push(b'\n');
     } else if out.csv {
-        stca2_report::csv::write(&mut buf, std::slice::from_ref(report), None)?;
+        // The columns are the contract's; the explanation (the failover
+        // message) is in the reader's language.
+        let mut report = report.clone();
+        if let Some(m) = report
+            .summary
+            .failover
+            .params
+            .as_ref()
+            .and_then(|f| words.failover(f))
+        {
+            report.summary.failover.message = m;
+        }
+        stca2_report::csv::write(&mut buf, std::slice::from_ref(&report), None)?;
     } else {
         let color = match out.color {
             ColorChoice::Always => true,
@@ -239,11 +316,15 @@ pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::R
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        crate::human::render(report, warnings, &mut buf, color)?;
+        crate::human::render(report, warnings, words, &mut buf, color)?;
     }
     match &out.out {
-        Some(path) => write_atomically(path, &buf)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => write_atomically(path, &buf).with_context(|| {
+            words.text(
+                "check-cannot-write",
+                Some(&args!("path" => path.display().to_string())),
+            )
+        })?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&buf)?;
@@ -251,4 +332,27 @@ pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// How to read the report (`check --explain`): what each status means and
+/// what to do, in the reader's language.
+pub fn explain(words: Words) -> String {
+    const LINES: [&str; 8] = [
+        "explain-tcp-timeout",
+        "explain-tcp-refused",
+        "explain-tcp-unreachable",
+        "explain-tls-reset",
+        "explain-ca-stca",
+        "explain-ca-unknown",
+        "explain-tls-client-auth",
+        "explain-not-measured",
+    ];
+    let mut out = words.text("explain-title", None);
+    out.push('\n');
+    for id in LINES {
+        out.push_str("- ");
+        out.push_str(&words.text(id, None));
+        out.push('\n');
+    }
+    out
 }

@@ -7,9 +7,11 @@
 //! example missing anchor files).
 //!
 //! The verdict's sentences are rendered here, at the edge, from the facts
-//! the report carries (`stca2_words`), the same words the engine stored;
-//! a report without facts (written before them, or by a newer probe with a
-//! case this one does not know) prints its stored strings.
+//! the report carries, in the reader's language (`stca2_words::Words`: in
+//! English, the same words the engine stored); a report without facts
+//! (written before them, or by a newer probe with a case this one does not
+//! know) prints its stored strings. Every label, header and status word of
+//! the table is a catalogue message too (`check.ftl`).
 //!
 //! Colour is decided by the caller (a terminal, and `NO_COLOR` unset); when
 //! it is off, the output is plain text with no escape codes at all, so it can
@@ -19,9 +21,11 @@
 //! issuers, TLS alerts, error details — and a hostile server could put
 //! terminal escape sequences in them. The certificate decoder already
 //! refuses to pass them on; as a second guard every piece of text is
-//! cleaned here on its way out: control characters (C0, DEL and C1) are
-//! written as visible `\xNN` escapes, so the only escape sequences in the
-//! output are the ones colour adds.
+//! cleaned here on its way out ([`stca2_report::text::escape`]): control
+//! characters (C0, DEL and C1) are written as visible `\xNN` escapes and
+//! direction overrides and zero-width characters as `\u{XXXX}`, so the only
+//! escape sequences in the output are the ones colour adds and a line reads
+//! in the order it is written.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -31,6 +35,7 @@ use anstyle::{AnsiColor, Effects, Style};
 use stca2_report::{
     CaFamily, LatencyStats, Recommendation, Report, Severity, TargetResult, TcpStatus,
 };
+use stca2_words::{Words, args};
 
 use crate::verdict;
 
@@ -43,10 +48,12 @@ const BOLD: Style = Style::new().effects(Effects::BOLD);
 /// Writes the human report.
 ///
 /// `warnings` are things the run itself wants said (a missing anchor file, a
-/// skipped target); `color` turns on ANSI styles and nothing else changes.
+/// skipped target); `words` is the reader's language; `color` turns on ANSI
+/// styles and nothing else changes.
 pub fn render(
     report: &Report,
     warnings: &[String],
+    words: Words,
     out: &mut dyn Write,
     color: bool,
 ) -> io::Result<()> {
@@ -58,7 +65,7 @@ pub fn render(
         summary
             .headline_params
             .as_ref()
-            .and_then(stca2_words::headline),
+            .and_then(|h| words.headline(h)),
         &summary.headline,
     );
     writeln!(
@@ -74,14 +81,17 @@ pub fn render(
     writeln!(
         out,
         "{} {}",
-        paint.paint("Failover:", failover_style.effects(Effects::BOLD)),
+        paint.paint(
+            &words.text("report-failover", None),
+            failover_style.effects(Effects::BOLD)
+        ),
         paint.paint(
             &said(
                 summary
                     .failover
                     .params
                     .as_ref()
-                    .and_then(stca2_words::failover),
+                    .and_then(|f| words.failover(f)),
                 &summary.failover.message
             ),
             Style::new()
@@ -89,24 +99,29 @@ pub fn render(
     )?;
     writeln!(out)?;
 
-    table(report, out, &paint)?;
+    table(report, words, out, &paint)?;
 
     if !summary.findings.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", paint.paint("Findings:", BOLD))?;
+        writeln!(
+            out,
+            "{}",
+            paint.paint(&words.text("report-findings", None), BOLD)
+        )?;
         for f in &summary.findings {
-            let (label, style) = match f.severity {
+            let (severity, style) = match f.severity {
                 Severity::Error => ("error", BAD),
                 Severity::Warning => ("warning", WARN),
                 Severity::Info => ("info", DIM),
             };
+            let label = words.text("report-severity", Some(&args!("severity" => severity)));
             writeln!(
                 out,
                 "- {} ({}): {}",
-                paint.paint(label, style.effects(Effects::BOLD)),
+                paint.paint(&label, style.effects(Effects::BOLD)),
                 paint.paint(&f.code, Style::new()),
                 paint.paint(
-                    &said(f.params.as_ref().and_then(stca2_words::finding), &f.message),
+                    &said(f.params.as_ref().and_then(|p| words.finding(p)), &f.message),
                     Style::new()
                 )
             )?;
@@ -114,7 +129,11 @@ pub fn render(
     }
     if !warnings.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{}", paint.paint("Warnings:", BOLD))?;
+        writeln!(
+            out,
+            "{}",
+            paint.paint(&words.text("report-warnings", None), BOLD)
+        )?;
         for w in warnings {
             writeln!(out, "- {}", paint.paint(w, WARN))?;
         }
@@ -128,9 +147,14 @@ pub fn render(
         out,
         "{}",
         paint.paint(
-            &format!(
-                "report {} | target set {} | probe {} | {when}",
-                report.report_id, report.target_set, report.probe.id
+            &words.text(
+                "report-footer",
+                Some(&args!(
+                    "id" => report.report_id.as_str(),
+                    "set" => report.target_set.as_str(),
+                    "probe" => report.probe.id.as_str(),
+                    "when" => when,
+                ))
             ),
             DIM
         )
@@ -162,20 +186,11 @@ impl Painter {
 
 /// `text` with every control character (C0, DEL, C1 — `\n` and `\t`
 /// included: every line of the report is built here) written as a visible
-/// `\xNN` escape, so that text from the network cannot drive the terminal.
+/// `\xNN` escape and every direction or zero-width character as
+/// `\u{XXXX}` ([`stca2_report::text::escape`]), so that text from the
+/// network can neither drive the terminal nor reorder what it shows.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.push_str(&format!("\\x{:02x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    stca2_report::text::escape(text)
 }
 
 /// One table cell: its plain text (which sets the width) and its style.
@@ -198,27 +213,31 @@ impl Cell {
     }
 }
 
+/// The table's headers (message ids).
 const HEADER: [&str; 9] = [
-    "SITE",
-    "ROLE",
-    "TARGET",
-    "SERVICE",
-    "TCP",
-    "TLS",
-    "CA",
-    "CONNECT p50/p99",
-    "HANDSHAKE p50",
+    "table-site",
+    "table-role",
+    "table-target",
+    "table-service",
+    "table-tcp",
+    "table-tls",
+    "table-ca",
+    "table-connect",
+    "table-handshake",
 ];
 
-fn table(report: &Report, out: &mut dyn Write, paint: &Painter) -> io::Result<()> {
-    let rows: Vec<Vec<Cell>> = report.results.iter().map(row).collect();
-    let mut widths: Vec<usize> = HEADER.iter().map(|h| h.chars().count()).collect();
+fn table(report: &Report, words: Words, out: &mut dyn Write, paint: &Painter) -> io::Result<()> {
+    let rows: Vec<Vec<Cell>> = report.results.iter().map(|r| row(r, words)).collect();
+    let header: Vec<Cell> = HEADER
+        .iter()
+        .map(|h| Cell::styled(words.text(h, None), BOLD))
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.text.chars().count()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.text.chars().count());
         }
     }
-    let header: Vec<Cell> = HEADER.iter().map(|h| Cell::styled(*h, BOLD)).collect();
     line(&header, &widths, out, paint)?;
     for r in &rows {
         line(r, &widths, out, paint)?;
@@ -241,7 +260,13 @@ fn line(cells: &[Cell], widths: &[usize], out: &mut dyn Write, paint: &Painter) 
     writeln!(out, "{}", text.trim_end())
 }
 
-fn row(r: &TargetResult) -> Vec<Cell> {
+fn row(r: &TargetResult, words: Words) -> Vec<Cell> {
+    let word = |id: &str, name: &'static str, value: &str| {
+        let mut a = stca2_words::FluentArgs::new();
+        a.set(name, value.to_string());
+        words.text(id, Some(&a))
+    };
+    let none = || Cell::plain(words.text("table-none", None));
     let tcp_style = if r.tcp.status == TcpStatus::Open {
         GOOD
     } else if verdict::not_measured(r) {
@@ -252,17 +277,17 @@ fn row(r: &TargetResult) -> Vec<Cell> {
     let tcp = Cell::styled(
         format!(
             "{} {}/{}",
-            r.tcp.status.as_str(),
+            word("table-tcp-status", "status", r.tcp.status.as_str()),
             r.tcp.successes,
             r.tcp.attempts
         ),
         tcp_style,
     );
     let (tls, ca, handshake) = match &r.tls {
-        None => (Cell::plain("-"), Cell::plain("-"), Cell::plain("-")),
+        None => (none(), none(), none()),
         Some(t) => {
             let answered = verdict::answers(r);
-            let mut text = t.status.as_str().to_string();
+            let mut text = word("table-tls-status", "status", t.status.as_str());
             if let Some(alert) = &t.alert {
                 text.push_str(&format!(" ({alert})"));
             }
@@ -273,8 +298,8 @@ fn row(r: &TargetResult) -> Vec<Cell> {
             let ca = match t.ca_family {
                 Some(CaFamily::Stca2) => Cell::styled("STCA2", GOOD),
                 Some(CaFamily::Stca) => Cell::styled("STCA", BAD),
-                Some(CaFamily::Unknown) => Cell::styled("unknown", BAD),
-                None => Cell::plain("-"),
+                Some(CaFamily::Unknown) => Cell::styled(words.text("table-ca-unknown", None), BAD),
+                None => none(),
             };
             (
                 Cell::styled(text, if answered { GOOD } else { BAD }),
@@ -285,9 +310,9 @@ fn row(r: &TargetResult) -> Vec<Cell> {
     };
     vec![
         Cell::plain(&r.site),
-        Cell::plain(r.role.as_str()),
+        Cell::plain(word("table-role-value", "role", r.role.as_str())),
         Cell::plain(stca2_report::endpoint(&r.address, r.port)),
-        Cell::plain(r.service.as_str()),
+        Cell::plain(word("table-service-value", "service", r.service.as_str())),
         tcp,
         tls,
         ca,
@@ -327,7 +352,7 @@ mod tests {
 
     fn text(report: &Report, warnings: &[String], color: bool) -> String {
         let mut out = Vec::new();
-        render(report, warnings, &mut out, color).unwrap();
+        render(report, warnings, Words::english(), &mut out, color).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -436,6 +461,8 @@ mod tests {
         assert_eq!(clean("plain"), "plain");
         assert!(matches!(clean("plain"), Cow::Borrowed(_)));
         assert_eq!(clean("a\u{7f}b\tc"), "a\\x7fb\\x09c");
+        // Direction overrides and zero-width characters are shown too.
+        assert_eq!(clean("abc\u{202e}fed\u{200b}"), "abc\\u{202e}fed\\u{200b}");
     }
 
     #[test]

@@ -18,3 +18,4 @@ pub mod output;
 pub mod probe;
 pub mod targets;
 pub mod verdict;
+pub mod watch;

@@ -14,6 +14,7 @@ use stca2_engine::cli::{self, OutputArgs};
 use stca2_engine::probe::ProbeConfig;
 use stca2_engine::targets::TargetSet;
 use stca2_report::ProbeIdentity;
+use stca2_words::{Lang, Words, args};
 
 use crate::{Behaviour, Lab, LabConfig, Scenario};
 
@@ -31,6 +32,9 @@ pub struct LabArgs {
     /// target file (lab.toml) to check it with.
     #[arg(long, value_name = "DIR", default_value = "targets/lab-ca")]
     pub ca_dir: PathBuf,
+    /// The language of what it prints: set from the global `--lang`, else the locale.
+    #[arg(skip)]
+    pub lang: Lang,
 }
 
 /// `stca2-probe demo`.
@@ -46,41 +50,60 @@ pub struct DemoArgs {
 
 /// A named scenario, or a behaviour name for every site and port
 /// (`--scenario silent`).
-pub fn scenario(name: &str) -> anyhow::Result<Scenario> {
+pub fn scenario(name: &str, words: Words) -> anyhow::Result<Scenario> {
     if let Ok(s) = Scenario::named(name) {
         return Ok(s);
     }
     match name.parse::<Behaviour>() {
         Ok(b) => Ok(Scenario::uniform(b)),
         Err(_) => anyhow::bail!(
-            "`{name}` is neither a scenario nor a behaviour: choose a scenario ({}) or a behaviour for every site and port ({}); `stca2-probe lab --list` describes them",
-            Scenario::names().join(", "),
-            Behaviour::ALL.map(|b| b.as_str()).join(", ")
+            "{}",
+            words.text(
+                "lab-unknown-scenario",
+                Some(&args!(
+                    "name" => name,
+                    "scenarios" => Scenario::names().join(", "),
+                    "behaviours" => Behaviour::ALL.map(|b| b.as_str()).join(", "),
+                ))
+            )
         ),
     }
 }
 
 /// Runs `stca2-probe lab`.
 pub async fn run_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
+    let words = Words::new(args.lang);
+    let say = |id: &str, path: &std::path::Path| {
+        println!(
+            "{}",
+            words.text(id, Some(&args!("path" => path.display().to_string())))
+        )
+    };
     if args.list {
-        println!("scenarios:");
+        println!("{}", words.text("lab-list-scenarios", None));
         for name in Scenario::names() {
-            let s = scenario(name)?;
+            let s = scenario(name, words)?;
             println!("  {name:<18} {}", s.description());
         }
-        println!("behaviours (also usable as --scenario, for every site and port):");
+        println!("{}", words.text("lab-list-behaviours", None));
         for b in Behaviour::ALL {
             println!("  {:<18} {}", b.as_str(), b.description());
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut config = LabConfig::new(scenario(&args.scenario)?);
+    let mut config = LabConfig::new(scenario(&args.scenario, words)?);
     config.ca_dir = args.ca_dir.clone();
     let lab = Lab::start(config).await?;
     let target_file = args.ca_dir.join("lab.toml");
     lab.write_target_file(&target_file)
         .with_context(|| format!("cannot write {}", target_file.display()))?;
-    println!("stca2-probe lab: scenario `{}`", lab.scenario().name);
+    println!(
+        "{}",
+        words.text(
+            "lab-started",
+            Some(&args!("scenario" => lab.scenario().name.as_str()))
+        )
+    );
     for e in lab.endpoints() {
         println!(
             "  {:<9} {:<9} {:<21} {}",
@@ -90,13 +113,10 @@ pub async fn run_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
             e.behaviour
         );
     }
-    println!("CA certificates written to {}", args.ca_dir.display());
-    println!("Target file written to {}", target_file.display());
-    println!(
-        "In another terminal: stca2-probe check --targets {}",
-        target_file.display()
-    );
-    println!("Ctrl-C to stop.");
+    say("lab-ca-written", &args.ca_dir);
+    say("lab-targets-written", &target_file);
+    say("lab-next", &target_file);
+    println!("{}", words.text("lab-stop", None));
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
@@ -111,7 +131,8 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .prefix("stca2-probe-demo-")
         .tempdir()
         .context("cannot create a scratch folder for the demo")?;
-    let mut config = LabConfig::new(scenario(&args.scenario)?);
+    let words = Words::new(args.output.lang);
+    let mut config = LabConfig::new(scenario(&args.scenario, words)?);
     config.ca_dir = dir.path().join("lab-ca");
     let lab = Lab::start(config).await?;
     let target_file = dir.path().join("demo.toml");
@@ -122,7 +143,7 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         vec![allow::parse_cidr("127.0.0.0/8")?],
         AllowList::ceiling_from_env()?,
     );
-    if let Some(code) = cli::refuse(&targets, &allow) {
+    if let Some(code) = cli::refuse(&targets, &allow, words) {
         lab.shutdown().await;
         return Ok(code);
     }
@@ -134,9 +155,14 @@ pub async fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .collect();
         ips.dedup();
         eprintln!(
-            "demo: a simulated gateway (scenario `{}`) is serving on {}; checking it…\n",
-            lab.scenario().name,
-            ips.join(" and ")
+            "{}\n",
+            words.text(
+                "demo-serving",
+                Some(&args!(
+                    "scenario" => lab.scenario().name.as_str(),
+                    "addresses" => words.list(&ips),
+                ))
+            )
         );
     }
     let mut config = ProbeConfig::new(allow);
@@ -157,8 +183,9 @@ mod tests {
 
     #[test]
     fn scenarios_fall_back_to_behaviours() {
-        assert_eq!(scenario("healthy").unwrap().name, "healthy");
-        let s = scenario("silent").unwrap();
+        let en = Words::new(Lang::En);
+        assert_eq!(scenario("healthy", en).unwrap().name, "healthy");
+        let s = scenario("silent", en).unwrap();
         assert_eq!(
             s.behaviour(stca2_report::Role::Primary, 1146),
             Behaviour::Silent
@@ -167,10 +194,14 @@ mod tests {
             s.behaviour(stca2_report::Role::Secondary, 7212),
             Behaviour::Silent
         );
-        let e = scenario("nope").unwrap_err().to_string();
+        let e = scenario("nope", en).unwrap_err().to_string();
         assert!(
             e.contains("primary-blocked") && e.contains("reset-after-hello"),
             "{e}"
         );
+        let e = scenario("nope", Words::new(Lang::Fr))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("`nope` n'est ni un scénario"), "{e}");
     }
 }

@@ -206,6 +206,9 @@ pub struct Lab {
     endpoints: Vec<Endpoint>,
     pki: Arc<LabPki>,
     tasks: JoinSet<()>,
+    /// The listener task of each listening endpoint (by its address), so
+    /// that [`Lab::switch`] can stop one.
+    listening: HashMap<SocketAddr, tokio::task::AbortHandle>,
 }
 
 impl Lab {
@@ -259,20 +262,71 @@ impl Lab {
                     tls: tls_config,
                     slow_delay: config.slow_delay,
                 });
-                listeners.push((server::bind(addr)?, served));
+                listeners.push((addr, server::bind(addr)?, served));
             }
         }
 
         let mut tasks = JoinSet::new();
-        for (listener, served) in listeners {
-            tasks.spawn(server::serve(listener, served));
+        let mut listening = HashMap::new();
+        for (addr, listener, served) in listeners {
+            listening.insert(addr, tasks.spawn(server::serve(listener, served)));
         }
         Ok(Lab {
             config,
             endpoints,
             pki,
             tasks,
+            listening,
         })
+    }
+
+    /// Switches one site x port to another behaviour while the lab runs (the
+    /// router's rules changing under a `check --watch`): its listener stops
+    /// (connections already open finish as they were) and, when the new
+    /// behaviour listens, a new one serves it on the same address.
+    pub async fn switch(
+        &mut self,
+        role: Role,
+        port: u16,
+        behaviour: Behaviour,
+    ) -> Result<(), LabError> {
+        let endpoint = self
+            .endpoints
+            .iter_mut()
+            .find(|e| e.role == role && e.addr.port() == port)
+            .ok_or_else(|| {
+                LabError::Config(format!("no {} endpoint on port {port}", role.as_str()))
+            })?;
+        let addr = endpoint.addr;
+        if let Some(task) = self.listening.remove(&addr) {
+            task.abort();
+        }
+        endpoint.behaviour = behaviour;
+        self.config.scenario = self.config.scenario.clone().with(role, port, behaviour);
+        if !behaviour.listens() {
+            return Ok(());
+        }
+        let served = Arc::new(server::Served {
+            behaviour,
+            tls: server::tls_config(behaviour, &self.pki)?,
+            slow_delay: self.config.slow_delay,
+        });
+        // The aborted listener lets go of its socket at its next poll: try
+        // again for up to 2 s.
+        let mut tries = 0;
+        let listener = loop {
+            match server::bind(addr) {
+                Ok(l) => break l,
+                Err(_) if tries < 200 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.listening
+            .insert(addr, self.tasks.spawn(server::serve(listener, served)));
+        Ok(())
     }
 
     /// Every site x port, primary first, in port order — `closed` ones included.

@@ -1,275 +1,218 @@
-//! The failover message: one function per case.
+//! The failover message: one message per case (`failover-*` in `verdict.ftl`).
 
 use stca2_report::{Broken, FailoverReason, FailoverTarget, SiteRef, TargetRef};
 
-use crate::headline::{every_site, interceptor_issuer, site_label};
-use crate::{capitalise, list, list_once, plural};
+use crate::headline::interceptor_issuer;
+use crate::i18n::FluentArgs;
+use crate::{Words, args, capitalise};
 
-pub(crate) fn render(f: &FailoverReason) -> Option<String> {
+pub(crate) fn render(w: &Words, f: &FailoverReason) -> Option<String> {
     use FailoverReason as F;
+    let text = |id: &str, a: FluentArgs<'_>| w.text(id, Some(&a));
+    let labels = |sites: &[SiteRef]| labels(w, sites);
+    // A list of site labels at the start of a sentence.
+    let first = |sites: &[SiteRef]| capitalise(&labels(sites));
+    let eps =
+        |targets: &[TargetRef]| w.list(&targets.iter().map(|t| w.endpoint(t)).collect::<Vec<_>>());
     Some(match f {
-        F::NoSecondary => no_secondary(),
-        F::NoPrimary => no_primary(),
-        F::Unmeasured { sites } => unmeasured(sites),
-        F::AllAnswer { sites, configure } => all_answer(sites, configure),
+        F::NoSecondary => w.text("failover-no-secondary", None),
+        F::NoPrimary => w.text("failover-no-primary", None),
+        F::Unmeasured { sites } => text(
+            "failover-unmeasured",
+            args!("sites" => labels(sites), "count" => sites.len()),
+        ),
+        F::AllAnswer { sites, configure } => text(
+            "failover-all-answer",
+            args!("count" => sites.len(), "configure" => self::configure(w, configure)),
+        ),
         F::PrimaryBroken {
             primaries,
             secondaries,
             broken,
             configure,
-        } => primary_broken(primaries, secondaries, broken, configure),
+        } => text(
+            "failover-primary-broken",
+            args!(
+                "secondaries" => first(secondaries),
+                "primaries" => labels(primaries),
+                "why" => why_broken(w, broken),
+                "configure" => self::configure(w, configure),
+            ),
+        ),
         F::SecondaryBlocked {
             primaries,
             secondaries,
             closed,
             configure,
-        } => secondary_blocked(primaries, secondaries, closed, configure),
+        } => text(
+            "failover-secondary-blocked",
+            args!(
+                "primaries" => first(primaries),
+                "secondaries" => labels(secondaries),
+                "closed" => eps(closed),
+                "configure" => self::configure(w, configure),
+            ),
+        ),
         F::PrimaryBlocked {
             primaries,
             secondaries,
             closed,
             configure,
-        } => primary_blocked(primaries, secondaries, closed, configure),
+        } => text(
+            "failover-primary-blocked",
+            args!(
+                "primaries" => labels(primaries),
+                "closed" => eps(closed),
+                "secondaries" => labels(secondaries),
+                "configure" => self::configure(w, configure),
+            ),
+        ),
         F::PrimaryBlockedSecondaryBroken {
             primaries,
             secondaries,
             closed,
             broken,
-        } => primary_blocked_secondary_broken(primaries, secondaries, closed, broken),
+        } => text(
+            "failover-primary-blocked-secondary-broken",
+            args!(
+                "primaries" => labels(primaries),
+                "closed" => eps(closed),
+                "secondaries" => first(secondaries),
+                "why" => why_broken(w, broken),
+            ),
+        ),
         F::AllBlocked {
             sites,
             closed,
             configure,
-        } => all_blocked(sites, closed, configure),
+        } => text(
+            "failover-all-blocked",
+            args!(
+                "sites" => w.every_site(sites.len()),
+                "closed" => eps(closed),
+                "configure" => self::configure(w, configure),
+            ),
+        ),
         F::SecondaryBroken {
             primaries,
             secondaries,
             broken,
-        } => secondary_broken(primaries, secondaries, broken),
+        } => text(
+            "failover-secondary-broken",
+            args!(
+                "primaries" => first(primaries),
+                "secondaries" => labels(secondaries),
+                "why" => why_broken(w, broken),
+            ),
+        ),
         F::PrimaryBrokenSecondaryBlocked {
             primaries,
             secondaries,
             broken,
             closed,
-        } => primary_broken_secondary_blocked(primaries, secondaries, broken, closed),
+        } => text(
+            "failover-primary-broken-secondary-blocked",
+            args!(
+                "primaries" => labels(primaries),
+                "why" => why_broken(w, broken),
+                "secondaries" => labels(secondaries),
+                "closed" => eps(closed),
+            ),
+        ),
         F::AllBroken {
             sites,
             broken,
             interception,
-        } => all_broken(sites, broken, *interception),
+        } => {
+            let mut a = args!(
+                "sites" => w.every_site(sites.len()),
+                "why" => why_broken(w, broken),
+            );
+            if *interception {
+                let addresses: Vec<&str> = sites.iter().map(|s| s.address.as_str()).collect();
+                a.set("addresses", w.list(&addresses));
+                text("failover-all-broken-interception", a)
+            } else {
+                text("failover-all-broken", a)
+            }
+        }
         F::Unknown => return None,
     })
 }
 
 /// "site 1 (toulouse) and site 3 (lyon)".
-pub fn labels(sites: &[SiteRef]) -> String {
-    list(&sites.iter().map(site_label).collect::<Vec<_>>())
-}
-
-/// The endpoints of `targets`, as a list.
-fn eps(targets: &[TargetRef]) -> String {
-    list(&targets.iter().map(TargetRef::endpoint).collect::<Vec<_>>())
+fn labels(w: &Words, sites: &[SiteRef]) -> String {
+    w.list(&sites.iter().map(|s| w.site_label(s)).collect::<Vec<_>>())
 }
 
 /// "configure site 2 (bordeaux, 127.0.38.173 port 1146) as the terminal's failover gateway".
-pub fn configure(targets: &[FailoverTarget]) -> String {
+fn configure(w: &Words, targets: &[FailoverTarget]) -> String {
     let sites: Vec<String> = targets
         .iter()
         .map(|t| {
             let ports: Vec<String> = t.ports.iter().map(u16::to_string).collect();
-            format!(
-                "site {} ({}, {} {} {})",
-                t.site.number,
-                t.site.name,
-                t.site.address,
-                plural(ports.len(), "port", "ports"),
-                list(&ports)
+            w.text(
+                "failover-configure-site",
+                Some(&args!(
+                    "number" => t.site.number,
+                    "name" => t.site.name.as_str(),
+                    "address" => t.site.address.as_str(),
+                    "count" => ports.len(),
+                    "ports" => w.list(&ports),
+                )),
             )
         })
         .collect();
-    format!(
-        "configure {} as the terminal's failover gateway",
-        list(&sites)
+    w.text(
+        "failover-configure",
+        Some(&args!("sites" => w.list(&sites))),
     )
 }
 
 /// Why sites are broken, in words: interception first (with the issuers),
 /// then the TLS failures with their class.
-pub fn why_broken(b: &Broken) -> String {
-    let mut parts = Vec::new();
-    if !b.intercepted.is_empty() {
-        parts.push(format!(
-            "a middlebox on the merchant's network intercepts TLS to {} (certificate issued by {})",
-            list(
-                &b.intercepted
-                    .iter()
-                    .map(|i| i.target.endpoint())
-                    .collect::<Vec<_>>()
-            ),
-            list_once(
-                b.intercepted
-                    .iter()
-                    .map(|i| interceptor_issuer(i).unwrap_or_else(|| "an unknown issuer".into()))
-            )
-        ));
-    }
-    if !b.failing.is_empty() {
+fn why_broken(w: &Words, b: &Broken) -> String {
+    let intercepted = (!b.intercepted.is_empty()).then(|| {
+        let endpoints: Vec<String> = b
+            .intercepted
+            .iter()
+            .map(|i| w.endpoint(&i.target))
+            .collect();
+        let issuers =
+            w.list_once(b.intercepted.iter().map(|i| {
+                interceptor_issuer(w, i).unwrap_or_else(|| w.text("unknown-issuer", None))
+            }));
+        w.text(
+            "failover-why-intercepted",
+            Some(&args!("endpoints" => w.list(&endpoints), "issuers" => issuers)),
+        )
+    });
+    let failing = (!b.failing.is_empty()).then(|| {
         let failing: Vec<String> = b
             .failing
             .iter()
             .map(|f| {
-                let class = f.tls.map(|t| t.as_str()).unwrap_or("no TLS result");
-                format!("{} ({class})", f.target.endpoint())
+                let class = w.text(
+                    "tls-class",
+                    Some(&args!("class" => f.tls.map_or("none", |t| t.as_str()))),
+                );
+                w.text(
+                    "failover-failing-target",
+                    Some(&args!("endpoint" => w.endpoint(&f.target), "class" => class)),
+                )
             })
             .collect();
-        parts.push(format!(
-            "the TLS handshake does not complete on {}",
-            list(&failing)
-        ));
-    }
-    parts.join("; ")
-}
-
-/// No secondary site in the set.
-pub fn no_secondary() -> String {
-    "The target set has no secondary site: there is no failover gateway to configure.".into()
-}
-
-/// No primary site in the set.
-pub fn no_primary() -> String {
-    "The target set has no primary site: failover cannot be judged.".into()
-}
-
-/// A deciding port was not measured.
-pub fn unmeasured(sites: &[SiteRef]) -> String {
-    format!(
-        "Failover cannot be judged yet: {} {} not measured (see the not_measured findings). Fix that on the probe side and check again.",
-        labels(sites),
-        plural(sites.len(), "was", "were")
-    )
-}
-
-/// Every site answers.
-pub fn all_answer(sites: &[SiteRef], to: &[FailoverTarget]) -> String {
-    format!(
-        "{}: {}.",
-        capitalise(&format!("{} answer", every_site(sites.len()))),
-        configure(to)
-    )
-}
-
-/// The secondary answers, the primary is broken.
-pub fn primary_broken(
-    primaries: &[SiteRef],
-    secondaries: &[SiteRef],
-    broken: &Broken,
-    to: &[FailoverTarget],
-) -> String {
-    let pl = labels(primaries);
-    format!(
-        "{} answers, but on {pl} {}: {}, and fix {pl} as the findings say.",
-        capitalise(&labels(secondaries)),
-        why_broken(broken),
-        configure(to)
-    )
-}
-
-/// The primary answers, the router blocks the secondary.
-pub fn secondary_blocked(
-    primaries: &[SiteRef],
-    secondaries: &[SiteRef],
-    closed: &[TargetRef],
-    to: &[FailoverTarget],
-) -> String {
-    format!(
-        "{} answers, but the merchant's router blocks {}: open outbound TCP to {} on the router, then {}.",
-        capitalise(&labels(primaries)),
-        labels(secondaries),
-        eps(closed),
-        configure(to)
-    )
-}
-
-/// The router blocks the primary, the secondary answers.
-pub fn primary_blocked(
-    primaries: &[SiteRef],
-    secondaries: &[SiteRef],
-    closed: &[TargetRef],
-    to: &[FailoverTarget],
-) -> String {
-    format!(
-        "The merchant's router blocks {}: open outbound TCP to {} on the router. Meanwhile {} answers: {}.",
-        labels(primaries),
-        eps(closed),
-        labels(secondaries),
-        configure(to)
-    )
-}
-
-/// The router blocks the primary, the secondary is broken.
-pub fn primary_blocked_secondary_broken(
-    primaries: &[SiteRef],
-    secondaries: &[SiteRef],
-    closed: &[TargetRef],
-    broken: &Broken,
-) -> String {
-    format!(
-        "The merchant's router blocks {}: open outbound TCP to {} on the router. {} is no failover yet: {}.",
-        labels(primaries),
-        eps(closed),
-        capitalise(&labels(secondaries)),
-        why_broken(broken)
-    )
-}
-
-/// The router blocks every site.
-pub fn all_blocked(sites: &[SiteRef], closed: &[TargetRef], to: &[FailoverTarget]) -> String {
-    format!(
-        "The merchant's router blocks {}: open outbound TCP to {} on the router, then {}.",
-        every_site(sites.len()),
-        eps(closed),
-        configure(to)
-    )
-}
-
-/// The primary answers, the secondary is broken.
-pub fn secondary_broken(primaries: &[SiteRef], secondaries: &[SiteRef], broken: &Broken) -> String {
-    format!(
-        "{} answers. Do not configure {} as failover yet: {}. Opening ports will not help; fix that first.",
-        capitalise(&labels(primaries)),
-        labels(secondaries),
-        why_broken(broken)
-    )
-}
-
-/// The primary is broken, the router blocks the secondary.
-pub fn primary_broken_secondary_blocked(
-    primaries: &[SiteRef],
-    secondaries: &[SiteRef],
-    broken: &Broken,
-    closed: &[TargetRef],
-) -> String {
-    format!(
-        "Failover does not help yet: on {}, {}, which is not a blocked port. Fix that first; the router also blocks {} at {}.",
-        labels(primaries),
-        why_broken(broken),
-        labels(secondaries),
-        eps(closed)
-    )
-}
-
-/// Every site accepts TCP, none works.
-pub fn all_broken(sites: &[SiteRef], broken: &Broken, interception: bool) -> String {
-    let all = every_site(sites.len());
-    let why = why_broken(broken);
-    if interception {
-        format!(
-            "Failover does not help: {all} accept TCP but {why}. Fix the interception (exempt {} from TLS inspection) rather than opening ports or configuring site 2.",
-            list(&sites.iter().map(|s| s.address.as_str()).collect::<Vec<_>>())
+        w.text(
+            "failover-why-failing",
+            Some(&args!("targets" => w.list(&failing))),
         )
-    } else {
-        format!(
-            "Failover does not help: {all} accept TCP but {why}. This is not a blocked port; see the findings."
-        )
+    });
+    match (intercepted, failing) {
+        (Some(i), Some(f)) => w.text(
+            "failover-why-both",
+            Some(&args!("intercepted" => i, "failing" => f)),
+        ),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => String::new(),
     }
 }

@@ -1,0 +1,103 @@
+# What `check`, `demo` and `lab` print for a person around the verdict: the
+# human report's labels and table, progress lines, and the errors a person
+# acts on. (The verdict's sentences are in verdict.ftl.)
+
+## The human report.
+
+report-failover = Failover:
+report-findings = Findings:
+report-warnings = Warnings:
+report-severity = { $severity ->
+    [error] error
+    [warning] warning
+   *[info] info
+}
+report-footer = report { $id } | target set { $set } | probe { $probe } | { $when }
+
+## The table: its headers, then the words in its cells.
+
+table-site = SITE
+table-role = ROLE
+table-target = TARGET
+table-service = SERVICE
+table-tcp = TCP
+table-tls = TLS
+table-ca = CA
+table-connect = CONNECT p50/p99
+table-handshake = HANDSHAKE p50
+table-none = -
+table-role-value = { $role }
+table-service-value = { $service }
+# A TCP status, as the probe records it: open, timeout, refused, unreachable, error.
+table-tcp-status = { $status }
+# A TLS status: ok, alert, reset, eof, timeout, client_auth_required, error.
+table-tls-status = { $status }
+table-ca-unknown = unknown
+
+## How to read the table: what each status means and what to do
+## (`stca2-probe check --explain`).
+
+explain-title = How to read the report:
+explain-tcp-timeout = TCP timeout: a router silently drops the connection request. Open outbound TCP to the address and port shown.
+explain-tcp-refused = TCP refused: something answers with a reset (a rejecting firewall, or nothing listens). Open outbound TCP to the address and port shown; if it persists with the port open, call the gateway operator.
+explain-tcp-unreachable = TCP unreachable: an ICMP error came back (host or network unreachable, administratively prohibited). A routing or firewall rule on the path: give the ISP the detail line.
+explain-tls-reset = TLS reset right after TCP open: a filtering middlebox kills the TLS handshake. Disable "SSL inspection" or DPI for these addresses.
+explain-ca-stca = CA STCA: the old certificate chain is still presented. The gateway side is not migrated (or an old proxy answers).
+explain-ca-unknown = CA unknown: the chain matches neither authority. Suspected TLS interception on the merchant's network; the issuer is named.
+explain-tls-client-auth = TLS client_auth_required on 7212: the declaration port asks for a terminal certificate. Expected of the real gateway; not a failure.
+explain-not-measured = TCP error with the finding not_measured: the probe did not test it (the allow-list refused the address or its DNS server, or a local error such as a --source that is not on this machine). Nothing about the router; fix the probe's flags or allow-list and check again.
+
+## `check`.
+
+check-progress = checking { $set } ({ $sites ->
+    [one] { $sites } site
+   *[other] { $sites } sites
+} x { $ports ->
+    [one] { $ports } port
+   *[other] { $ports } ports
+} = { $total ->
+    [one] { $total } target
+   *[other] { $total } targets
+}, { $attempts ->
+    [one] { $attempts } attempt
+   *[other] { $attempts } attempts
+} each, up to { $timeout } per step)…
+check-ceiling-empty = { $variable } is set but empty, which allows nothing; unset it, or list the networks the probe may contact
+check-nothing-sent = nothing was sent; no target of { $path } was contacted
+check-cannot-write = cannot write { $path }
+
+## `check --watch`.
+
+watch-start = Watching: a new check every { $every }, for up to { $timeout }. Change the router's rules now; Ctrl-C to stop.
+watch-verdict = { $time } — { $headline }
+watch-changed = { $port } to { $host }: { $change }
+watch-change = { $what ->
+    [open] now open
+    [answers] now answers TLS
+    [ready] now open, answers with STCA2
+    [not-measured] not measured
+    [closed] now closed
+    [tls-failing] TCP opens, TLS fails
+    [not-stca2] answers without an STCA2 certificate
+   *[other] now { $what }
+}
+watch-ready = Everything is ready: the terminal can move to STCA2.
+watch-timeout = Still not ready after { $timeout }: stopping (exit code 1). The last verdict is above.
+
+## `check --upload`.
+
+upload-sent = Report sent to the back office. Report id to quote on the phone: { $id }
+upload-failed = The report could not be sent to the back office: { $error }. It is still written above; send it again with check --upload, or give the support desk the report id { $id }.
+upload-no-config = check --upload needs the probe's back office address and token: pass --config with the daemon's configuration file ({ $default }).
+
+## `demo` and `lab`.
+
+demo-serving = demo: a simulated gateway (scenario `{ $scenario }`) is serving on { $addresses }; checking it…
+lab-list-scenarios = scenarios:
+lab-list-behaviours = behaviours (also usable as --scenario, for every site and port):
+lab-started = stca2-probe lab: scenario `{ $scenario }`
+lab-ca-written = CA certificates written to { $path }
+lab-targets-written = Target file written to { $path }
+lab-next = In another terminal: stca2-probe check --targets { $path }
+lab-stop = Ctrl-C to stop.
+lab-unknown-scenario = `{ $name }` is neither a scenario nor a behaviour: choose a scenario ({ $scenarios }) or a behaviour for every site and port ({ $behaviours }); `stca2-probe lab --list` describes them
