@@ -305,10 +305,10 @@ impl Tr {
 
 /// The verdict's sentences of a stored report in the page's language.
 ///
-/// THE one place the console turns a report's facts into words: the
-/// French catalogue's `stca2_words::Words::new(lang)` replaces the English
-/// free functions here when it lands. A fact this version cannot render
-/// falls back to the sentence stored in the report.
+/// The one place the console turns a report's facts into words, with the
+/// installer's catalogue (`stca2_words::Words`), so an operator reads the
+/// same sentence the installer read, in the page's language. A fact this
+/// version cannot render falls back to the sentence stored in the report.
 pub struct Sentences {
     /// The headline.
     pub headline: String,
@@ -319,19 +319,20 @@ pub struct Sentences {
 }
 
 /// The [`Sentences`] of `report` in `lang` (see there).
-pub fn sentences(_lang: Lang, report: &Report) -> Sentences {
+pub fn sentences(lang: Lang, report: &Report) -> Sentences {
+    let words = stca2_words::Words::new(lang);
     let s = &report.summary;
     Sentences {
         headline: s
             .headline_params
             .as_ref()
-            .and_then(stca2_words::headline)
+            .and_then(|h| words.headline(h))
             .unwrap_or_else(|| s.headline.clone()),
         failover: s
             .failover
             .params
             .as_ref()
-            .and_then(stca2_words::failover)
+            .and_then(|f| words.failover(f))
             .unwrap_or_else(|| s.failover.message.clone()),
         findings: s
             .findings
@@ -344,7 +345,7 @@ pub fn sentences(_lang: Lang, report: &Report) -> Sentences {
                 let text = f
                     .params
                     .as_ref()
-                    .and_then(stca2_words::finding)
+                    .and_then(|facts| words.finding(facts))
                     .unwrap_or_else(|| f.message.clone());
                 (severity, shown(&text))
             })
