@@ -144,7 +144,10 @@ fn sizes(lab: &[Report]) -> (usize, usize, usize) {
         .iter()
         .map(|r| serde_json::to_string(r).expect("json").len())
         .collect();
-    let (min, max) = (s.iter().copied().min().unwrap_or(0), s.iter().copied().max().unwrap_or(0));
+    let (min, max) = (
+        s.iter().copied().min().unwrap_or(0),
+        s.iter().copied().max().unwrap_or(0),
+    );
     (min, s.iter().sum::<usize>() / s.len().max(1), max)
 }
 
@@ -434,8 +437,10 @@ async fn server_child(url: &str) {
     let (base, stop, task) = start(&store).await;
     println!("LISTEN {base}");
     let _ = std::io::stdout().flush();
-    let mut sink = Vec::new();
-    let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    let _ = tokio::task::spawn_blocking(|| {
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
+    })
+    .await;
     let _ = stop.send(());
     let _ = task.await;
     store.close().await;

@@ -949,7 +949,11 @@ struct Attack {
 }
 
 impl Attack {
-    fn start(addr: std::net::SocketAddr, sources: &[std::net::IpAddr], per_address: usize) -> Attack {
+    fn start(
+        addr: std::net::SocketAddr,
+        sources: &[std::net::IpAddr],
+        per_address: usize,
+    ) -> Attack {
         use std::sync::atomic::Ordering::Relaxed;
         use tokio::io::AsyncReadExt as _;
         let (stop, rx) = tokio::sync::watch::channel(false);
@@ -1001,8 +1005,8 @@ impl Attack {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_from_many_addresses_cannot_hold_up_uploads() {
-    use std::sync::atomic::Ordering::Relaxed;
     use stca2_backoffice::server::{MAX_CONNECTIONS, PER_CLIENT_UNPROVEN};
+    use std::sync::atomic::Ordering::Relaxed;
     each_backend(
         "idle_sockets_from_many_addresses_cannot_hold_up_uploads",
         |db| async move {
@@ -1057,7 +1061,11 @@ async fn idle_sockets_from_many_addresses_cannot_hold_up_uploads() {
             }
             // The cap was reached: the server closed idle sockets for the
             // newcomers.
-            assert!(attack.closed.load(Relaxed) > 0, "{}: no socket was ever closed", db.name);
+            assert!(
+                attack.closed.load(Relaxed) > 0,
+                "{}: no socket was ever closed",
+                db.name
+            );
             attack.stop().await;
             srv.stop().await;
             db

@@ -112,7 +112,10 @@ struct Inner {
 struct Room<'a> {
     shares: &'a Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     client: String,
-    share: Option<(Arc<tokio::sync::Semaphore>, tokio::sync::OwnedSemaphorePermit)>,
+    share: Option<(
+        Arc<tokio::sync::Semaphore>,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
     _all: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 

@@ -549,7 +549,12 @@ mod tests {
         proven[7].vouch(false);
         let newcomer = r.admit(ip(1), true).unwrap();
         assert!(evicted(&proven[7]));
-        assert!(proven.iter().enumerate().all(|(i, c)| i == 7 || !evicted(c)));
+        assert!(
+            proven
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 7 || !evicted(c))
+        );
         // An evicted connection never comes back into the unproven set.
         proven[7].vouch(false);
         assert!(!r.lock().unproven.contains_key(&proven[7].id));

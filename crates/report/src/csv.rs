@@ -223,6 +223,11 @@ mod tests {
             .filter(|c| c.is_control() || crate::text::is_hidden(*c))
             .collect();
         assert!(bad.is_empty(), "{bad:?} in {text}");
-        assert_eq!(text.matches("x\\x1b]0;owned\\x07\\u{202e}\\u{200d}\\x00").count(), 15, "{text}");
+        assert_eq!(
+            text.matches("x\\x1b]0;owned\\x07\\u{202e}\\u{200d}\\x00")
+                .count(),
+            15,
+            "{text}"
+        );
     }
 }
