@@ -4,8 +4,10 @@
 //! in-process server on 127.0.0.1:0 (loopback only; client and server share
 //! the machine's cores):
 //!
-//! 1. ingest: 64 concurrent uploaders posting 100-report batches;
-//! 2. single-report POSTs from 16 concurrent clients;
+//! 1. ingest: 64 probes posting 100-report batches of real reports (the
+//!    engine's checks of the lab's named scenarios, certificate chains and
+//!    all) to a server in a child process, whose peak RSS is reported;
+//! 2. single-report POSTs of those reports from 16 concurrent clients;
 //! 3. the "Port STCA2 non ouvert" query with 1,000,000 probes in `latest`
 //!    (seeded in bulk), first pages and cursor pages, p50/p99;
 //! 4. the ISP CSV export of 1,000,000 rows (250,000 reports x 4 targets)
@@ -48,8 +50,8 @@ fn scaled(n: usize) -> usize {
 }
 
 /// A report with 4 targets (2 sites x 2 ports), like the real gateway, from
-/// the back office's fixtures ([`stca2_report::fixtures::upload`]), of
-/// probes on many shop hosts and merchants.
+/// the back office's fixtures ([`stca2_report::fixtures::upload`]): the
+/// lean shape the export benchmark seeds by the hundred thousand.
 fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Report {
     let mut identity = upload::probe(probe);
     identity.hostname = Some(format!("{probe}.shop.example"));
@@ -77,6 +79,76 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
     let mut r = upload::report(identity, &upload::rid(id), started, results, summary);
     r.target_set = "lyra".into();
     r
+}
+
+/// Real reports: `stca2-probe check`'s engine against the lab, once per
+/// named scenario (healthy, blocked sites, old CA, interception, expired,
+/// slow...), on a loopback /24 of this process, with an allow-list of that
+/// /24 only. What the daemon uploads: certificate chains in full detail,
+/// findings, latency figures; no PEM (the daemon sends none).
+async fn lab_reports() -> Vec<Report> {
+    use stca2_engine::allow::AllowList;
+    use stca2_engine::probe::ProbeConfig;
+    use stca2_engine::targets::TargetSet;
+    use stca2_lab::{Lab, LabConfig, Scenario};
+    // 127.128.0.0/9, where the tests take their /24s too (from their own
+    // process id): this one is taken from the benchmark's.
+    let block = (std::process::id().wrapping_mul(2_654_435_761) ^ 0x2a2a) % (1 << 15);
+    let [_, _, hi, lo] = block.to_be_bytes();
+    let net = [127, 128 | hi, lo];
+    let cidr = format!("{}.{}.{}.0/24", net[0], net[1], net[2]);
+    let allow = AllowList::new(
+        vec![stca2_engine::allow::parse_cidr(&cidr).expect("cidr")],
+        AllowList::ceiling_from_env().expect("STCA2_PROBE_ALLOW"),
+    );
+    let mut probe = ProbeConfig::new(allow);
+    probe.timeout = Duration::from_secs(1);
+    probe.spacing = Duration::from_millis(20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut out = Vec::new();
+    for (i, name) in Scenario::names().iter().enumerate() {
+        let host = |n: usize| std::net::IpAddr::from([net[0], net[1], net[2], n as u8]);
+        let mut config = LabConfig::new(Scenario::named(name).expect("scenario"));
+        config.primary = host(2 * i + 1);
+        config.secondary = host(2 * i + 2);
+        config.ca_dir = dir.path().join(format!("ca-{name}"));
+        config.slow_delay = Duration::from_millis(300);
+        let lab = Lab::start(config).await.expect("lab");
+        let file = dir.path().join(format!("{name}.toml"));
+        lab.write_target_file(&file).expect("target file");
+        let targets = TargetSet::load(&file).expect("targets");
+        let mut identity = upload::probe("lab");
+        identity.hostname = Some("caisse-01.shop.example".into());
+        out.push(stca2_engine::check::run(&targets, &probe, identity).await);
+        lab.shutdown().await;
+    }
+    out
+}
+
+/// Upload number `n` of probe `probe`: one of the lab's reports (`lab[n %
+/// len]`) under its own id, probe and time, as that probe would send it.
+fn lab_report(lab: &[Report], probe: &str, n: usize, started: OffsetDateTime) -> Report {
+    let mut r = lab[n % lab.len()].clone();
+    r.report_id = upload::rid(&format!("lab-{probe}-{n}"));
+    r.probe.id = probe.into();
+    r.probe.merchant = Some(format!("m-{}", n % 7));
+    let took = r.finished_at - r.started_at;
+    r.started_at = started;
+    r.finished_at = started + took;
+    r
+}
+
+/// Sizes of the lab's reports as JSON (min, mean, max), in bytes.
+fn sizes(lab: &[Report]) -> (usize, usize, usize) {
+    let s: Vec<usize> = lab
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("json").len())
+        .collect();
+    let (min, max) = (
+        s.iter().copied().min().unwrap_or(0),
+        s.iter().copied().max().unwrap_or(0),
+    );
+    (min, s.iter().sum::<usize>() / s.len().max(1), max)
 }
 
 struct Db {
@@ -242,77 +314,149 @@ async fn post(c: &reqwest::Client, url: &str, token: &str, body: String) -> reqw
     r
 }
 
-/// 1. Ingest with 64 uploaders x 100-report batches.
-async fn bench_ingest(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
+/// Peak and current resident set (VmHWM, VmRSS) of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A probe token for each of `probes`.
+async fn probe_tokens(store: &Store, probes: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(probes.len());
+    for p in probes {
+        let t = new_token().expect("rng");
+        store
+            .insert_token(&TokenRow {
+                hash: hash_token(&t),
+                kind: "probe".into(),
+                probe_id: Some(p.clone()),
+                merchant_id: None,
+                created_at: 0,
+                revoked_at: None,
+            })
+            .await
+            .expect("token");
+        out.push(t);
+    }
+    out
+}
+
+/// 1. Ingest: 64 probes, each uploading 100-report batches of the lab's
+/// reports, to a server in a child process of its own, whose peak RSS is
+/// read from /proc when they are done. Each uploader makes its next batch
+/// as it goes (the client's CPU shares the machine with the server's).
+async fn bench_ingest(db: &Db, lab: &[Report], out: &mut Vec<String>) {
     let uploaders = 64;
     let batches_per = scaled(10).max(1);
     let t0 = OffsetDateTime::now_utc() - time::Duration::days(2);
-    let mut bodies: Vec<Vec<String>> = Vec::new();
-    for u in 0..uploaders {
-        let mut mine = Vec::new();
-        for b in 0..batches_per {
-            let reports: Vec<Report> = (0..100)
-                .map(|i| {
-                    let n = (u * batches_per + b) * 100 + i;
-                    report(
-                        &format!("probe-{:07}", n % 50_000),
-                        &format!("ingest-{n}"),
-                        t0 + time::Duration::seconds(n as i64),
-                        n.is_multiple_of(10),
-                    )
-                })
-                .collect();
-            mine.push(serde_json::json!({ "reports": reports }).to_string());
-        }
-        bodies.push(mine);
-    }
+    let probes: Vec<String> = (0..uploaders).map(|u| format!("ingest-{u:03}")).collect();
+    let tokens = probe_tokens(&db.store, &probes).await;
+    let exe = std::env::current_exe().expect("exe");
+    // The child stops when its stdin closes: with this process, whatever happens.
+    let mut child = std::process::Command::new(exe)
+        .env("STCA2_BENCH_SERVER_CHILD", &db.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("server child");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let base = tokio::task::block_in_place(|| {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("LISTEN ").map(String::from))
+            .expect("the server child did not start")
+    });
+    let (_, idle_kib) = rss_kib(pid);
+    let lab: Arc<Vec<Report>> = Arc::new(lab.to_vec());
     let total = uploaders * batches_per * 100;
     let c = client();
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
-    for mine in bodies {
-        let (c, url, tok) = (
-            c.clone(),
-            format!("{base}/api/v1/reports"),
-            admin.to_string(),
-        );
+    for (u, (probe, tok)) in probes.into_iter().zip(tokens).enumerate() {
+        let (c, url, lab) = (c.clone(), format!("{base}/api/v1/reports"), lab.clone());
         set.spawn(async move {
             let mut stored = 0u64;
-            for b in mine {
-                let r = post(&c, &url, &tok, b).await;
+            let mut bytes = 0u64;
+            for b in 0..batches_per {
+                let reports: Vec<Report> = (0..100)
+                    .map(|i| {
+                        let n = (b * 100 + i) * 64 + u;
+                        lab_report(&lab, &probe, n, t0 + time::Duration::seconds(n as i64))
+                    })
+                    .collect();
+                let body = serde_json::json!({ "reports": reports }).to_string();
+                bytes += body.len() as u64;
+                let r = post(&c, &url, &tok, body).await;
                 let v: serde_json::Value = r.json().await.expect("json");
                 stored += v["stored"].as_u64().unwrap_or(0);
             }
-            stored
+            (stored, bytes)
         });
     }
-    let mut stored = 0;
+    let (mut stored, mut bytes) = (0, 0);
     while let Some(r) = set.join_next().await {
-        stored += r.expect("task");
+        let (s, b) = r.expect("task");
+        stored += s;
+        bytes += b;
     }
     let el = start.elapsed();
+    let (peak_kib, _) = rss_kib(pid);
+    drop(child.stdin.take());
+    let _ = tokio::task::block_in_place(|| child.wait());
     assert_eq!(stored as usize, total, "every report stored");
     let line = format!(
-        "| {} | ingest, 64 uploaders x 100-report batches | {total} reports in {:.2} s | **{:.0} reports/s** |",
+        "| {} | ingest, 64 probes x 100-report batches of lab reports ({:.1} KB each) | {total} reports ({:.0} MB) in {:.2} s, **{:.0} reports/s** | server peak RSS **{:.0} MiB** (idle after start: {:.0} MiB) |",
         db.name,
+        bytes as f64 / total as f64 / 1000.0,
+        bytes as f64 / 1e6,
         el.as_secs_f64(),
-        total as f64 / el.as_secs_f64()
+        total as f64 / el.as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+        idle_kib as f64 / 1024.0,
     );
     println!("{line}");
     out.push(line);
 }
 
+/// The ingest benchmark's server: serves `url` on 127.0.0.1:0, says where
+/// (`LISTEN http://...` on stdout) and stops when stdin closes.
+async fn server_child(url: &str) {
+    let store = Store::connect(url).await.expect("connect");
+    let (base, stop, task) = start(&store).await;
+    println!("LISTEN {base}");
+    let _ = std::io::stdout().flush();
+    let _ = tokio::task::spawn_blocking(|| {
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
+    })
+    .await;
+    let _ = stop.send(());
+    let _ = task.await;
+    store.close().await;
+}
+
 /// 2. Single-report POSTs from 16 concurrent clients.
-async fn bench_single(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
+async fn bench_single(db: &Db, lab: &[Report], base: &str, admin: &str, out: &mut Vec<String>) {
     let total = scaled(4000);
     let t0 = OffsetDateTime::now_utc() - time::Duration::days(1);
     let bodies: Vec<String> = (0..total)
         .map(|n| {
-            serde_json::to_string(&report(
+            serde_json::to_string(&lab_report(
+                lab,
                 &format!("single-{:05}", n % 1000),
-                &format!("single-{n}"),
+                n,
                 t0 + time::Duration::seconds(n as i64),
-                n % 3 == 0,
             ))
             .expect("json")
         })
@@ -337,7 +481,7 @@ async fn bench_single(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     let mut lat = lat;
     lat.sort();
     let line = format!(
-        "| {} | single-report POST, 16 clients | {total} in {:.2} s, p50 {:.1} ms, p99 {:.1} ms | **{:.0} reports/s** |",
+        "| {} | single-report POST of lab reports, 16 clients | {total} in {:.2} s, p50 {:.1} ms, p99 {:.1} ms | **{:.0} reports/s** |",
         db.name,
         el.as_secs_f64(),
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
@@ -525,15 +669,15 @@ fn selected(name: &str) -> bool {
     }
 }
 
-async fn run_backend(db: Db, out: &mut Vec<String>) {
+async fn run_backend(db: Db, lab: &[Report], out: &mut Vec<String>) {
     eprintln!("== {} ==", db.name);
+    if selected("ingest") {
+        bench_ingest(&db, lab, out).await;
+    }
     let admin = admin_token(&db.store).await;
     let (base, stop, task) = start(&db.store).await;
-    if selected("ingest") {
-        bench_ingest(&db, &base, &admin, out).await;
-    }
     if selected("single") {
-        bench_single(&db, &base, &admin, out).await;
+        bench_single(&db, lab, &base, &admin, out).await;
     }
     if selected("query") {
         bench_query(&db, &base, &admin, out).await;
@@ -555,6 +699,10 @@ fn main() {
         rt.block_on(export_child(&url));
         return;
     }
+    if let Ok(url) = std::env::var("STCA2_BENCH_SERVER_CHILD") {
+        rt.block_on(server_child(&url));
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` does not: then only a smoke check.
     let is_bench = std::env::args().any(|a| a == "--bench");
     if !is_bench && std::env::var("STCA2_BENCH_SCALE").is_err() {
@@ -570,6 +718,17 @@ fn main() {
     println!("| database | benchmark | result | |");
     println!("|---|---|---|---|");
     rt.block_on(async {
+        let lab = if selected("ingest") || selected("single") {
+            let lab = lab_reports().await;
+            let (min, mean, max) = sizes(&lab);
+            println!(
+                "lab reports: {} scenarios, JSON {min} to {max} bytes (mean {mean})",
+                lab.len()
+            );
+            lab
+        } else {
+            Vec::new()
+        };
         for b in backends.split(',') {
             let db = match b.trim() {
                 "sqlite" => Some(open_sqlite().await),
@@ -580,7 +739,7 @@ fn main() {
                 }
             };
             if let Some(db) = db {
-                run_backend(db, &mut out).await;
+                run_backend(db, &lab, &mut out).await;
             }
         }
     });

@@ -838,8 +838,7 @@ async fn many_concurrent_batches_wait_for_the_ingest_budget_and_all_succeed() {
         |db| async move {
             let srv = start(&db.store, "127.0.0.1:0", &[]).await;
             let c = client(None);
-            let admin = token(&db.store, None, None).await;
-            // 24 uploaders of 100-report batches with 20 KB of text each
+            // 24 probes uploading 100-report batches with 20 KB of text each
             // (about 2.5 MB a batch): over the budget together, so some wait.
             let pad = "x".repeat(20_000);
             let bodies: Vec<String> = (0..24)
@@ -863,9 +862,10 @@ async fn many_concurrent_batches_wait_for_the_ingest_budget_and_all_succeed() {
             let total: usize = bodies.iter().map(String::len).sum();
             assert!(total > INGEST_BUDGET, "{total} bytes fit the budget");
             let mut set = tokio::task::JoinSet::new();
-            for b in bodies {
-                let (c, base, admin) = (c.clone(), srv.base.clone(), admin.clone());
-                set.spawn(async move { post_reports(&c, &base, &admin, b).await });
+            for (u, b) in bodies.into_iter().enumerate() {
+                let tok = token(&db.store, Some(&format!("p{u}")), None).await;
+                let (c, base) = (c.clone(), srv.base.clone());
+                set.spawn(async move { post_reports(&c, &base, &tok, b).await });
             }
             while let Some(r) = set.join_next().await {
                 let (s, v) = r.unwrap();
@@ -931,6 +931,230 @@ async fn idle_sockets_from_one_address_cannot_hold_up_uploads() {
                 attack.len()
             );
             drop(attack);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+/// Keeps `per_address` idle, unauthenticated sockets open to `addr` from
+/// each of `sources` until `stop`, reopening each a second after the server
+/// closes it; counts the sockets open and the closes seen.
+struct Attack {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+    open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Attack {
+    fn start(
+        addr: std::net::SocketAddr,
+        sources: &[std::net::IpAddr],
+        per_address: usize,
+    ) -> Attack {
+        use std::sync::atomic::Ordering::Relaxed;
+        use tokio::io::AsyncReadExt as _;
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let closed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for &src in sources {
+            for _ in 0..per_address {
+                let (mut rx, open, closed) = (rx.clone(), open.clone(), closed.clone());
+                tasks.spawn(async move {
+                    let one = async {
+                        loop {
+                            let sock = tokio::net::TcpSocket::new_v4().unwrap();
+                            sock.bind((src, 0).into()).unwrap();
+                            let connect = tokio::time::timeout(
+                                std::time::Duration::from_secs(3),
+                                sock.connect(addr),
+                            );
+                            if let Ok(Ok(mut s)) = connect.await {
+                                open.fetch_add(1, Relaxed);
+                                let mut buf = [0u8; 64];
+                                let _ = s.read(&mut buf).await;
+                                open.fetch_sub(1, Relaxed);
+                                closed.fetch_add(1, Relaxed);
+                            }
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = one => {}
+                        _ = rx.wait_for(|s| *s) => {}
+                    }
+                });
+            }
+        }
+        Attack {
+            stop,
+            tasks,
+            open,
+            closed,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_from_many_addresses_cannot_hold_up_uploads() {
+    use stca2_backoffice::server::{MAX_CONNECTIONS, PER_CLIENT_UNPROVEN};
+    use std::sync::atomic::Ordering::Relaxed;
+    each_backend(
+        "idle_sockets_from_many_addresses_cannot_hold_up_uploads",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let tok = token(&db.store, Some("p1"), None).await;
+            // The attack: 160 addresses, each at its bound of unproven
+            // connections, together 1,024 sockets over the connection cap,
+            // every one reopened a second after the server closes it.
+            let net = crate::util::net::network();
+            let sources: Vec<std::net::IpAddr> = (1..=160).map(|h| net.host(h)).collect();
+            let attack = Attack::start(srv.addr, &sources, PER_CLIENT_UNPROVEN);
+            let want = sources.len() * PER_CLIENT_UNPROVEN;
+            assert!(want > MAX_CONNECTIONS);
+            let t = std::time::Instant::now();
+            while attack.open.load(Relaxed) < MAX_CONNECTIONS
+                && t.elapsed() < std::time::Duration::from_secs(30)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert!(
+                attack.open.load(Relaxed) >= MAX_CONNECTIONS,
+                "{}: only {} attack sockets open",
+                db.name,
+                attack.open.load(Relaxed)
+            );
+            // Probes elsewhere upload, each on a new connection: not held up.
+            for n in 0..3 {
+                let probe = client_from(net.host(200 + n));
+                let r = json(&report(
+                    "p1",
+                    &format!("under-attack-{n}"),
+                    at(i64::from(n)),
+                    false,
+                    Recommendation::None,
+                ));
+                let t = std::time::Instant::now();
+                let (s, v) = tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    post_reports(&probe, &srv.base, &tok, r.to_string()),
+                )
+                .await
+                .expect("the upload did not finish in 30 s");
+                assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+                assert!(
+                    t.elapsed() < std::time::Duration::from_secs(3),
+                    "{}: upload {n} waited {:?} behind {} idle sockets from {} addresses",
+                    db.name,
+                    t.elapsed(),
+                    attack.open.load(Relaxed),
+                    sources.len()
+                );
+            }
+            // The cap was reached: the server closed idle sockets for the
+            // newcomers.
+            assert!(
+                attack.closed.load(Relaxed) > 0,
+                "{}: no socket was ever closed",
+                db.name
+            );
+            attack.stop().await;
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_slow_uploader_holds_its_share_of_the_ingest_budget_for_a_bounded_time() {
+    use stca2_backoffice::api::{CLIENT_INGEST_SHARE, body_deadline};
+    each_backend(
+        "a_slow_uploader_holds_its_share_of_the_ingest_budget_for_a_bounded_time",
+        |db| async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let slow = token(&db.store, Some("slow"), None).await;
+            let head = |tok: &str, len: usize| {
+                format!(
+                    "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+                )
+            };
+            // One probe announces two bodies of its whole share and sends
+            // one byte of each: without a share, that is the whole budget.
+            let mut held = Vec::new();
+            for _ in 0..2 {
+                let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+                s.write_all(head(&slow, CLIENT_INGEST_SHARE).as_bytes())
+                    .await
+                    .unwrap();
+                s.write_all(b"{").await.unwrap();
+                held.push(s);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            // Another probe's batch of 2 MB goes through meanwhile.
+            let fast = token(&db.store, Some("fast"), None).await;
+            let pad = "x".repeat(20_000);
+            let reports: Vec<Value> = (0..100)
+                .map(|i| {
+                    let mut r = json(&report(
+                        "fast",
+                        &format!("fast-{i}"),
+                        at(i),
+                        false,
+                        Recommendation::None,
+                    ));
+                    r["summary"]["failover"]["message"] = json!(pad);
+                    r
+                })
+                .collect();
+            let body = json!({ "reports": reports }).to_string();
+            assert!(body.len() > 2_000_000);
+            let t = std::time::Instant::now();
+            let (s, v) = post_reports(&client(None), &srv.base, &fast, body).await;
+            assert_eq!(s, StatusCode::OK, "{}: {v}", db.name);
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "{}: the batch waited {:?} behind a slow uploader",
+                db.name,
+                t.elapsed()
+            );
+            // A body that stops coming is answered 408 at its deadline, and
+            // its room given back.
+            let len = 64 * 1024;
+            let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+            let crawl = token(&db.store, Some("crawl"), None).await;
+            s.write_all(head(&crawl, len).as_bytes()).await.unwrap();
+            s.write_all(&[b' '; 1024]).await.unwrap();
+            let t = std::time::Instant::now();
+            let mut answer = Vec::new();
+            tokio::time::timeout(
+                body_deadline(len as u64) + std::time::Duration::from_secs(10),
+                s.read_to_end(&mut answer),
+            )
+            .await
+            .expect("no answer to a stalled body")
+            .ok();
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with("HTTP/1.1 408"), "{}: {answer}", db.name);
+            assert!(answer.contains("body_too_slow"), "{answer}");
+            assert!(
+                t.elapsed() + std::time::Duration::from_millis(100) >= body_deadline(len as u64),
+                "{}: answered after {:?}, before the deadline",
+                db.name,
+                t.elapsed()
+            );
+            drop(held);
+            assert_eq!(db.store.count_reports().await.unwrap(), 100, "{}", db.name);
             srv.stop().await;
             db
         },

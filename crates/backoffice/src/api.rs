@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
@@ -61,15 +61,32 @@ pub const MAX_LIMIT: u32 = 1000;
 pub const DEFAULT_HISTORY: u32 = 20;
 /// Upload bytes the server holds at once (bodies being read, parsed,
 /// validated and stored): memory under ingest stays bounded whatever the
-/// number of uploaders. Each upload takes its `Content-Length` (the 8 MiB
-/// maximum when it announces none) from this budget before its body is
-/// read, and gives it back when answered; the others wait their turn.
-/// Measured (debug build, 64 uploaders x 100-report batches of 680 KB):
-/// peak RSS 181 MiB on SQLite (64 MiB of it SQLite's page cache), 118 MiB
-/// on PostgreSQL; 312 MiB with a 24 MiB budget.
+/// number of uploaders. Each upload takes its `Content-Length` (the
+/// [`MAX_BODY_BYTES`] maximum when it announces none) from this budget
+/// before its body is read, and gives it back when answered; the others
+/// wait their turn. Peak RSS under 64 uploaders: BENCHMARKS.md.
 pub const INGEST_BUDGET: usize = 8 * 1024 * 1024;
-/// Longest an upload waits for room in [`INGEST_BUDGET`] before a 503.
+/// The most of [`INGEST_BUDGET`] one client holds at once (one probe, by
+/// its token's probe id; the admin tokens together): whatever one client
+/// does, the other half stays for the others, and a body of the largest
+/// size ([`MAX_BODY_BYTES`]) fits in either half.
+pub const CLIENT_INGEST_SHARE: usize = INGEST_BUDGET / 2;
+/// Longest an upload waits for room in [`INGEST_BUDGET`] (and its client's
+/// [`CLIENT_INGEST_SHARE`]) before a 503.
 pub const INGEST_WAIT: Duration = Duration::from_secs(30);
+/// The slowest an upload body may arrive, in bytes per second (1 Mbit/s):
+/// the whole body must be read within [`BODY_GRACE`] plus its size at this
+/// rate (37 s for the largest), or the upload is answered 408
+/// `body_too_slow` and its room in the budget given back. So a client that
+/// announces a large body and sends it slowly holds its room a bounded time.
+pub const MIN_BODY_RATE: u64 = 128 * 1024;
+/// See [`MIN_BODY_RATE`].
+pub const BODY_GRACE: Duration = Duration::from_secs(5);
+
+/// How long the body of an upload announcing `bytes` may take to arrive.
+pub fn body_deadline(bytes: u64) -> Duration {
+    BODY_GRACE + Duration::from_millis(bytes.saturating_mul(1000) / MIN_BODY_RATE)
+}
 
 /// Longest a request may take to produce its response head.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -86,6 +103,66 @@ struct Inner {
     trusted_proxies: Vec<IpNet>,
     /// Upload bytes in flight, in KiB permits of [`INGEST_BUDGET`].
     ingest: tokio::sync::Semaphore,
+    /// Each client's [`CLIENT_INGEST_SHARE`], in KiB permits, while it holds some.
+    shares: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// Room for one upload body: its KiB in its client's share and in the
+/// whole budget, given back when dropped (the answer went out).
+struct Room<'a> {
+    shares: &'a Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    client: String,
+    share: Option<(
+        Arc<tokio::sync::Semaphore>,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
+    _all: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        let Some((sem, permit)) = self.share.take() else {
+            return;
+        };
+        drop(permit);
+        let mut m = self.shares.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the map and this room hold it (clones are taken under the
+        // lock): the client has nothing in flight, forget it.
+        if Arc::strong_count(&sem) == 2 {
+            m.remove(&self.client);
+        }
+    }
+}
+
+impl AppState {
+    /// Room for `kib` KiB of upload from `client`: its share first, then the
+    /// whole budget, within [`INGEST_WAIT`]; None when it did not come.
+    async fn ingest_room(&self, client: String, kib: u32) -> Option<Room<'_>> {
+        let sem = {
+            let mut m = self.inner.shares.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(client.clone())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(CLIENT_INGEST_SHARE / 1024))
+                })
+                .clone()
+        };
+        let mut room = Room {
+            shares: &self.inner.shares,
+            client,
+            share: None,
+            _all: None,
+        };
+        let take = async {
+            let share = sem.clone().acquire_many_owned(kib).await.ok()?;
+            room.share = Some((sem, share));
+            room._all = Some(self.inner.ingest.acquire_many(kib).await.ok()?);
+            Some(())
+        };
+        match tokio::time::timeout(INGEST_WAIT, take).await {
+            Ok(Some(())) => Some(room),
+            _ => None,
+        }
+    }
 }
 
 impl AppState {
@@ -96,6 +173,7 @@ impl AppState {
                 store,
                 trusted_proxies,
                 ingest: tokio::sync::Semaphore::new(INGEST_BUDGET / 1024),
+                shares: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -259,8 +337,21 @@ async fn healthz(State(st): State<AppState>) -> Response {
     }
 }
 
-/// Checks the bearer token.
+/// Checks the bearer token, and tells the connection whether it checked
+/// out ([`super::server::PER_CLIENT_UNPROVEN`]: a connection without a
+/// valid token gives way to new ones when the server is full).
 async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let who = check_token(st, headers).await;
+    match &who {
+        Ok(_) => super::server::vouch(true),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => super::server::vouch(false),
+        Err(_) => {}
+    }
+    who
+}
+
+/// The principal of the bearer token in `headers`.
+async fn check_token(st: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized(
             "missing `Authorization: Bearer <token>`; issue a token with `stca2-probe token issue`",
@@ -615,29 +706,50 @@ async fn post_reports(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return Ok(resp);
     }
-    // Room for this body in the ingest budget, held until the answer.
+    // Room for this body in the client's share and the ingest budget,
+    // held until the answer.
     let announced = content_length(req.headers()).unwrap_or(MAX_BODY_BYTES as u64);
     let kib = u32::try_from(announced.div_ceil(1024)).unwrap_or(u32::MAX);
-    let _room = match tokio::time::timeout(INGEST_WAIT, st.inner.ingest.acquire_many(kib)).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
+    let client = match &who {
+        Principal::Probe { probe_id, .. } => format!("probe {probe_id}"),
+        Principal::Admin => "admin".to_string(),
+    };
+    let Some(_room) = st.ingest_room(client, kib).await else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "the back office is busy with other uploads (waited {} s); nothing was stored, retry later",
+                INGEST_WAIT.as_secs()
+            ),
+        ));
+    };
+    let deadline = body_deadline(announced);
+    let body = match tokio::time::timeout(deadline, Bytes::from_request(req, &st)).await {
+        Ok(read) => read.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                body_too_large()
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", r.body_text())
+            }
+        })?,
+        Err(_) => {
+            let mut resp = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_too_slow",
                 format!(
-                    "the back office is busy with other uploads (waited {} s); nothing was stored, retry later",
-                    INGEST_WAIT.as_secs()
+                    "the body of {announced} bytes did not arrive within {} s (at least {} KiB/s); \
+                     nothing was stored: send smaller batches or retry on a better link",
+                    deadline.as_secs(),
+                    MIN_BODY_RATE / 1024
                 ),
-            ));
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(resp);
         }
     };
-    let body = Bytes::from_request(req, &st).await.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            body_too_large()
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", r.body_text())
-        }
-    })?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -649,6 +761,9 @@ async fn post_reports(
             ),
         )
     })?;
+    // Memory: the text goes as soon as it is parsed, each report's parsed
+    // value as soon as it is validated and written back as text.
+    drop(body);
     let now = OffsetDateTime::now_utc();
     let received_at = unix_ms(now);
     let merchant = match &who {
@@ -659,8 +774,8 @@ async fn post_reports(
     let received = items.len();
     let mut batch = Vec::with_capacity(items.len());
     let mut probe_of: HashMap<String, String> = HashMap::with_capacity(items.len());
-    for (prefix, v) in &items {
-        let report = validate(prefix, v, &who, now)?;
+    for (prefix, v) in items {
+        let report = validate(&prefix, &v, &who, now)?;
         // The same report twice in a batch is a retry; the same id for two
         // probes is a conflict, refused like one already stored.
         match probe_of.entry(report.report_id.clone()) {

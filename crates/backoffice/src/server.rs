@@ -3,15 +3,18 @@
 //! Each connection is served by hyper's HTTP/1 server on a task owned by a
 //! `JoinSet`; a TLS handshake and the request head each have a deadline, and
 //! the number of open connections is bounded, in all and per client address
-//! (so that idle sockets from one address cannot take every slot). The peer address is attached
+//! (so that idle sockets from one address cannot take every slot), and
+//! connections that have not shown a valid token give way to new ones when
+//! the cap is reached ([`PER_CLIENT_UNPROVEN`]). The peer address is attached
 //! to every request (`ConnectInfo`) so the API can record the public IP. A
 //! retention task, owned by the same loop, prunes old history every hour.
 //! At shutdown every connection is told to finish its request in flight and
 //! close; whatever is still running after [`DRAIN_TIMEOUT`] is aborted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +25,7 @@ use ipnet::IpNet;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
@@ -37,6 +40,24 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// closed as soon as accepted, so one address cannot take the
 /// [`MAX_CONNECTIONS`] every probe shares.
 pub const PER_CLIENT_CONNECTIONS: usize = 256;
+/// Most *unproven* connections one client address may hold: connections
+/// that have not presented a valid bearer token (new ones, and those whose
+/// last token failed), so at most this many requests without a valid token
+/// per address (HTTP/1: one request at a time on a connection). At the
+/// bound, the address's oldest unproven connection is closed to make room
+/// for the new one; trusted proxies are not counted.
+///
+/// Room for probes: when all [`MAX_CONNECTIONS`] are open, the oldest
+/// unproven connection, whoever holds it, is closed for the next one, and
+/// a connection that has shown a valid token is never closed to make room.
+/// (A share of the cap reserved for proven connections would not do: a
+/// probe opens a new connection per upload, unproven until its first
+/// request's token is checked, so it could never reach the reserved share
+/// while idle sockets filled the rest.) Many addresses together thus only
+/// keep each other's idle sockets short-lived; a new connection is the
+/// youngest, closed last, and proves itself in the milliseconds its first
+/// request takes to arrive.
+pub const PER_CLIENT_UNPROVEN: usize = 32;
 /// Deadline for a TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may stay without a complete request head (a new
@@ -99,42 +120,171 @@ pub struct Server {
     trusted_proxies: Vec<IpNet>,
 }
 
-/// Open connections per client address, for [`PER_CLIENT_CONNECTIONS`].
+/// Every open connection, for the bounds above: how many each client
+/// address holds, and which connections have not presented a valid token
+/// yet ("unproven"), oldest first, with the signal that closes each.
 #[derive(Debug, Default)]
-struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+struct Registry(Mutex<Table>);
 
-/// One open connection of a client address, counted until dropped.
-struct ClientSlot {
-    table: Arc<PerClient>,
-    ip: IpAddr,
+#[derive(Debug, Default)]
+struct Table {
+    next_id: u64,
+    /// Unproven connections by age: id -> (its counted address, its close signal).
+    unproven: BTreeMap<u64, (Option<IpAddr>, Arc<Closer>)>,
+    /// Counted addresses (not trusted proxies).
+    per_ip: HashMap<IpAddr, PerIp>,
 }
 
-impl PerClient {
-    /// A slot for one more connection of `ip`, or None when it holds its share.
-    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<ClientSlot> {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = t.entry(ip).or_insert(0);
-        if *n >= PER_CLIENT_CONNECTIONS {
-            return None;
+#[derive(Debug, Default)]
+struct PerIp {
+    open: usize,
+    unproven: BTreeSet<u64>,
+}
+
+impl Table {
+    /// Closes the unproven connection `id`: it leaves the unproven set at
+    /// once (its slot in [`PerIp::open`] and the connection cap is given
+    /// back when its task ends, at its next poll).
+    fn evict(&mut self, id: u64) {
+        if let Some((ip, close)) = self.unproven.remove(&id) {
+            if let Some(p) = ip.and_then(|ip| self.per_ip.get_mut(&ip)) {
+                p.unproven.remove(&id);
+            }
+            close.evicted.store(true, Ordering::Relaxed);
+            close.notify.notify_one();
         }
-        *n += 1;
-        Some(ClientSlot {
-            table: self.clone(),
-            ip,
-        })
     }
 }
 
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut t = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = t.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                t.remove(&self.ip);
+/// How a connection is told to close to make room.
+#[derive(Debug, Default)]
+struct Closer {
+    notify: Notify,
+    /// Set with the signal: an evicted connection is never unproven again.
+    evicted: AtomicBool,
+}
+
+/// One open connection, registered until dropped. Dropping it (the task
+/// ends) gives its slot back.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    id: u64,
+    /// The address it counts against; None for a trusted proxy.
+    ip: Option<IpAddr>,
+    registry: Arc<Registry>,
+    close: Arc<Closer>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new, unproven connection from `ip` (`counted`: not a
+    /// trusted proxy). At [`PER_CLIENT_UNPROVEN`] the address's oldest
+    /// unproven connection is closed to make room; at
+    /// [`PER_CLIENT_CONNECTIONS`] with nothing unproven to close the new
+    /// one is refused (None).
+    fn admit(self: &Arc<Self>, ip: IpAddr, counted: bool) -> Option<Conn> {
+        let mut t = self.lock();
+        let id = t.next_id;
+        t.next_id += 1;
+        if counted {
+            let p = t.per_ip.entry(ip).or_default();
+            let oldest = p.unproven.first().copied();
+            if p.unproven.len() >= PER_CLIENT_UNPROVEN
+                || (p.open >= PER_CLIENT_CONNECTIONS && oldest.is_some())
+            {
+                if let Some(old) = oldest {
+                    t.evict(old);
+                }
+            } else if p.open >= PER_CLIENT_CONNECTIONS {
+                return None;
+            }
+            let p = t.per_ip.entry(ip).or_default();
+            p.open += 1;
+            p.unproven.insert(id);
+        }
+        let close = Arc::new(Closer::default());
+        let counted_ip = counted.then_some(ip);
+        t.unproven.insert(id, (counted_ip, close.clone()));
+        Some(Conn {
+            id,
+            ip: counted_ip,
+            registry: self.clone(),
+            close,
+        })
+    }
+
+    /// Closes the oldest unproven connection, if there is one: the cap is
+    /// reached, and a connection that never showed a token gives way to a
+    /// new one. Returns whether one was closed.
+    fn evict_oldest(&self) -> bool {
+        let mut t = self.lock();
+        match t.unproven.first_key_value().map(|(id, _)| *id) {
+            Some(id) => {
+                t.evict(id);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Conn {
+    /// Records whether the connection's last token checked out: a proven
+    /// connection is never closed to make room; one whose token failed is
+    /// unproven again.
+    fn vouch(&self, valid: bool) {
+        let mut t = self.registry.lock();
+        if valid {
+            if t.unproven.remove(&self.id).is_some()
+                && let Some(p) = self.ip.and_then(|ip| t.per_ip.get_mut(&ip))
+            {
+                p.unproven.remove(&self.id);
+            }
+        } else if !self.close.evicted.load(Ordering::Relaxed) && !t.unproven.contains_key(&self.id)
+        {
+            t.unproven.insert(self.id, (self.ip, self.close.clone()));
+            if let Some(p) = self.ip.and_then(|ip| t.per_ip.get_mut(&ip)) {
+                p.unproven.insert(self.id);
+                // Over the address's bound: its oldest unproven one goes.
+                if p.unproven.len() > PER_CLIENT_UNPROVEN
+                    && let Some(old) = p.unproven.first().copied()
+                {
+                    t.evict(old);
+                }
             }
         }
     }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let mut t = self.registry.lock();
+        t.unproven.remove(&self.id);
+        if let Some(ip) = self.ip
+            && let Some(p) = t.per_ip.get_mut(&ip)
+        {
+            p.unproven.remove(&self.id);
+            p.open -= 1;
+            if p.open == 0 {
+                t.per_ip.remove(&ip);
+            }
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The connection a request came on, for [`vouch`].
+    static CONN: Arc<Conn>;
+}
+
+/// Tells the connection the current request came on whether its bearer
+/// token checked out (see [`PER_CLIENT_UNPROVEN`]); outside a connection
+/// (a router driven directly, in tests) it does nothing.
+pub(crate) fn vouch(valid: bool) {
+    let _ = CONN.try_with(|c| c.vouch(valid));
 }
 
 impl Server {
@@ -195,7 +345,7 @@ impl Server {
             },
         ));
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let per_client = Arc::new(PerClient::default());
+        let registry = Arc::new(Registry::default());
         let mut conns: JoinSet<()> = JoinSet::new();
         let mut housekeeping: JoinSet<()> = JoinSet::new();
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -207,6 +357,12 @@ impl Server {
         }
         tokio::pin!(shutdown);
         loop {
+            // At the cap, the oldest connection that never showed a valid
+            // token makes room; when every one has, new ones wait in the
+            // kernel's backlog.
+            if limit.available_permits() == 0 && registry.evict_oldest() {
+                tracing::debug!("connection cap reached: closed the oldest unproven connection");
+            }
             let permit = tokio::select! {
                 _ = &mut shutdown => break,
                 p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -227,30 +383,35 @@ impl Server {
                 }
             };
             let ip = peer.ip().to_canonical();
-            let slot = if self.trusted_proxies.iter().any(|n| n.contains(&ip)) {
-                None
-            } else if let Some(slot) = per_client.take(ip) {
-                Some(slot)
-            } else {
+            let counted = !self.trusted_proxies.iter().any(|n| n.contains(&ip));
+            let Some(conn) = registry.admit(ip, counted) else {
                 tracing::debug!(%ip, "connection refused: this address holds its share of connections");
                 continue; // `stream` and `permit` are dropped: closed at once.
             };
+            let conn = Arc::new(conn);
             let _ = stream.set_nodelay(true);
             let app = app.clone();
             let tls = self.tls.clone();
             let stop = stop_rx.clone();
             conns.spawn(async move {
                 let _permit = permit;
-                let _slot = slot;
-                match tls {
-                    Some(acc) => {
-                        if let Ok(Ok(s)) =
-                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await
-                        {
-                            serve_conn(TokioIo::new(s), peer, app, stop).await;
+                let close = conn.close.clone();
+                let serve = async move {
+                    match tls {
+                        Some(acc) => {
+                            if let Ok(Ok(s)) =
+                                tokio::time::timeout(HANDSHAKE_TIMEOUT, acc.accept(stream)).await
+                            {
+                                serve_conn(TokioIo::new(s), peer, app, stop, conn).await;
+                            }
                         }
+                        None => serve_conn(TokioIo::new(stream), peer, app, stop, conn).await,
                     }
-                    None => serve_conn(TokioIo::new(stream), peer, app, stop).await,
+                };
+                tokio::select! {
+                    _ = serve => {}
+                    // Evicted: the connection (and its request, if any) is dropped.
+                    _ = close.notify.notified() => {}
                 }
             });
         }
@@ -289,13 +450,18 @@ async fn prune_loop(store: Store, days: i64) {
 
 /// Serves one connection until the client closes it or `stop` turns true;
 /// then a request in flight is finished and the connection closed.
-async fn serve_conn<I>(io: I, peer: SocketAddr, app: Router, mut stop: watch::Receiver<bool>)
-where
+async fn serve_conn<I>(
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+    conn: Arc<Conn>,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().oneshot(req)
+        CONN.scope(conn.clone(), app.clone().oneshot(req))
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -336,4 +502,74 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> 
         .with_single_cert(certs, key_der)
         .map_err(|e| terr("key", key, e.to_string()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, last])
+    }
+
+    fn evicted(c: &Conn) -> bool {
+        c.close.evicted.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn an_address_at_its_unproven_bound_gives_up_its_oldest_connection() {
+        let r = Arc::new(Registry::default());
+        let conns: Vec<Conn> = (0..PER_CLIENT_UNPROVEN)
+            .map(|_| r.admit(ip(1), true).unwrap())
+            .collect();
+        assert!(conns.iter().all(|c| !evicted(c)));
+        let newest = r.admit(ip(1), true).unwrap();
+        assert!(evicted(&conns[0]), "the oldest makes room");
+        assert!(conns[1..].iter().all(|c| !evicted(c)));
+        assert!(!evicted(&newest));
+        // Another address is not touched.
+        let other = r.admit(ip(2), true).unwrap();
+        assert!(!evicted(&other));
+        // Trusted proxies are not counted against an address.
+        let proxied: Vec<Conn> = (0..PER_CLIENT_UNPROVEN * 2)
+            .map(|_| r.admit(ip(3), false).unwrap())
+            .collect();
+        assert!(proxied.iter().all(|c| !evicted(c)));
+    }
+
+    #[test]
+    fn proven_connections_are_never_evicted_and_count_against_the_address() {
+        let r = Arc::new(Registry::default());
+        let proven: Vec<Conn> = (0..PER_CLIENT_CONNECTIONS)
+            .map(|_| {
+                let c = r.admit(ip(1), true).unwrap();
+                c.vouch(true);
+                c
+            })
+            .collect();
+        // The address holds its share, all proven: a new one is refused.
+        assert!(r.admit(ip(1), true).is_none());
+        assert!(!r.evict_oldest(), "nothing unproven to close");
+        // One whose token later fails is unproven again: it gives way.
+        proven[7].vouch(false);
+        let newcomer = r.admit(ip(1), true).unwrap();
+        assert!(evicted(&proven[7]));
+        assert!(
+            proven
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 7 || !evicted(c))
+        );
+        // An evicted connection never comes back into the unproven set.
+        proven[7].vouch(false);
+        assert!(!r.lock().unproven.contains_key(&proven[7].id));
+        // At the cap the oldest unproven, of any address, goes first.
+        let young = r.admit(ip(9), true).unwrap();
+        assert!(r.evict_oldest());
+        assert!(evicted(&newcomer) && !evicted(&young));
+        // Dropping everything leaves nothing behind.
+        drop((proven, newcomer, young));
+        let t = r.lock();
+        assert!(t.unproven.is_empty() && t.per_ip.is_empty(), "{t:?}");
+    }
 }

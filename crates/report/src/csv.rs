@@ -3,7 +3,10 @@
 //! The columns are a contract (reports/csv-columns.md). Cells that a
 //! spreadsheet would run as a formula are neutralised with a leading
 //! apostrophe, because these files are opened by people at ISPs who did not
-//! write them.
+//! write them; control, direction and zero-width characters are written as
+//! visible escapes ([`crate::text::escape`]), so that a terminal showing the
+//! file (`check --csv`) or a spreadsheet opening it shows them, never obeys
+//! them.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -55,7 +58,14 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// The rows of one report, already neutralised; `public_ip` is the address
+/// One cell as it goes into the file: control and hidden characters
+/// escaped ([`crate::text::escape`]), then neutralised. Escaping first keeps
+/// the order safe: it can only turn a leading character into a backslash.
+pub fn cell(text: &str) -> String {
+    neutralise(&crate::text::escape(text)).into_owned()
+}
+
+/// The rows of one report, already escaped and neutralised ([`cell`]); `public_ip` is the address
 /// the back office saw the upload come from (empty for a local check).
 pub fn rows(report: &Report, public_ip: Option<&str>) -> Vec<Vec<String>> {
     let ms = |s: Option<LatencyStats>, f: fn(&LatencyStats) -> f64| {
@@ -107,10 +117,7 @@ pub fn rows(report: &Report, public_ip: Option<&str>) -> Vec<Vec<String>> {
                 report.summary.failover.recommendation.as_str().to_string(),
                 report.summary.failover.message.clone(),
             ];
-            cells
-                .into_iter()
-                .map(|c| neutralise(&c).into_owned())
-                .collect()
+            cells.iter().map(|c| cell(c)).collect()
         })
         .collect()
 }
@@ -158,5 +165,69 @@ mod tests {
         ] {
             assert_eq!(neutralise(cell), want, "{cell:?}");
         }
+    }
+
+    #[test]
+    fn cells_escape_controls_and_direction_characters_then_neutralise() {
+        for (text, want) in [
+            ("\u{1b}[2Jgone", "\\x1b[2Jgone"),
+            ("a\0b", "a\\x00b"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("p\u{200b}1", "p\\u{200b}1"),
+            ("\tx", "\\x09x"),
+            ("=1+1\u{2066}", "'=1+1\\u{2066}"),
+            ("l1\nl2", "l1\\x0al2"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(cell(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn every_probe_and_network_text_of_a_report_is_escaped_in_its_rows() {
+        use crate::fixtures::field::{probe, serving_stca2};
+        use crate::{Role, SCHEMA};
+        let evil = "x\u{1b}]0;owned\u{7}\u{202e}\u{200d}\0";
+        let mut target = serving_stca2(Role::Primary, 1146);
+        target.site = evil.into();
+        target.address = evil.into();
+        target.tcp.detail = Some(evil.into());
+        let tls = target.tls.as_mut().unwrap();
+        tls.detail = Some(evil.into());
+        tls.version = Some(evil.into());
+        tls.cipher = Some(evil.into());
+        tls.chain[0].subject = evil.into();
+        tls.chain[0].issuer = evil.into();
+        tls.chain[0].sha256 = evil.into();
+        let mut p = probe();
+        p.id = evil.into();
+        p.merchant = Some(evil.into());
+        let mut summary = crate::fixtures::upload::summary(true, crate::Recommendation::None, evil);
+        summary.failover.message = evil.into();
+        let report = crate::Report {
+            schema: SCHEMA.into(),
+            report_id: evil.into(),
+            probe: p,
+            started_at: crate::fixtures::field::NOW,
+            finished_at: crate::fixtures::field::NOW,
+            target_set: evil.into(),
+            results: vec![target],
+            summary,
+        };
+        let mut out = Vec::new();
+        write(&mut out, &[report], Some(evil)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let body = text.replace("\r\n", "");
+        let bad: Vec<char> = body
+            .chars()
+            .filter(|c| c.is_control() || crate::text::is_hidden(*c))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {text}");
+        assert_eq!(
+            text.matches("x\\x1b]0;owned\\x07\\u{202e}\\u{200d}\\x00")
+                .count(),
+            15,
+            "{text}"
+        );
     }
 }
