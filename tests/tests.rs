@@ -17,6 +17,7 @@ mod backoffice_openapi;
 mod backoffice_store;
 mod cli;
 mod daemon;
+mod daemon_field;
 mod guard;
 mod lab_server;
 mod legacy_capture;
