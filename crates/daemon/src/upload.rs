@@ -565,18 +565,25 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> reqwest:
 
 /// The certificate refusal (rustls's) behind a failed request, if that is
 /// what failed: an unknown issuer, an expired certificate, a wrong name.
-fn certificate_problem(e: &reqwest::Error) -> Option<&rustls::Error> {
+/// The layers between (hyper, tokio-rustls) wrap it in `io::Error`s whose
+/// `source` skips it, so it is looked for in each layer's words too.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        // An io::Error's `source` skips the error it wraps: look inside.
         let inner = s
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
             .and_then(|i| i.downcast_ref::<rustls::Error>());
-        match inner.or_else(|| s.downcast_ref::<rustls::Error>()) {
-            Some(r @ rustls::Error::InvalidCertificate(_)) => return Some(r),
-            _ => source = s.source(),
+        if let Some(r @ rustls::Error::InvalidCertificate(_)) =
+            inner.or_else(|| s.downcast_ref::<rustls::Error>())
+        {
+            return Some(r.to_string());
         }
+        let words = s.to_string();
+        if words.starts_with("invalid peer certificate") {
+            return Some(words);
+        }
+        source = s.source();
     }
     None
 }
