@@ -265,12 +265,20 @@ impl Watch {
     fn start(dir: &Path, trigger: Arc<Trigger>) -> Watch {
         // SAFETY: plain system calls; the results are checked.
         let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+        assert!(
+            fd >= 0,
+            "inotify_init1: {}",
+            std::io::Error::last_os_error()
+        );
         let path = CString::new(dir.as_os_str().as_bytes()).unwrap();
         let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_MOVED_FROM | libc::IN_DELETE;
         // SAFETY: a valid descriptor and a NUL-terminated path.
         let wd = unsafe { libc::inotify_add_watch(fd, path.as_ptr(), mask) };
-        assert!(wd >= 0, "inotify_add_watch: {}", std::io::Error::last_os_error());
+        assert!(
+            wd >= 0,
+            "inotify_add_watch: {}",
+            std::io::Error::last_os_error()
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let held = Arc::new(Mutex::new(BTreeSet::new()));
         let (stopping, record) = (stop.clone(), held.clone());
@@ -291,9 +299,8 @@ impl Watch {
                 let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
                 let mut at = 0;
                 while n > 0 && at + 16 <= n as usize {
-                    let word = |i: usize| {
-                        u32::from_ne_bytes(buf[at + i..at + i + 4].try_into().unwrap())
-                    };
+                    let word =
+                        |i: usize| u32::from_ne_bytes(buf[at + i..at + i + 4].try_into().unwrap());
                     let (mask, len) = (word(4), word(12) as usize);
                     let raw = &buf[at + 16..at + 16 + len];
                     let name = String::from_utf8_lossy(raw)
@@ -370,10 +377,9 @@ async fn relay(to: SocketAddr, trigger: Arc<Trigger>) -> (String, tokio::task::J
                     }
                     let _ = to_daemon.shutdown().await;
                 };
-                let _ = tokio::time::timeout(Duration::from_secs(60), async {
-                    tokio::join!(up, down)
-                })
-                .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(up, down) })
+                        .await;
             });
         }
     });
@@ -519,8 +525,8 @@ async fn sigkill_at_random_and_aimed_moments_loses_and_duplicates_nothing() {
     // counted as dropped, or in quarantine.
     let stored_ids: BTreeSet<String> = stored.iter().map(|r| r.report_id.clone()).collect();
     assert_eq!(stored_ids.len(), stored.len(), "no report stored twice");
-    let dropped: usize = std::fs::read_to_string(spool.join(DROPPED_FILE))
-        .map_or(0, |s| s.trim().parse().unwrap());
+    let dropped: usize =
+        std::fs::read_to_string(spool.join(DROPPED_FILE)).map_or(0, |s| s.trim().parse().unwrap());
     let quarantine: BTreeSet<String> = std::fs::read_dir(spool.join(QUARANTINE_DIR))
         .unwrap()
         .filter_map(|e| {
@@ -540,7 +546,11 @@ async fn sigkill_at_random_and_aimed_moments_loses_and_duplicates_nothing() {
     // And the back office holds nothing the spool never held.
     let unknown: Vec<&String> = stored_ids.difference(&seen).collect();
     assert!(unknown.is_empty(), "stored but never spooled: {unknown:?}");
-    assert!(seen.len() >= KILLS / 4, "only {} reports in {KILLS} runs", seen.len());
+    assert!(
+        seen.len() >= KILLS / 4,
+        "only {} reports in {KILLS} runs",
+        seen.len()
+    );
     // Kills landed where they were aimed: during spool writes and uploads.
     let during = |what: &[&str]| {
         hits.iter()
@@ -625,9 +635,11 @@ async fn sighup_takes_a_valid_configuration_and_refuses_a_broken_one_then_sigter
         says(e, "configuration reloaded")
     })
     .await;
-    eventually(Duration::from_secs(20), "reports of the new probe id", || {
-        probe_of_newest(dir.path()).as_deref() == Some("shop-0043")
-    })
+    eventually(
+        Duration::from_secs(20),
+        "reports of the new probe id",
+        || probe_of_newest(dir.path()).as_deref() == Some("shop-0043"),
+    )
     .await;
     // A broken file: refused with file:line:column, the running one goes on.
     std::fs::write(&cfg, "probe_id = \"shop-0044\"\nintervall = \"1s\"\n").unwrap();
@@ -782,7 +794,10 @@ async fn a_full_spool_filesystem_stops_neither_checks_nor_metrics_and_recovers_b
     })
     .await;
     assert!(
-        said["error"].as_str().unwrap_or_default().contains("No space left"),
+        said["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("No space left"),
         "{said}"
     );
     assert!(child.0.try_wait().unwrap().is_none(), "still running");
@@ -815,7 +830,9 @@ async fn a_full_spool_filesystem_stops_neither_checks_nor_metrics_and_recovers_b
     let stored = office.stop_and_read().await;
     assert!(stored.len() >= 2, "before and after the full disk");
     // The newest report tells the back office how many were lost.
-    let store = stca2_backoffice::store::Store::connect(&database).await.unwrap();
+    let store = stca2_backoffice::store::Store::connect(&database)
+        .await
+        .unwrap();
     let (_, body) = store.probe(PROBE).await.unwrap().unwrap();
     store.close().await;
     let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
@@ -865,9 +882,17 @@ async fn https_uploads_trust_the_ca_file_and_refuse_an_unknown_issuer_keeping_th
     let (_lab, targets) = lab(dir.path()).await;
     let (cert, key) = private_ca(dir.path());
     let (office, token) = Serve::start(dir.path(), Some((&cert, &key))).await;
-    assert!(office.base.starts_with("https://127.0.0.1:"), "{}", office.base);
+    assert!(
+        office.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        office.base
+    );
     // The system's roots only: refused, the problem named, the report kept.
-    let cfg = config(dir.path(), &targets, &upload(dir.path(), &office.base, &token, 10));
+    let cfg = config(
+        dir.path(),
+        &targets,
+        &upload(dir.path(), &office.base, &token, 10),
+    );
     let out = run_daemon(&cfg, "--once").await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");

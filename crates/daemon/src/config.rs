@@ -192,7 +192,8 @@ impl Config {
     /// anchors its relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file = TomlFile { path, text };
-        let at = |span: Option<Range<usize>>, message: String| ConfigError::from(file.at(span, message));
+        let at =
+            |span: Option<Range<usize>>, message: String| ConfigError::from(file.at(span, message));
         let raw: RawConfig = file.parse()?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
