@@ -18,6 +18,7 @@ mod backoffice_store;
 mod cli;
 mod console;
 mod daemon;
+mod daemon_field;
 mod guard;
 mod i18n;
 mod lab_server;

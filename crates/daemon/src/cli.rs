@@ -9,7 +9,8 @@
 //!   refused (the reports stay in the spool): for cron, tests and an
 //!   installer's first run;
 //! - otherwise run until SIGTERM or SIGINT (exit 0 once the running cycle
-//!   finished or was abandoned after 10 s); SIGHUP reloads the file.
+//!   finished or was abandoned after 7 s: gone within 10 s); SIGHUP
+//!   reloads the file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ Examples:
   stca2-probe daemon --config /etc/stca2-probe/daemon.toml --check-config  validate, print the settings
   stca2-probe daemon --config /etc/stca2-probe/daemon.toml --once          one check and one upload
 
-Signals: SIGTERM or SIGINT stop (the running check gets up to 10 s), SIGHUP reloads the file.
+Signals: SIGTERM or SIGINT stop within 10 s (the running check gets up to 7 s), SIGHUP reloads the file.
 Exit codes: 0 done (with --once: the check found everything ready), 1 (--once) the check found a
 problem, 2 a bad configuration, a target refused by the allow-list, or the daemon could not run,
 3 (--once) the upload failed or was refused (the reports stay in the spool for the next run).";

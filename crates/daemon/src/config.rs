@@ -3,8 +3,9 @@
 //!
 //! It is TOML, read strictly: an unknown key is an error (a misspelt
 //! `intervall` must not silently mean "the default"), and every error names
-//! the file, line and column, the way the target loader does (the same
-//! [`line_col`] and [`clean_toml`]). Loading happens in two steps:
+//! the file, line and column, the way the target loader does: both read
+//! through [`TomlFile`] and report a [`TomlError`]. Loading happens in two
+//! steps:
 //!
 //! 1. [`Config::load`] reads and validates the file itself: types, ranges,
 //!    durations (humantime: `90s`, `5m`, `30d`), the upload URL;
@@ -31,7 +32,7 @@ use toml::Spanned;
 use stca2_engine::allow::parse_cidr;
 use stca2_engine::check::{self, RefusedSite, Settings};
 use stca2_engine::probe::ProbeConfig;
-use stca2_engine::targets::{TargetSet, clean_toml, line_col};
+use stca2_engine::targets::{TargetSet, TomlError, TomlFile};
 use stca2_report::ProbeIdentity;
 use stca2_report::limits::MAX_BATCH;
 
@@ -62,26 +63,10 @@ pub const REPORTS_PATH: &str = "api/v1/reports";
 /// `file:line:column: what is wrong and what to write instead`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read the daemon configuration {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not a valid configuration.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// The file could not be read, or is not a valid configuration
+    /// (`file:line:column: message`, as for a target file).
+    #[error(transparent)]
+    File(#[from] TomlError),
     /// The configuration is valid but cannot run: a bad target file, a
     /// target outside the allow-list, an unreadable client certificate.
     #[error("{}: {message}", path.display())]
@@ -199,27 +184,17 @@ impl Config {
     /// file's folder, so that a configuration means the same from any
     /// working directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = TomlFile::read(path, "the daemon configuration")?;
         Config::parse(&text, path)
     }
 
     /// Validates a configuration's text; `path` names it in errors and
     /// anchors its relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let at = |span: Option<Range<usize>>, message: String| {
-            let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
-        };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
+        let file = TomlFile { path, text };
+        let at =
+            |span: Option<Range<usize>>, message: String| ConfigError::from(file.at(span, message));
+        let raw: RawConfig = file.parse()?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
 
@@ -631,12 +606,12 @@ batch = 10
 
     fn err(text: &str) -> (usize, usize, String) {
         match Config::parse(text, Path::new("/etc/d.toml")).unwrap_err() {
-            ConfigError::Invalid {
+            ConfigError::File(TomlError::Invalid {
                 line,
                 column,
                 message,
                 ..
-            } => (line, column, message),
+            }) => (line, column, message),
             e => panic!("unexpected {e}"),
         }
     }

@@ -41,7 +41,7 @@ pub mod spool;
 pub mod upload;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -58,8 +58,13 @@ use spool::Spool;
 use stca2_report::Report;
 use upload::{Backoff, Drain, Uploader};
 
-/// How long a running cycle may go on after SIGTERM before it is abandoned.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// After SIGTERM the process is gone within this bound (the issue's
+/// promise, and what a service manager's stop timeout may rely on).
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
+/// How long a running cycle or upload may go on after SIGTERM before it is
+/// abandoned: the bound minus one second for the tasks to wind down and
+/// two for the runtime's own shutdown (`main.rs`).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
 /// How often a refused token file is looked at again.
 pub const TOKEN_RECHECK: Duration = Duration::from_secs(5);
 
@@ -71,6 +76,9 @@ struct Shared {
     spooled: Notify,
     /// Set at shutdown: an upload in flight finishes, no new batch starts.
     stopping: AtomicBool,
+    /// Reports that could not be written since the last one that could:
+    /// more than 0 is the degraded mode (a full disk, a read-only spool).
+    unwritten: AtomicU64,
 }
 
 impl Shared {
@@ -117,18 +125,31 @@ pub async fn cycle(plan: &Plan) -> Report {
 fn spool_report(shared: &Shared, mut report: Report) {
     let put = blocking(|| shared.spool().put(&mut report, SystemTime::now()));
     match put {
-        Ok(entry) => tracing::info!(
-            entry = %entry.name,
-            ok = report.summary.ok,
-            headline = %report.summary.headline,
-            "cycle done, report spooled"
-        ),
+        Ok(entry) => {
+            shared.metrics.spool_writable();
+            let unwritten = shared.unwritten.swap(0, Ordering::SeqCst);
+            if unwritten > 0 {
+                tracing::warn!(
+                    dropped_meanwhile = unwritten,
+                    spool_dropped = report.probe.spool_dropped.unwrap_or(0),
+                    "the spool can be written again: back to normal; the reports lost meanwhile are counted in probe.spool_dropped"
+                );
+            }
+            tracing::info!(
+                entry = %entry.name,
+                ok = report.summary.ok,
+                headline = %report.summary.headline,
+                "cycle done, report spooled"
+            )
+        }
         Err(e) => {
             shared.metrics.spool_write_error();
+            let unwritten = shared.unwritten.fetch_add(1, Ordering::SeqCst) + 1;
             tracing::error!(
                 error = %e,
                 report_id = %report.report_id,
-                "cannot write the report to the spool (full disk? read-only?): it is dropped and counted; checks go on"
+                unwritten,
+                "cannot write the report to the spool (full disk? read-only?): it is dropped and counted; checks and metrics go on, and the spool is tried again at the next cycle"
             );
         }
     }
@@ -148,6 +169,7 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
         stopping: AtomicBool::new(false),
+        unwritten: AtomicU64::new(0),
     };
     let report = cycle(&plan).await;
     let mut code = report.exit_code();
@@ -205,6 +227,7 @@ pub async fn run(
         metrics: Arc::new(Metrics::default()),
         spooled: Notify::new(),
         stopping: AtomicBool::new(false),
+        unwritten: AtomicU64::new(0),
     });
     shared.refresh_spool_metrics();
     let (notify, _) = broadcast::channel::<()>(1);
@@ -252,10 +275,13 @@ pub async fn run(
             }
         }
     }
-    tracing::info!("stopping: no new cycle or upload; a running one gets up to 10 s");
+    tracing::info!(
+        grace = ?SHUTDOWN_GRACE,
+        "stopping: no new cycle or upload; a running one may finish within the grace"
+    );
     shared.stopping.store(true, Ordering::SeqCst);
     let _ = notify.send(());
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), async {
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), async {
         while tasks.join_next().await.is_some() {}
     })
     .await;
@@ -301,7 +327,7 @@ async fn scheduler(
             _ = shutdown.recv() => match tokio::time::timeout(SHUTDOWN_GRACE, &mut run).await {
                 Ok(r) => r,
                 Err(_) => {
-                    tracing::warn!("the running cycle did not finish within 10 s: abandoned");
+                    tracing::warn!(grace = ?SHUTDOWN_GRACE, "the running cycle did not finish within the grace: abandoned, no report");
                     return;
                 }
             },
@@ -338,7 +364,7 @@ async fn uploader(
                         // settles its reports); no new batch starts.
                         _ = shutdown.recv() => {
                             if tokio::time::timeout(SHUTDOWN_GRACE, &mut drain).await.is_err() {
-                                tracing::warn!("the upload in flight did not finish within 10 s: abandoned");
+                                tracing::warn!(grace = ?SHUTDOWN_GRACE, "the upload in flight did not finish within the grace: abandoned, its reports stay in the spool");
                             }
                             shared.refresh_spool_metrics();
                             return;

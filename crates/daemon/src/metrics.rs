@@ -47,6 +47,8 @@ struct Inner {
     skipped: u64,
     spool: Stats,
     spool_write_errors: u64,
+    /// The last report could not be written to the spool (degraded mode).
+    spool_failing: bool,
     uploads: BTreeMap<Outcome, u64>,
     quarantined_now: u64,
     last_success: Option<f64>,
@@ -74,9 +76,17 @@ impl Metrics {
         self.with(|m| m.skipped += n);
     }
 
-    /// A report could not be written to the spool.
+    /// A report could not be written to the spool: degraded mode.
     pub fn spool_write_error(&self) {
-        self.with(|m| m.spool_write_errors += 1);
+        self.with(|m| {
+            m.spool_write_errors += 1;
+            m.spool_failing = true;
+        });
+    }
+
+    /// The spool can be written (a report was, or the folder opened).
+    pub fn spool_writable(&self) {
+        self.with(|m| m.spool_failing = false);
     }
 
     /// The spool's content now.
@@ -346,6 +356,13 @@ fn render(m: &Inner) -> String {
         "counter",
         "Reports that could not be written to the spool (full disk, read-only).",
         m.spool_write_errors as f64,
+    );
+    scalar(
+        &mut out,
+        "stca2_probe_spool_writable",
+        "gauge",
+        "0 while reports cannot be written to the spool (full disk, read-only: each is counted as dropped), 1 otherwise.",
+        if m.spool_failing { 0.0 } else { 1.0 },
     );
     {
         let name = "stca2_probe_uploads_total";

@@ -285,6 +285,8 @@ pub struct Uploader {
     token_file: PathBuf,
     max_batch: usize,
     batch: usize,
+    /// What the back office's certificate is verified against, in words.
+    trust: String,
     /// The fingerprint of the token the back office refused.
     refused_token: Option<Vec<u8>>,
 }
@@ -298,6 +300,10 @@ impl Uploader {
             token_file: config.token_file.clone(),
             max_batch: config.batch,
             batch: config.batch,
+            trust: config.ca_file.as_ref().map_or_else(
+                || "the system's trust store (no [upload] ca_file)".to_string(),
+                |p| format!("[upload] ca_file {}", p.display()),
+            ),
             refused_token: None,
         }
     }
@@ -353,6 +359,12 @@ impl Uploader {
                 Ok(r) => r,
                 Err(e) => {
                     metrics.upload(Outcome::Retry);
+                    if let Some(refused) = certificate_problem(&e) {
+                        return Drain::Retry(format!(
+                            "the back office's TLS certificate is not trusted ({refused}), verified against {}: if the back office uses a private CA, set [upload] ca_file to that CA's PEM; else check the certificate's name and dates; nothing was sent, the reports stay in the spool",
+                            self.trust
+                        ));
+                    }
                     return Drain::Retry(describe(&e));
                 }
             };
@@ -549,6 +561,31 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> reqwest:
         }
     }
     Ok(body)
+}
+
+/// The certificate refusal (rustls's) behind a failed request, if that is
+/// what failed: an unknown issuer, an expired certificate, a wrong name.
+/// The layers between (hyper, tokio-rustls) wrap it in `io::Error`s whose
+/// `source` skips it, so it is looked for in each layer's words too.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let inner = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<rustls::Error>());
+        if let Some(r @ rustls::Error::InvalidCertificate(_)) =
+            inner.or_else(|| s.downcast_ref::<rustls::Error>())
+        {
+            return Some(r.to_string());
+        }
+        let words = s.to_string();
+        if words.starts_with("invalid peer certificate") {
+            return Some(words);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// A transport error in words, without the request's headers.

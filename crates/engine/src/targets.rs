@@ -201,10 +201,7 @@ impl TargetSet {
 
     /// Loads and validates a target file.
     pub fn load(path: &Path) -> Result<TargetSet, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = TomlFile::read(path, "target file")?;
         Self::parse(&text, path)
     }
 
@@ -219,17 +216,9 @@ impl TargetSet {
         path: &Path,
         lookup: AnchorLookup<'_>,
     ) -> Result<TargetSet, TargetError> {
-        let at = |span: Option<Range<usize>>, message: String| {
-            let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
-            TargetError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
-        };
-        let raw: RawSet =
-            toml::from_str(text).map_err(|e| at(e.span(), clean_toml(e.message())))?;
+        let file = TomlFile { path, text };
+        let at = |span: Option<Range<usize>>, message: String| file.at(span, message);
+        let raw: RawSet = file.parse()?;
 
         if raw.site.is_empty() {
             return Err(at(
@@ -388,29 +377,76 @@ impl TargetSet {
     }
 }
 
-/// A target file that cannot be used.
+/// A TOML file that cannot be used, as the person reading the message
+/// sees it: `file:line:column: what is wrong`. The target set's loader and
+/// the daemon's configuration (`stca2_daemon::config`) both report through
+/// it, and both read their files through [`TomlFile`].
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub enum TomlError {
     /// The file could not be read.
-    #[error("cannot read target file {}: {source}", path.display())]
+    #[error("cannot read {what} {}: {source}", path.display())]
     Read {
-        /// The target file.
+        /// What the file is, in words (`target file`).
+        what: &'static str,
+        /// The file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not a valid target set.
+    /// The file is not valid.
     #[error("{}:{line}:{column}: {message}", path.display())]
     Invalid {
-        /// The target file.
+        /// The file.
         path: PathBuf,
-        /// 1-based line of the problem.
+        /// 1-based line of the problem (0: the file as a whole).
         line: usize,
         /// 1-based column of the problem.
         column: usize,
         /// What is wrong and what was expected.
         message: String,
     },
+}
+
+/// A target file that cannot be used.
+pub type TargetError = TomlError;
+
+/// A TOML file's text and its path: parses it strictly, and turns a span
+/// (a [`toml::Spanned`] value's, a parse error's) into a
+/// [`TomlError::Invalid`] at that line and column.
+#[derive(Debug, Clone, Copy)]
+pub struct TomlFile<'a> {
+    /// The file, as errors name it.
+    pub path: &'a Path,
+    /// Its content.
+    pub text: &'a str,
+}
+
+impl<'a> TomlFile<'a> {
+    /// Reads `path` (`what` names it in the error: "target file").
+    pub fn read(path: &Path, what: &'static str) -> Result<String, TomlError> {
+        std::fs::read_to_string(path).map_err(|source| TomlError::Read {
+            what,
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The error `message` at `span` (None: the file as a whole, line 0).
+    pub fn at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> TomlError {
+        let (line, column) = span.map_or((0, 0), |s| line_col(self.text, s.start));
+        TomlError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Deserialises the text; a syntax error, an unknown key or a wrong
+    /// type comes back at its line and column.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, TomlError> {
+        toml::from_str(self.text).map_err(|e| self.at(e.span(), clean_toml(e.message())))
+    }
 }
 
 #[derive(Deserialize)]
@@ -478,8 +514,8 @@ fn parse_address(text: &str) -> Option<Address> {
 
 /// 1-based line and column of a byte offset: how a TOML error (a
 /// `toml::Spanned` or a parse error's span) is shown to a person as
-/// `file:line:column`. The daemon's configuration loader uses it too.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// `file:line:column`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before
@@ -490,7 +526,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// toml's messages are good; keep their first line only (the rest repeats the span).
-pub fn clean_toml(message: &str) -> String {
+fn clean_toml(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 
