@@ -1060,7 +1060,14 @@ async fn idle_sockets_from_many_addresses_cannot_hold_up_uploads() {
                 );
             }
             // The cap was reached: the server closed idle sockets for the
-            // newcomers.
+            // newcomers (the attacker's tasks see the FIN when they next
+            // run: wait for it, boundedly).
+            let t = std::time::Instant::now();
+            while attack.closed.load(Relaxed) == 0
+                && t.elapsed() < std::time::Duration::from_secs(10)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             assert!(
                 attack.closed.load(Relaxed) > 0,
                 "{}: no socket was ever closed",

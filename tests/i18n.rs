@@ -347,7 +347,7 @@ async fn watch_gives_up_after_its_timeout() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.trim_end().ends_with(
-            "Still not ready after 2s: stopping (exit code 1). The last verdict is above."
+            "Still not ready after 2 s: stopping (exit code 1). The last verdict is above."
         ),
         "{text}"
     );

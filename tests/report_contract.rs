@@ -500,7 +500,14 @@ fn csv_quoting_round_trips() {
     report_csv::write(&mut out, std::slice::from_ref(&r), None).expect("write");
     let (_, rows) = read_csv(&out);
     assert_eq!(rows.len(), r.results.len());
-    assert_eq!(rows[0][col("tcp_detail")], nasty);
+    // Commas, quotes and apostrophes come back as they were; line breaks
+    // come back escaped (`\x0a`), as every control character in a CSV cell
+    // (issue 8: a terminal or a spreadsheet must not act on them).
+    assert_eq!(rows[0][col("tcp_detail")], stca2_report::text::escape(nasty).as_ref());
+    assert_eq!(
+        rows[0][col("tcp_detail")],
+        "refused, twice; \"RST\" from 192.0.2.1\\x0athen again\\x0d\\x0aand a 'quote'"
+    );
     assert!(
         rows.iter()
             .all(|row| row[col("target_set")] == "lab, \"annex\"")
