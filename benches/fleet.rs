@@ -341,7 +341,8 @@ async fn bench_upload(backend: &str, reports: &[(String, Report)], out: &mut Vec
         let cpu0 = cpu_seconds(pid);
         let next = Arc::new(AtomicUsize::new(0));
         let tokens = Arc::new(tokens.clone());
-        let templates: Arc<Vec<Report>> = Arc::new(reports.iter().map(|(_, r)| r.clone()).collect());
+        let templates: Arc<Vec<Report>> =
+            Arc::new(reports.iter().map(|(_, r)| r.clone()).collect());
         let pass = round.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
         let mut set = tokio::task::JoinSet::new();
@@ -423,12 +424,11 @@ async fn sizes(db: &Db, store: &Store) -> Vec<(String, i64)> {
                 .execute(write)
                 .await
                 .unwrap();
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY name",
-            )
-            .fetch_all(write)
-            .await
-            .unwrap_or_default();
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY name")
+                    .fetch_all(write)
+                    .await
+                    .unwrap_or_default();
             let file = std::fs::metadata(db.dir.as_ref().unwrap().path().join("bo.db"))
                 .map(|m| m.len() as i64)
                 .unwrap_or(0);
@@ -468,7 +468,10 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
         .map(|(_, r)| {
             let r = as_probe(r, "@@PROBE@@", "@@REPORT@@", OffsetDateTime::UNIX_EPOCH);
             let body = serde_json::to_string(&r).unwrap();
-            (NewReport::from_report(&r, body.clone(), None, None, 0), body)
+            (
+                NewReport::from_report(&r, body.clone(), None, None, 0),
+                body,
+            )
         })
         .collect();
     let epoch = |t: OffsetDateTime| {
@@ -479,7 +482,8 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
         epoch(OffsetDateTime::UNIX_EPOCH),
         epoch(OffsetDateTime::UNIX_EPOCH + (reports[0].1.finished_at - reports[0].1.started_at)),
     );
-    let day0 = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT) - time::Duration::days(1);
+    let day0 =
+        OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT) - time::Duration::days(1);
     // Which scenario probe p reports in slot s: 90 % stable, 5 % flapping
     // hourly, 5 % changing once (at a slot of their own).
     let kind = |p: usize, s: usize| -> usize {
@@ -507,7 +511,10 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
     for s in 0..slots {
         let t = day0 + time::Duration::minutes(5 * s as i64);
         let ts = unix_ms(t);
-        let (tss, tfs) = (epoch(t), epoch(t + (reports[0].1.finished_at - reports[0].1.started_at)));
+        let (tss, tfs) = (
+            epoch(t),
+            epoch(t + (reports[0].1.finished_at - reports[0].1.started_at)),
+        );
         let batch: Vec<NewReport> = (0..probes)
             .map(|p| {
                 let (proto, body) = &protos[kind(p, s)];
@@ -560,7 +567,12 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
     assert_eq!(store.count_reports().await.unwrap() as usize, total);
     let bodies = store.count_bodies().await.unwrap();
     let sz = sizes(&db, &store).await;
-    let get = |name: &str| sz.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, b)| *b).sum::<i64>();
+    let get = |name: &str| {
+        sz.iter()
+            .filter(|(n, _)| n.starts_with(name))
+            .map(|(_, b)| *b)
+            .sum::<i64>()
+    };
     let (latest, hours, stored) = (get("latest"), get("report_hours"), get("reports"));
     let all: i64 = if db.name == "sqlite" {
         get("(file)")
@@ -600,11 +612,7 @@ fn bench_schema(reports: &[(String, Report)], out: &mut Vec<String>) {
         let parse = t.elapsed() / n;
         let t = Instant::now();
         for _ in 0..n {
-            assert!(
-                stca2_backoffice::contract::check("", &v)
-                    .unwrap()
-                    .is_none()
-            );
+            assert!(stca2_backoffice::contract::check("", &v).unwrap().is_none());
         }
         let check = t.elapsed() / n;
         let line = format!(

@@ -60,7 +60,12 @@ async fn a_body_per_state_change_and_every_report_counted() {
                 s.insert_batch(chunk).await.unwrap();
             }
             assert_eq!(s.count_reports().await.unwrap(), 288, "{}", db.name);
-            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}: first, closed, open", db.name);
+            assert_eq!(
+                s.count_bodies().await.unwrap(),
+                3,
+                "{}: first, closed, open",
+                db.name
+            );
             assert_eq!(hour_totals(s, "p").await, (288, 60), "{}", db.name);
             let hist: Vec<String> = s
                 .history("p", 10)
@@ -116,7 +121,12 @@ async fn a_retry_of_a_report_only_counted_is_a_duplicate() {
             assert_eq!(s.count_reports().await.unwrap(), 4, "{}", db.name);
             assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
             let l = s.probe("p").await.unwrap().unwrap().0;
-            assert_eq!((l.report_id.as_str(), l.closed_streak), ("d", 2), "{}", db.name);
+            assert_eq!(
+                (l.report_id.as_str(), l.closed_streak),
+                ("d", 2),
+                "{}",
+                db.name
+            );
             for (id, m) in [("a", 0), ("b", 5), ("d", 15)] {
                 assert!(s.counted("p", id, unix_ms(at(m))).await.unwrap(), "{id}");
             }
@@ -186,7 +196,9 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
             // whole, and each probe's latest state.
             let rows: Vec<NewReport> = (0..3)
                 .flat_map(|p| {
-                    (0..5).map(move |k| row(&format!("p{p}"), &format!("r{p}-{k}"), k * 30, k >= p + 2))
+                    (0..5).map(move |k| {
+                        row(&format!("p{p}"), &format!("r{p}-{k}"), k * 30, k >= p + 2)
+                    })
                 })
                 .collect();
             let mut sql = String::new();
@@ -235,12 +247,18 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
             if name == "sqlite" {
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
                 first_migration(name).run(&pool).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             } else {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
                 first_migration(name).run(&pool).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }
             // Migrated by the current code.
@@ -260,7 +278,11 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                 assert_eq!(hist, want, "{name}: old reports stay whole");
                 let (l, body) = s.probe(&probe).await.unwrap().unwrap();
                 assert_eq!(l.report_id, format!("r{p}-4"));
-                assert_eq!(body.as_deref(), Some(latest[probe.as_str()].body.as_str()), "{name}");
+                assert_eq!(
+                    body.as_deref(),
+                    Some(latest[probe.as_str()].body.as_str()),
+                    "{name}"
+                );
                 assert_eq!(hour_totals(&s, &probe).await.0, 5, "{name}");
             }
             let mut out = Vec::new();
@@ -273,7 +295,9 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                 closed_only: true,
                 ..Default::default()
             };
-            let n = stca2_backoffice::cli::export_to(&s, &closed, &mut out).await.unwrap();
+            let n = stca2_backoffice::cli::export_to(&s, &closed, &mut out)
+                .await
+                .unwrap();
             assert_eq!(n, 6, "{name}: 3 closed probes x 2 targets");
             // Retries of migrated reports are duplicates; new ones count,
             // and a late one corrects the streak from the migrated records.
@@ -312,72 +336,80 @@ async fn two_replicas_on_one_database_count_every_report_once() {
         return;
     };
     let run = async |db: crate::util::backoffice::TestDb| {
-            // A second server process as far as the database can tell: its
-            // own store (pool) on the same database.
-            let other = Store::connect(&db.url).await.unwrap();
-            let a = start(&db.store, "127.0.0.1:0", &[]).await;
-            let b = start(&other, "127.0.0.1:0", &[]).await;
-            let c = client(None);
-            // 8 probes x 12 reports; probe k's port closes at report k.
-            let mut uploads = Vec::new();
+        // A second server process as far as the database can tell: its
+        // own store (pool) on the same database.
+        let other = Store::connect(&db.url).await.unwrap();
+        let a = start(&db.store, "127.0.0.1:0", &[]).await;
+        let b = start(&other, "127.0.0.1:0", &[]).await;
+        let c = client(None);
+        // 8 probes x 12 reports; probe k's port closes at report k.
+        let mut uploads = Vec::new();
+        for p in 0..8i64 {
+            let tok = token(&db.store, Some(&format!("p{p}")), None).await;
+            for k in 0..12i64 {
+                let r = report(
+                    &format!("p{p}"),
+                    &format!("r{p}-{k}"),
+                    at(k * 5),
+                    k >= p,
+                    Recommendation::ConfigureSecondary,
+                );
+                uploads.push((tok.clone(), json(&r).to_string()));
+            }
+        }
+        // Every report to both replicas at once, in a shuffled order.
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (tok, body)) in uploads.iter().enumerate() {
+            for (j, base) in [&a.base, &b.base].into_iter().enumerate() {
+                let (c, base, tok, body) = (c.clone(), base.clone(), tok.clone(), body.clone());
+                let delay = ((i * 37 + j * 11) % 23) as u64;
+                set.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                    post_reports(&c, &base, &tok, body).await
+                });
+            }
+        }
+        let mut stored = 0;
+        while let Some(r) = set.join_next().await {
+            let (s, v) = r.unwrap();
+            assert!(s.is_success(), "{}: {s} {v}", db.name);
+            stored += v["stored"].as_u64().unwrap();
+        }
+        assert_eq!(stored, 96, "{}", db.name);
+        for store in [&db.store, &other] {
+            assert_eq!(store.count_reports().await.unwrap(), 96, "{}", db.name);
             for p in 0..8i64 {
-                let tok = token(&db.store, Some(&format!("p{p}")), None).await;
-                for k in 0..12i64 {
-                    let r = report(
-                        &format!("p{p}"),
-                        &format!("r{p}-{k}"),
-                        at(k * 5),
-                        k >= p,
-                        Recommendation::ConfigureSecondary,
-                    );
-                    uploads.push((tok.clone(), json(&r).to_string()));
-                }
+                let l = store.probe(&format!("p{p}")).await.unwrap().unwrap().0;
+                assert_eq!(
+                    l.report_id,
+                    crate::util::backoffice::rid(&format!("r{p}-11"))
+                );
+                assert_eq!(l.closed_streak, 12 - p, "{}: p{p}", db.name);
+                assert_eq!(
+                    l.closed_since,
+                    Some(unix_ms(at(p * 5))),
+                    "{}: p{p}",
+                    db.name
+                );
             }
-            // Every report to both replicas at once, in a shuffled order.
-            let mut set = tokio::task::JoinSet::new();
-            for (i, (tok, body)) in uploads.iter().enumerate() {
-                for (j, base) in [&a.base, &b.base].into_iter().enumerate() {
-                    let (c, base, tok, body) = (c.clone(), base.clone(), tok.clone(), body.clone());
-                    let delay = ((i * 37 + j * 11) % 23) as u64;
-                    set.spawn(async move {
-                        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-                        post_reports(&c, &base, &tok, body).await
-                    });
-                }
-            }
-            let mut stored = 0;
-            while let Some(r) = set.join_next().await {
-                let (s, v) = r.unwrap();
-                assert!(s.is_success(), "{}: {s} {v}", db.name);
-                stored += v["stored"].as_u64().unwrap();
-            }
-            assert_eq!(stored, 96, "{}", db.name);
-            for store in [&db.store, &other] {
-                assert_eq!(store.count_reports().await.unwrap(), 96, "{}", db.name);
-                for p in 0..8i64 {
-                    let l = store.probe(&format!("p{p}")).await.unwrap().unwrap().0;
-                    assert_eq!(l.report_id, crate::util::backoffice::rid(&format!("r{p}-11")));
-                    assert_eq!(l.closed_streak, 12 - p, "{}: p{p}", db.name);
-                    assert_eq!(l.closed_since, Some(unix_ms(at(p * 5))), "{}: p{p}", db.name);
-                }
-            }
-            // Partition upkeep and retention from both at once: one does
-            // it, the other finds the lock taken; neither fails.
-            let (x, y) = tokio::join!(
-                db.store.prune(unix_ms(at(-10 * 24 * 60))),
-                other.prune(unix_ms(at(-10 * 24 * 60)))
-            );
-            x.unwrap();
-            y.unwrap();
-            let now = unix_ms(time::OffsetDateTime::now_utc());
-            let (x, y) = tokio::join!(db.store.upkeep(now), other.upkeep(now));
-            x.unwrap();
-            y.unwrap();
-            assert_eq!(db.store.count_reports().await.unwrap(), 96, "{}", db.name);
-            a.stop().await;
-            b.stop().await;
-            other.close().await;
-            db
+        }
+        // Partition upkeep and retention from both at once: one does
+        // it, the other finds the lock taken; neither fails.
+        let (x, y) = tokio::join!(
+            db.store.prune(unix_ms(at(-10 * 24 * 60))),
+            other.prune(unix_ms(at(-10 * 24 * 60)))
+        );
+        x.unwrap();
+        y.unwrap();
+        let now = unix_ms(time::OffsetDateTime::now_utc());
+        let (x, y) = tokio::join!(db.store.upkeep(now), other.upkeep(now));
+        x.unwrap();
+        y.unwrap();
+        assert_eq!(db.store.count_reports().await.unwrap(), 96, "{}", db.name);
+        a.stop().await;
+        b.stop().await;
+        other.close().await;
+        db
     };
     run(db).await.cleanup().await;
 }

@@ -224,7 +224,11 @@ async fn prune_keeps_recent_history_and_every_latest_report() {
             // stays whole in `latest`. Hour rows go by whole days: these
             // are not a day old yet, so every report is still counted.
             let n = s.prune(unix_ms(at(5))).await.unwrap();
-            assert_eq!(n, 1, "{}: only p's old body goes; q's is its newest", db.name);
+            assert_eq!(
+                n, 1,
+                "{}: only p's old body goes; q's is its newest",
+                db.name
+            );
             assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
             assert_eq!(s.count_reports().await.unwrap(), 4, "{}", db.name);
             assert_eq!(s.history("q", 10).await.unwrap().len(), 1);

@@ -791,7 +791,11 @@ async fn back_office_down_for_cycles_then_up_every_report_once_oldest_first_and_
         let r: stca2_report::Report = serde_json::from_str(&text).unwrap();
         assert!(
             !db.store
-                .counted(&r.probe.id, &r.report_id, stca2_backoffice::store::unix_ms(r.started_at))
+                .counted(
+                    &r.probe.id,
+                    &r.report_id,
+                    stca2_backoffice::store::unix_ms(r.started_at)
+                )
                 .await
                 .unwrap(),
             "{name} both stored and spooled"

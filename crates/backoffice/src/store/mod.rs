@@ -413,7 +413,9 @@ impl Store {
             })?;
         migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
         let store = Store::Postgres(pool);
-        store.upkeep(unix_ms(time::OffsetDateTime::now_utc())).await?;
+        store
+            .upkeep(unix_ms(time::OffsetDateTime::now_utc()))
+            .await?;
         Ok(store)
     }
 

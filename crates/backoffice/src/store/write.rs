@@ -84,7 +84,10 @@ pub fn state_key(report: &Report) -> String {
         codes,
     ]);
     let d = ring::digest::digest(&ring::digest::SHA256, key.to_string().as_bytes());
-    d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    d.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The record of a report in its hour's row (see [`REC_BYTES`]).
@@ -99,9 +102,8 @@ pub(super) fn hour_record(report_id: &str, started_at: i64) -> Vec<u8> {
 
 /// The start times (Unix ms) of the reports counted in one hour's row.
 fn record_starts(hour: i64, recs: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    recs.chunks_exact(REC_BYTES).map(move |r| {
-        hour * HOUR_MS + i64::from(u32::from_be_bytes([r[8], r[9], r[10], r[11]]))
-    })
+    recs.chunks_exact(REC_BYTES)
+        .map(move |r| hour * HOUR_MS + i64::from(u32::from_be_bytes([r[8], r[9], r[10], r[11]])))
 }
 
 /// One report ready to store: the columns, and the JSON body as uploaded.
@@ -334,7 +336,11 @@ impl Store {
                 let mut total = 0;
                 for (sql, bound) in [(bodies, cutoff), (hours, first_kept_hour)] {
                     loop {
-                        let n = sqlx::query(sql).bind(bound).execute(write).await?.rows_affected();
+                        let n = sqlx::query(sql)
+                            .bind(bound)
+                            .execute(write)
+                            .await?
+                            .rows_affected();
                         total += n;
                         if n == 0 {
                             break;
@@ -370,11 +376,15 @@ impl Store {
                         )))
                         .fetch_one(&mut *conn)
                         .await?;
-                        sqlx::query("SET lock_timeout = '5s'").execute(&mut *conn).await?;
+                        sqlx::query("SET lock_timeout = '5s'")
+                            .execute(&mut *conn)
+                            .await?;
                         let dropped = sqlx::query(AssertSqlSafe(format!("DROP TABLE \"{name}\"")))
                             .execute(&mut *conn)
                             .await;
-                        sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
+                        sqlx::query("SET lock_timeout = 0")
+                            .execute(&mut *conn)
+                            .await?;
                         dropped?;
                         total += n as u64;
                     }
@@ -416,14 +426,18 @@ impl Store {
         if !got {
             return Ok(0);
         }
-        sqlx::query("SET lock_timeout = '5s'").execute(&mut *conn).await?;
+        sqlx::query("SET lock_timeout = '5s'")
+            .execute(&mut *conn)
+            .await?;
         let made: Result<i32, sqlx::Error> =
             sqlx::query_scalar("SELECT stca2_report_hours_ensure($1, $2)")
                 .bind(day - 1)
                 .bind(day + PARTITIONS_AHEAD)
                 .fetch_one(&mut *conn)
                 .await;
-        sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
+        sqlx::query("SET lock_timeout = 0")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(UPKEEP_UNLOCK).execute(&mut *conn).await?;
         Ok(made? as u32)
     }
@@ -484,8 +498,11 @@ trait WriteTx {
     /// The state key of `probe`'s newest stored report started at or
     /// before `t`: None when there is none, Some(None) for one stored
     /// before state keys existed.
-    async fn state_before(&mut self, probe: &str, t: i64)
-    -> Result<Option<Option<String>>, StoreError>;
+    async fn state_before(
+        &mut self,
+        probe: &str,
+        t: i64,
+    ) -> Result<Option<Option<String>>, StoreError>;
     /// The streak of `probe`'s latest state.
     async fn streak(&mut self, probe: &str) -> Result<Streak, StoreError>;
     /// The records of `probe`'s hour rows from hour `first` to `last`.
