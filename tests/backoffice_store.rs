@@ -134,9 +134,14 @@ async fn closed_since_and_streak_follow_the_sequence() {
                 (l.closed_streak, l.closed_since),
                 (1, Some(unix_ms(at(25))))
             );
+            // The history lists the latest report and the reports that
+            // changed the probe's state (issue 11: only those keep a body):
+            // c and d said what b said, and "old" what a said. Every report
+            // is still counted.
             let hist = s.history("p", 100).await.unwrap();
             let ids: Vec<&str> = hist.iter().map(|h| h.report_id.as_str()).collect();
-            assert_eq!(ids, ["f", "e", "d", "c", "b", "old", "a"], "{}", db.name);
+            assert_eq!(ids, ["f", "e", "b", "a"], "{}", db.name);
+            assert_eq!(s.count_reports().await.unwrap(), 7, "{}", db.name);
             db
         },
     )
@@ -203,21 +208,46 @@ async fn prune_keeps_recent_history_and_every_latest_report() {
         "prune_keeps_recent_history_and_every_latest_report",
         |db| async move {
             let s = &db.store;
+            // p: closed at minute 0, open at 10 (a change), open at 20 (not:
+            // counted only); q: one report at minute 1.
             s.insert_batch(&[
                 row("p", "a", 0, true),
-                row("p", "b", 10, true),
-                row("q", "c", 1, false),
+                row("p", "b", 10, false),
+                row("p", "c", 20, false),
+                row("q", "d", 1, false),
             ])
             .await
             .unwrap();
+            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
+            // Bodies older than the cutoff go, but for each probe's newest
+            // (which says since when its state holds); the latest report
+            // stays whole in `latest`. Hour rows go by whole days: these
+            // are not a day old yet, so every report is still counted.
             let n = s.prune(unix_ms(at(5))).await.unwrap();
             assert_eq!(
                 n, 1,
-                "{}: only p's old report goes; q's is its latest",
+                "{}: only p's old body goes; q's is its newest",
                 db.name
             );
-            assert_eq!(s.count_reports().await.unwrap(), 2);
+            assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
+            assert_eq!(s.count_reports().await.unwrap(), 4, "{}", db.name);
             assert_eq!(s.history("q", 10).await.unwrap().len(), 1);
+            let ids: Vec<String> = s
+                .history("p", 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.report_id)
+                .collect();
+            assert_eq!(ids, ["c", "b"], "{}", db.name);
+            let (latest, body) = s.probe("p").await.unwrap().unwrap();
+            assert_eq!(latest.report_id, "c");
+            assert!(body.unwrap().contains("\"c\""), "{}", db.name);
+            // Two days later, the hour rows of that day go too.
+            let n = s.prune(unix_ms(at(3 * 24 * 60))).await.unwrap();
+            assert!(n >= 2, "{}: {n}", db.name);
+            assert_eq!(s.count_reports().await.unwrap(), 0, "{}", db.name);
+            assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
             db
         },
     )

@@ -12,6 +12,7 @@
 mod util;
 
 mod backoffice_api;
+mod backoffice_fleet;
 mod backoffice_hostile;
 mod backoffice_openapi;
 mod backoffice_store;

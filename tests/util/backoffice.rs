@@ -32,6 +32,8 @@ pub struct TestDb {
     pub name: &'static str,
     /// The store.
     pub store: Store,
+    /// Its URL: another `Store::connect` to it is another replica.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -90,6 +92,7 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         name: "sqlite",
         store,
+        url,
         _dir: Some(dir),
         pg: None,
     }
@@ -116,6 +119,39 @@ pub async fn postgres_url() -> Result<String, String> {
 
 /// A fresh PostgreSQL schema, or None (loudly) when no server answers.
 pub async fn postgres(test: &str) -> Option<TestDb> {
+    let (base, schema, url) = postgres_schema(test).await?;
+    let store = Store::connect(&url).await.unwrap();
+    Some(TestDb {
+        name: "postgres",
+        store,
+        url,
+        _dir: None,
+        pg: Some((base, schema)),
+    })
+}
+
+/// Runs `body` with the URL of an empty SQLite file, then of an empty
+/// PostgreSQL schema (when reachable; dropped after), no schema applied:
+/// for tests that build an older database and let `Store::connect` migrate it.
+pub async fn each_empty_url<F, Fut>(test: &str, body: F)
+where
+    F: Fn(&'static str, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    body(
+        "sqlite",
+        format!("sqlite://{}?mode=rwc", dir.path().join("bo.db").display()),
+    )
+    .await;
+    if let Some((base, schema, url)) = postgres_schema(test).await {
+        body("postgres", url).await;
+        drop_schema(&base, &schema).await;
+    }
+}
+
+/// A new schema in the test database: (base URL, schema, URL using it).
+async fn postgres_schema(test: &str) -> Option<(String, String, String)> {
     let base = match postgres_url().await {
         Ok(u) => u,
         Err(why) => {
@@ -143,13 +179,7 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
     c.close().await.unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options[search_path]={schema}");
-    let store = Store::connect(&url).await.unwrap();
-    Some(TestDb {
-        name: "postgres",
-        store,
-        _dir: None,
-        pg: Some((base, schema)),
-    })
+    Some((base, schema, url))
 }
 
 /// Runs `body` against SQLite, then against PostgreSQL (when reachable).

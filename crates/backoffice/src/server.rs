@@ -349,12 +349,10 @@ impl Server {
         let mut conns: JoinSet<()> = JoinSet::new();
         let mut housekeeping: JoinSet<()> = JoinSet::new();
         let (stop_tx, stop_rx) = watch::channel(false);
-        if self.retention_days > 0 {
-            housekeeping.spawn(prune_loop(
-                self.state.store().clone(),
-                i64::from(self.retention_days),
-            ));
-        }
+        housekeeping.spawn(prune_loop(
+            self.state.store().clone(),
+            i64::from(self.retention_days),
+        ));
         tokio::pin!(shutdown);
         loop {
             // At the cap, the oldest connection that never showed a valid
@@ -425,13 +423,22 @@ impl Server {
     }
 }
 
-/// Prunes history older than `days` every [`PRUNE_EVERY`], from start.
+/// Every [`PRUNE_EVERY`], from start: creates the history's partitions
+/// ahead ([`Store::upkeep`]) and prunes history older than `days` (0: keep
+/// forever). On PostgreSQL one replica at a time does either.
 async fn prune_loop(store: Store, days: i64) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let cutoff = unix_ms(time::OffsetDateTime::now_utc()) - days * 86_400_000;
+        let now = unix_ms(time::OffsetDateTime::now_utc());
+        if let Err(e) = store.upkeep(now).await {
+            tracing::warn!(error = %e, "creating the history's partitions ahead failed; retried in an hour");
+        }
+        if days == 0 {
+            continue;
+        }
+        let cutoff = now - days * 86_400_000;
         match store.prune(cutoff).await {
             Ok(0) => tracing::debug!(retention_days = days, "no history to prune"),
             Ok(n) => tracing::info!(

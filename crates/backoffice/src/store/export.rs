@@ -18,7 +18,8 @@ use super::{Conditions, EXPORT_TIMEOUT, Store, StoreError};
 /// Which reports [`Store::export_rows`] streams.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportFilter {
-    /// Only the latest report of probes whose STCA2 port is closed; otherwise the whole history.
+    /// Only the latest report of probes whose STCA2 port is closed; otherwise
+    /// the stored history (the reports that changed a probe's state).
     pub closed_only: bool,
     /// Only this merchant.
     pub merchant: Option<String>,
@@ -44,7 +45,7 @@ pub struct ExportRow {
 impl Store {
     /// Sends the reports of `filter` into `tx`, one by one: with
     /// `closed_only`, the latest report of each closed probe in probe order;
-    /// otherwise the history in start order. Returns how many were sent;
+    /// otherwise the stored history (state changes) in start order. Returns how many were sent;
     /// stops early, without error, when the receiver is gone.
     pub async fn export_rows(
         &self,
@@ -54,9 +55,10 @@ impl Store {
         let mut c = Conditions::default();
         let sql = if filter.closed_only {
             c.raw("l.stca2_port_closed");
+            c.raw("l.body IS NOT NULL");
             c.scope("l.", &filter.merchant, filter.since, filter.until);
             format!(
-                "SELECT r.body, r.public_ip, r.merchant_id FROM latest l JOIN reports r ON r.report_id = l.report_id{} ORDER BY l.probe_id",
+                "SELECT l.body, l.public_ip, l.merchant_id FROM latest l{} ORDER BY l.probe_id",
                 c.clause()
             )
         } else {

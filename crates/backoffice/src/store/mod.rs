@@ -1,8 +1,12 @@
 //! Storage: one schema, two databases.
 //!
-//! The back office keeps three tables (see `migrations/`): `reports`, the
-//! history; `latest`, one row per probe, updated in the same transaction as
-//! the history; and `tokens`, the hashes of API tokens. The same SQL runs on
+//! The back office keeps four tables (see `migrations/`): `reports`, the
+//! history of state changes (a report's full body, kept when it changed
+//! what an operator cares about); `report_hours`, every report counted once
+//! per probe and hour (PostgreSQL: partitioned by day); `latest`, one row
+//! per probe with the latest report's body, updated in the same
+//! transaction; and `tokens`, the hashes of API tokens. Nothing held in
+//! memory changes an answer, so several servers may share one PostgreSQL. The same SQL runs on
 //! SQLite (the default: one file, WAL mode, one writer connection and a few
 //! readers) and on PostgreSQL (for a national fleet). Times are Unix
 //! milliseconds (UTC) in both, so that every statement is written once: the
@@ -48,6 +52,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "console",
         include_str!("../../migrations/sqlite/0002_console.sql"),
     ),
+    (
+        3,
+        "fleet",
+        include_str!("../../migrations/sqlite/0003_fleet.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded in the binary.
@@ -61,6 +70,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "console",
         include_str!("../../migrations/postgres/0002_console.sql"),
+    ),
+    (
+        3,
+        "fleet",
+        include_str!("../../migrations/postgres/0003_fleet.sql"),
     ),
 ];
 
@@ -295,9 +309,9 @@ mod write;
 
 pub use console::{ConsoleList, Counts, ListKind, Sort};
 pub use export::{ExportFilter, ExportRow};
-pub use query::{HistoryRow, LatestFilter, LatestRow};
+pub use query::{HistoryRow, HourRow, LatestFilter, LatestRow};
 pub use tokens::TokenRow;
-pub use write::{InsertOutcome, NewReport};
+pub use write::{HOUR_MS, InsertOutcome, NewReport, PARTITIONS_AHEAD, hour_of, state_key};
 
 impl Store {
     /// Opens (and creates, for SQLite) the database at `url` and applies the schema.
@@ -410,7 +424,11 @@ impl Store {
                 hint,
             })?;
         migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
-        Ok(Store::Postgres(pool))
+        let store = Store::Postgres(pool);
+        store
+            .upkeep(unix_ms(time::OffsetDateTime::now_utc()))
+            .await?;
+        Ok(store)
     }
 
     /// Which database this is.

@@ -1,5 +1,6 @@
 //! The operators' reads: latest states with filters and keyset cursors,
-//! one probe's detail and history, counts.
+//! one probe's detail and history (its latest report, then the reports
+//! that changed its state, newest first), hourly aggregates, counts.
 //!
 //! Lists are keyed on `probe_id`, which is unique: a page resumes after the
 //! last probe of the previous one, so no probe is skipped or repeated.
@@ -33,7 +34,8 @@ pub struct LatestRow {
     pub public_ip: Option<String>,
 }
 
-/// One history entry of a probe.
+/// One history entry of a probe: its latest report, or a report that
+/// changed its state (the only ones whose body is kept).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HistoryRow {
     /// The report.
@@ -50,6 +52,26 @@ pub struct HistoryRow {
     pub stca2_port_closed: bool,
     /// Failover recommendation.
     pub recommendation: String,
+}
+
+/// One probe's reports in one hour: counters and latency and loss
+/// aggregates (every report counts, changed or not).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HourRow {
+    /// Hours since the epoch (UTC) of the checks' start.
+    pub hour: i64,
+    /// Reports received.
+    pub reports: i64,
+    /// Of which said "Port STCA2 non ouvert".
+    pub closed: i64,
+    /// TCP connection attempts, every target.
+    pub attempts: i64,
+    /// Of which succeeded (loss: the rest).
+    pub successes: i64,
+    /// Mean of the targets' median connect times (ms).
+    pub connect_ms_mean: Option<f64>,
+    /// Slowest connection (ms).
+    pub connect_ms_max: f64,
 }
 
 /// Filters over the latest state, with keyset pagination on `probe_id`.
@@ -126,11 +148,9 @@ impl Store {
         &self,
         probe_id: &str,
     ) -> Result<Option<(LatestRow, Option<String>)>, StoreError> {
-        let sql = "SELECT l.probe_id, l.report_id, l.started_at, l.stca2_port_closed, \
-                   l.closed_since, l.closed_streak, l.recommendation, l.message, \
-                   l.merchant_id, l.public_ip, r.body \
-                   FROM latest l LEFT JOIN reports r ON r.report_id = l.report_id \
-                   WHERE l.probe_id = $1";
+        let sql = "SELECT probe_id, report_id, started_at, stca2_port_closed, \
+                   closed_since, closed_streak, recommendation, message, \
+                   merchant_id, public_ip, body FROM latest WHERE probe_id = $1";
         with_pool!(self, read, pool => {
             let row = sqlx::query(sql).bind(probe_id).fetch_optional(pool).await?;
             match row {
@@ -140,10 +160,20 @@ impl Store {
         })
     }
 
-    /// The `limit` most recent reports of one probe, newest first.
+    /// One probe's history, newest first, at most `limit` entries: its
+    /// latest report, then every stored report (each one changed the
+    /// probe's state when it arrived). Reports that changed nothing are
+    /// counted in [`Store::hours`], not listed.
     pub async fn history(&self, probe_id: &str, limit: u32) -> Result<Vec<HistoryRow>, StoreError> {
         let sql = "SELECT report_id, started_at, finished_at, received_at, public_ip, \
-                   stca2_port_closed, recommendation FROM reports WHERE probe_id = $1 \
+                   stca2_port_closed, recommendation FROM ( \
+                   SELECT report_id, started_at, finished_at, received_at, public_ip, \
+                   stca2_port_closed, recommendation FROM latest l WHERE probe_id = $1 \
+                   AND finished_at IS NOT NULL AND NOT EXISTS \
+                   (SELECT 1 FROM reports r WHERE r.report_id = l.report_id) \
+                   UNION ALL \
+                   SELECT report_id, started_at, finished_at, received_at, public_ip, \
+                   stca2_port_closed, recommendation FROM reports WHERE probe_id = $1) h \
                    ORDER BY started_at DESC, report_id DESC LIMIT $2";
         with_pool!(self, read, pool => {
             let rows = sqlx::query(sql).bind(probe_id).bind(i64::from(limit)).fetch_all(pool).await?;
@@ -159,9 +189,69 @@ impl Store {
         })
     }
 
-    /// Number of reports in the history.
+    /// Number of reports received (each once, retries not counted), kept
+    /// whole or not, within retention.
     pub async fn count_reports(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT CAST(COALESCE(SUM(reports), 0) AS BIGINT) FROM report_hours";
+        with_pool!(self, read, p => Ok(sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?))
+    }
+
+    /// Whether the report `report_id` of `probe_id`, started at
+    /// `started_at` (Unix ms), was received: stored whole, or counted in
+    /// its hour.
+    pub async fn counted(
+        &self,
+        probe_id: &str,
+        report_id: &str,
+        started_at: i64,
+    ) -> Result<bool, StoreError> {
+        let rec = super::write::hour_record(report_id, started_at);
+        let sql = "SELECT COUNT(*) FROM reports WHERE report_id = $1";
+        let recs_sql = "SELECT recs FROM report_hours WHERE probe_id = $1 AND hour = $2";
+        with_pool!(self, read, pool => {
+            let whole: i64 = sqlx::query_scalar(sql).bind(report_id).fetch_one(pool).await?;
+            let recs: Option<Vec<u8>> = sqlx::query_scalar(recs_sql)
+                .bind(probe_id)
+                .bind(super::hour_of(started_at))
+                .fetch_optional(pool)
+                .await?;
+            Ok(whole > 0
+                || recs.is_some_and(|r| r.chunks_exact(rec.len()).any(|c| c[..8] == rec[..8])))
+        })
+    }
+
+    /// Number of reports whose full body is stored (the state changes).
+    pub async fn count_bodies(&self) -> Result<i64, StoreError> {
         with_pool!(self, read, p => Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM reports").fetch_one(p).await?))
+    }
+
+    /// One probe's hourly aggregates for hours `first` to `last` (hours
+    /// since the epoch, [`super::hour_of`]), oldest first.
+    pub async fn hours(
+        &self,
+        probe_id: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<HourRow>, StoreError> {
+        let sql = "SELECT hour, reports, closed, attempts, successes, connect_n, \
+                   connect_ms_sum, connect_ms_max FROM report_hours \
+                   WHERE probe_id = $1 AND hour >= $2 AND hour <= $3 ORDER BY hour";
+        with_pool!(self, read, pool => {
+            let rows = sqlx::query(sql).bind(probe_id).bind(first).bind(last).fetch_all(pool).await?;
+            rows.iter().map(|row| {
+                let n: i64 = row.try_get::<i32, _>(5)?.into();
+                let sum: f64 = row.try_get(6)?;
+                Ok(HourRow {
+                    hour: row.try_get(0)?,
+                    reports: row.try_get::<i32, _>(1)?.into(),
+                    closed: row.try_get::<i32, _>(2)?.into(),
+                    attempts: row.try_get::<i32, _>(3)?.into(),
+                    successes: row.try_get::<i32, _>(4)?.into(),
+                    connect_ms_mean: (n > 0).then(|| sum / n as f64),
+                    connect_ms_max: f64::from(row.try_get::<f32, _>(7)?),
+                })
+            }).collect()
+        })
     }
 
     /// Number of probes with a latest state.

@@ -1,11 +1,24 @@
-//! The write path: ingest (history and latest state in one transaction) and retention.
+//! The write path: ingest (hour counters, latest state and changed bodies
+//! in one transaction) and retention.
+//!
+//! Storage grows with change, not with time. Every report is counted once
+//! in `report_hours` (one row per probe and hour of check start: counters,
+//! latency and loss aggregates, and a 12-byte record per report); the
+//! latest report's body lives in `latest`; and `reports` keeps a report's
+//! full body only when it changed the probe's state ([`state_key`]: port
+//! statuses, CA family, chain fingerprint, recommendation, finding codes).
+//!
+//! Exactly once: a retry of a report stored whole finds its `report_id` in
+//! `reports`; a retry of a report only counted finds its record in its
+//! hour's row, which the upsert checks and extends in one statement (the
+//! row lock orders concurrent uploads of one report: the second sees the
+//! first's record). The hour of a report is that of its start, so a retry
+//! always meets the row that counted it.
 //!
 //! Writes are ordered to stay deadlock-free on PostgreSQL and to keep the
-//! latest state exact whatever order reports arrive in (`write_batch`):
-//! history first (`ON CONFLICT DO NOTHING`, so a retry stores nothing
-//! twice), then `latest` in probe and start order. An older report arriving
-//! late goes to the history, never overwrites a newer latest state, and
-//! corrects the closed streak (`apply_late`).
+//! latest state exact whatever order reports arrive in (`write_batch`). An
+//! older report arriving late is counted, never overwrites a newer latest
+//! state, and corrects the closed streak (`apply_late`).
 //!
 //! Every row of `latest` is written by one statement shape, `INSERT INTO
 //! latest (LATEST_COLS) VALUES ...`, bound by one helper ([`bind_latest`]):
@@ -17,7 +30,81 @@ use sqlx::{AssertSqlSafe, Row};
 use stca2_report::Report;
 
 use super::query::{LATEST_COL_COUNT, LATEST_COLS, LatestRow};
-use super::{Store, StoreError, unix_ms};
+use super::{Backend, Store, StoreError, unix_ms};
+
+/// One hour in milliseconds: the unit of `report_hours`.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The hour (since the epoch, UTC) a time in Unix ms falls in.
+pub fn hour_of(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS)
+}
+
+/// Bytes per report in `report_hours.recs`: 8 of SHA-256 of the report id,
+/// 4 of the start's offset in its hour (ms), big-endian.
+pub const REC_BYTES: usize = 12;
+
+/// What an operator cares about in `report`, digested: every target's
+/// address, port, TCP and TLS outcome, CA family and chain (subject, issuer,
+/// serial of each certificate), the STCA2 verdict, the recommendation and
+/// the set of finding codes. Two reports with the same key say the same
+/// thing; only latencies, times and ids differ.
+pub fn state_key(report: &Report) -> String {
+    use std::collections::BTreeSet;
+    let targets: Vec<serde_json::Value> = report
+        .results
+        .iter()
+        .map(|t| {
+            let tls = t.tls.as_ref();
+            serde_json::json!([
+                t.site,
+                t.address,
+                t.port,
+                t.tcp.status,
+                tls.map(|x| x.status),
+                tls.and_then(|x| x.ca_family),
+                tls.map(|x| x
+                    .chain
+                    .iter()
+                    .map(|c| [c.subject.as_str(), c.issuer.as_str(), c.serial.as_str()])
+                    .collect::<Vec<_>>()),
+            ])
+        })
+        .collect();
+    let codes: BTreeSet<&str> = report
+        .summary
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    let key = serde_json::json!([
+        targets,
+        report.summary.stca2_port_closed,
+        report.summary.failover.recommendation,
+        codes,
+    ]);
+    let d = ring::digest::digest(&ring::digest::SHA256, key.to_string().as_bytes());
+    d.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The record of a report in its hour's row (see [`REC_BYTES`]).
+pub(super) fn hour_record(report_id: &str, started_at: i64) -> Vec<u8> {
+    let d = ring::digest::digest(&ring::digest::SHA256, report_id.as_bytes());
+    let offset = (started_at - hour_of(started_at) * HOUR_MS) as u32;
+    let mut rec = Vec::with_capacity(REC_BYTES);
+    rec.extend_from_slice(&d.as_ref()[..8]);
+    rec.extend_from_slice(&offset.to_be_bytes());
+    rec
+}
+
+/// The start times (Unix ms) of the reports counted in one hour's row.
+fn record_starts(hour: i64, recs: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    recs.chunks_exact(REC_BYTES)
+        .map(move |r| hour * HOUR_MS + i64::from(u32::from_be_bytes([r[8], r[9], r[10], r[11]])))
+}
 
 /// One report ready to store: the columns, and the JSON body as uploaded.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +131,19 @@ pub struct NewReport {
     pub message: String,
     /// The report as JSON text.
     pub body: String,
+    /// What an operator cares about, digested ([`state_key`]): a report
+    /// whose key differs from its probe's previous state is stored whole.
+    pub state_key: String,
+    /// Connection attempts over every target.
+    pub attempts: u32,
+    /// Successful connections over every target (loss: the rest).
+    pub successes: u32,
+    /// Targets with a connect-time median.
+    pub connect_n: u32,
+    /// Sum of those medians (ms).
+    pub connect_ms_sum: f64,
+    /// The slowest connection of any target (ms).
+    pub connect_ms_max: f64,
 }
 
 impl NewReport {
@@ -55,6 +155,11 @@ impl NewReport {
         public_ip: Option<String>,
         received_at: i64,
     ) -> NewReport {
+        let medians: Vec<f64> = report
+            .results
+            .iter()
+            .filter_map(|t| t.tcp.connect_ms.as_ref().map(|s| s.p50))
+            .collect();
         NewReport {
             report_id: report.report_id.clone(),
             probe_id: report.probe.id.clone(),
@@ -67,6 +172,16 @@ impl NewReport {
             recommendation: report.summary.failover.recommendation.as_str().to_string(),
             message: report.summary.failover.message.clone(),
             body,
+            state_key: state_key(report),
+            attempts: report.results.iter().map(|t| t.tcp.attempts).sum(),
+            successes: report.results.iter().map(|t| t.tcp.successes).sum(),
+            connect_n: medians.len() as u32,
+            connect_ms_sum: medians.iter().sum(),
+            connect_ms_max: report
+                .results
+                .iter()
+                .filter_map(|t| t.tcp.connect_ms.as_ref().map(|s| s.max))
+                .fold(0.0, f64::max),
         }
     }
 }
@@ -99,34 +214,30 @@ impl LatestRow {
     }
 }
 
-/// Binds the columns of `latest` ([`LATEST_COLS`], in order) of each row:
+/// Binds the columns of `latest` ([`LATEST_COLS`], in order) of one row:
 /// the one bind sequence of every statement that writes `latest`.
-fn bind_latest<'q, DB>(
-    mut q: sqlx::query::Query<'q, DB, DB::Arguments>,
-    rows: &[LatestRow],
+fn bind_latest_row<'q, DB>(
+    q: sqlx::query::Query<'q, DB, DB::Arguments>,
+    r: &LatestRow,
 ) -> sqlx::query::Query<'q, DB, DB::Arguments>
 where
     DB: sqlx::Database,
-    for<'t> &'t String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> &'t Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> bool: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
-    for r in rows {
-        q = q
-            .bind(&r.probe_id)
-            .bind(&r.report_id)
-            .bind(r.started_at)
-            .bind(r.stca2_port_closed)
-            .bind(r.closed_since)
-            .bind(r.closed_streak)
-            .bind(&r.recommendation)
-            .bind(&r.message)
-            .bind(&r.merchant_id)
-            .bind(&r.public_ip);
-    }
-    q
+    q.bind(r.probe_id.clone())
+        .bind(r.report_id.clone())
+        .bind(r.started_at)
+        .bind(r.stca2_port_closed)
+        .bind(r.closed_since)
+        .bind(r.closed_streak)
+        .bind(r.recommendation.clone())
+        .bind(r.message.clone())
+        .bind(r.merchant_id.clone())
+        .bind(r.public_ip.clone())
 }
 
 /// `INSERT INTO latest (LATEST_COLS) VALUES ...` for `n` rows.
@@ -137,13 +248,21 @@ fn insert_latest_sql(n: usize) -> String {
     )
 }
 
+/// The columns the ingest writes in `latest` besides [`LATEST_COLS`].
+const LATEST_INGEST_COLS: &str =
+    "body, finished_at, received_at, state_key, prev_state_key, state_since, state_reports";
+
+/// How many columns [`LATEST_INGEST_COLS`] names.
+const LATEST_INGEST_COL_COUNT: usize = 7;
+
 impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
     ///
-    /// Reports already stored (same `report_id`), or sent twice in the
-    /// batch, count as duplicates and change nothing; a `report_id` of two
-    /// probes (stored, or both in the batch) fails it with
-    /// [`StoreError::ReportIdTaken`]; see `write_batch` in this module for the order of the writes.
+    /// Reports already stored (same `report_id`, whether kept whole or only
+    /// counted), or sent twice in the batch, count as duplicates and change
+    /// nothing; a `report_id` of two probes (stored whole, or both in the
+    /// batch) fails it with [`StoreError::ReportIdTaken`]; see `write_batch`
+    /// in this module for the order of the writes.
     pub async fn insert_batch(&self, batch: &[NewReport]) -> Result<InsertOutcome, StoreError> {
         if batch.is_empty() {
             return Ok(InsertOutcome::default());
@@ -160,9 +279,10 @@ impl Store {
             });
         }
         sorted.dedup_by(|a, b| a.report_id == b.report_id);
+        let backend = self.backend();
         let stored = with_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
-            let stored = write_batch(&mut tx, &sorted).await?;
+            let stored = write_batch(&mut tx, backend, &sorted).await?;
             tx.commit().await?;
             stored
         });
@@ -182,7 +302,10 @@ impl Store {
                     "{} ON CONFLICT (probe_id) DO NOTHING",
                     insert_latest_sql(chunk.len())
                 );
-                let q = bind_latest(sqlx::query(AssertSqlSafe(sql)), chunk);
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for r in chunk {
+                    q = bind_latest_row(q, r);
+                }
                 q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -190,28 +313,151 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes history older than `cutoff` (Unix ms), keeping every probe's
-    /// latest report; in chunks, so the writer is never held long.
+    /// Deletes history older than `cutoff` (Unix ms); returns how many rows
+    /// went (bodies and hour rows).
+    ///
+    /// Bodies: every stored report that started before `cutoff` and is not
+    /// its probe's newest stored one (which tells since when the current
+    /// state holds), in chunks, so the writer is never held long. Hour
+    /// rows: whole days, once the day ends before `cutoff`: on PostgreSQL
+    /// by dropping the day's partition, on SQLite in chunks. On PostgreSQL
+    /// one replica at a time does it (an advisory lock); another finding
+    /// the lock taken returns 0 at once.
     pub async fn prune(&self, cutoff: i64) -> Result<u64, StoreError> {
-        // NOT EXISTS on latest's primary key: a NOT IN over a million latest
-        // rows does not fit PostgreSQL's hashed subplan and turns quadratic.
-        let sql = "DELETE FROM reports WHERE report_id IN (SELECT r.report_id FROM reports r \
-                   WHERE r.started_at < $1 AND NOT EXISTS (SELECT 1 FROM latest l \
-                   WHERE l.probe_id = r.probe_id AND l.report_id = r.report_id) \
-                   LIMIT 5000)";
-        let mut total = 0;
-        loop {
-            let n = with_pool!(self, write, p => sqlx::query(sql).bind(cutoff).execute(p).await?.rows_affected());
-            total += n;
-            if n == 0 {
-                return Ok(total);
+        let first_kept_hour = hour_of(cutoff).div_euclid(24) * 24;
+        let bodies = "DELETE FROM reports WHERE report_id IN (SELECT r.report_id FROM reports r \
+                      WHERE r.started_at < $1 AND EXISTS (SELECT 1 FROM reports n \
+                      WHERE n.probe_id = r.probe_id AND n.started_at > r.started_at) \
+                      LIMIT 5000)";
+        let hours = "DELETE FROM report_hours WHERE (probe_id, hour) IN \
+                     (SELECT probe_id, hour FROM report_hours WHERE hour < $1 LIMIT 5000)";
+        match self {
+            Store::Sqlite { write, .. } => {
+                let mut total = 0;
+                for (sql, bound) in [(bodies, cutoff), (hours, first_kept_hour)] {
+                    loop {
+                        let n = sqlx::query(sql)
+                            .bind(bound)
+                            .execute(write)
+                            .await?
+                            .rows_affected();
+                        total += n;
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+                Ok(total)
+            }
+            Store::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                let got: bool = sqlx::query_scalar(UPKEEP_TRY_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if !got {
+                    return Ok(0);
+                }
+                let run = async {
+                    let mut total = 0u64;
+                    let parts: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT c.relname::TEXT, substr(c.relname, 15)::BIGINT \
+                         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                         WHERE i.inhparent = 'report_hours'::regclass \
+                         AND c.relname ~ '^report_hours_d[0-9]+$'",
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for (name, day) in parts {
+                        if (day + 1) * 24 > first_kept_hour {
+                            continue;
+                        }
+                        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                            "SELECT COUNT(*) FROM \"{name}\""
+                        )))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        sqlx::query("SET lock_timeout = '5s'")
+                            .execute(&mut *conn)
+                            .await?;
+                        let dropped = sqlx::query(AssertSqlSafe(format!("DROP TABLE \"{name}\"")))
+                            .execute(&mut *conn)
+                            .await;
+                        sqlx::query("SET lock_timeout = 0")
+                            .execute(&mut *conn)
+                            .await?;
+                        dropped?;
+                        total += n as u64;
+                    }
+                    for (sql, bound) in [(bodies, cutoff), (hours, first_kept_hour)] {
+                        loop {
+                            let n = sqlx::query(sql)
+                                .bind(bound)
+                                .execute(&mut *conn)
+                                .await?
+                                .rows_affected();
+                            total += n;
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    }
+                    Ok::<u64, StoreError>(total)
+                };
+                let out = run.await;
+                sqlx::query(UPKEEP_UNLOCK).execute(&mut *conn).await?;
+                out
             }
         }
     }
+
+    /// PostgreSQL: creates the day partitions of `report_hours` from the
+    /// day before `now` (Unix ms) to [`PARTITIONS_AHEAD`] days after, under
+    /// the upkeep advisory lock (a replica finding it taken does nothing:
+    /// another is at it). Returns how many it created; SQLite: nothing to do.
+    pub async fn upkeep(&self, now: i64) -> Result<u32, StoreError> {
+        let Store::Postgres(pool) = self else {
+            return Ok(0);
+        };
+        let day = now.div_euclid(86_400_000);
+        let mut conn = pool.acquire().await?;
+        let got: bool = sqlx::query_scalar(UPKEEP_TRY_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !got {
+            return Ok(0);
+        }
+        sqlx::query("SET lock_timeout = '5s'")
+            .execute(&mut *conn)
+            .await?;
+        let made: Result<i32, sqlx::Error> =
+            sqlx::query_scalar("SELECT stca2_report_hours_ensure($1, $2)")
+                .bind(day - 1)
+                .bind(day + PARTITIONS_AHEAD)
+                .fetch_one(&mut *conn)
+                .await;
+        sqlx::query("SET lock_timeout = 0")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(UPKEEP_UNLOCK).execute(&mut *conn).await?;
+        Ok(made? as u32)
+    }
 }
 
+/// How many days ahead [`Store::upkeep`] creates partitions.
+pub const PARTITIONS_AHEAD: i64 = 7;
+
+/// The session advisory lock of retention and partition upkeep: one per
+/// schema, so that replicas on one database take turns.
+const UPKEEP_TRY_LOCK: &str =
+    "SELECT pg_try_advisory_lock(hashtext(current_schema() || '.stca2_upkeep'))";
+const UPKEEP_UNLOCK: &str =
+    "SELECT pg_advisory_unlock(hashtext(current_schema() || '.stca2_upkeep'))";
+
 /// How many columns `reports` has.
-const REPORT_COLS: usize = 10;
+const REPORT_COLS: usize = 11;
+
+/// How many columns `report_hours` has.
+const HOUR_COLS: usize = 10;
 
 /// Most rows in one multi-row statement (PostgreSQL allows 65,535 parameters).
 const CHUNK: usize = 500;
@@ -226,23 +472,47 @@ struct Streak {
 }
 
 /// The statements of a batch write. Written once in [`write_batch`] and
-/// [`apply_late`]; implemented (same SQL) for both backends' transactions.
+/// [`apply_late`]; implemented (same SQL but where noted) for both
+/// backends' transactions.
 trait WriteTx {
-    /// Inserts `chunk` into the history; returns the ids it stored (not the duplicates).
+    /// Serialises this transaction with every other one touching these
+    /// probes (PostgreSQL advisory locks, taken in key order; SQLite has a
+    /// single writer).
+    async fn lock_probes(&mut self, probes: &[&str]) -> Result<(), StoreError>;
+    /// Counts `chunk` (each probe at most once) in its hours' rows; returns
+    /// the probes whose report was new there (not a retry).
+    async fn count_hours(
+        &mut self,
+        backend: Backend,
+        chunk: &[&NewReport],
+    ) -> Result<Vec<String>, StoreError>;
+    /// Stores the bodies of `chunk`; returns the ids it stored.
     async fn insert_reports(&mut self, chunk: &[&NewReport]) -> Result<Vec<String>, StoreError>;
     /// Upserts `chunk` (each probe at most once) into `latest`; returns the
-    /// probes whose latest state moved to the given report.
-    async fn upsert_latest(&mut self, chunk: &[&NewReport]) -> Result<Vec<String>, StoreError>;
-    /// The streak of `probe`'s latest state.
-    async fn streak(&mut self, probe: &str) -> Result<Streak, StoreError>;
-    /// How many reports of `probe` started in `(after, up_to]`, and the first one's start.
-    async fn reports_between(
+    /// probes whose latest state moved to the given report, each with the
+    /// state key it had before (None for a new probe).
+    async fn upsert_latest(
+        &mut self,
+        chunk: &[&NewReport],
+    ) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    /// The state key of `probe`'s newest stored report started at or
+    /// before `t`: None when there is none, Some(None) for one stored
+    /// before state keys existed.
+    async fn state_before(
         &mut self,
         probe: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<(i64, Option<i64>), StoreError>;
-    /// The probe of each stored report among `ids`.
+        t: i64,
+    ) -> Result<Option<Option<String>>, StoreError>;
+    /// The streak of `probe`'s latest state.
+    async fn streak(&mut self, probe: &str) -> Result<Streak, StoreError>;
+    /// The records of `probe`'s hour rows from hour `first` to `last`.
+    async fn hour_records(
+        &mut self,
+        probe: &str,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+    /// The probe of each report among `ids` stored whole.
     async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError>;
     /// Sets the streak of `probe`'s latest state.
     async fn set_streak(&mut self, probe: &str, since: i64, count: i64) -> Result<(), StoreError>;
@@ -251,6 +521,36 @@ trait WriteTx {
 macro_rules! impl_write_tx {
     ($db:ty) => {
         impl WriteTx for sqlx::Transaction<'_, $db> {
+            async fn lock_probes(&mut self, probes: &[&str]) -> Result<(), StoreError> {
+                lock_probes_in(self, probes).await
+            }
+
+            async fn count_hours(
+                &mut self,
+                backend: Backend,
+                chunk: &[&NewReport],
+            ) -> Result<Vec<String>, StoreError> {
+                let mut q = sqlx::query(AssertSqlSafe(count_hours_sql(backend, chunk.len())));
+                for r in chunk {
+                    q = q
+                        .bind(&r.probe_id)
+                        .bind(hour_of(r.started_at))
+                        .bind(1i32)
+                        .bind(i32::from(r.stca2_port_closed))
+                        .bind(r.attempts as i32)
+                        .bind(r.successes as i32)
+                        .bind(r.connect_n as i32)
+                        .bind(r.connect_ms_sum)
+                        .bind(r.connect_ms_max)
+                        .bind(hour_record(&r.report_id, r.started_at));
+                }
+                let rows = q.fetch_all(&mut **self).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?)
+            }
+
             async fn insert_reports(
                 &mut self,
                 chunk: &[&NewReport],
@@ -267,7 +567,8 @@ macro_rules! impl_write_tx {
                         .bind(&r.public_ip)
                         .bind(r.stca2_port_closed)
                         .bind(&r.recommendation)
-                        .bind(&r.body);
+                        .bind(&r.body)
+                        .bind(&r.state_key);
                 }
                 let rows = q.fetch_all(&mut **self).await?;
                 Ok(rows
@@ -279,17 +580,41 @@ macro_rules! impl_write_tx {
             async fn upsert_latest(
                 &mut self,
                 chunk: &[&NewReport],
-            ) -> Result<Vec<String>, StoreError> {
-                let rows: Vec<LatestRow> = chunk.iter().map(|r| LatestRow::first(r)).collect();
-                let q = bind_latest(
-                    sqlx::query(AssertSqlSafe(upsert_latest_sql(rows.len()))),
-                    &rows,
-                );
+            ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+                let mut q = sqlx::query(AssertSqlSafe(upsert_latest_sql(chunk.len())));
+                for r in chunk {
+                    q = bind_latest_row(q, &LatestRow::first(r))
+                        .bind(&r.body)
+                        .bind(r.finished_at)
+                        .bind(r.received_at)
+                        .bind(&r.state_key)
+                        .bind(None::<String>)
+                        .bind(r.started_at)
+                        .bind(1i64);
+                }
                 let rows = q.fetch_all(&mut **self).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| r.try_get(0))
-                    .collect::<Result<_, _>>()?)
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
+            }
+
+            async fn state_before(
+                &mut self,
+                probe: &str,
+                t: i64,
+            ) -> Result<Option<Option<String>>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT state_key FROM reports WHERE probe_id = $1 AND started_at <= $2 \
+                     ORDER BY started_at DESC, report_id DESC LIMIT 1",
+                )
+                .bind(probe)
+                .bind(t)
+                .fetch_optional(&mut **self)
+                .await?;
+                Ok(match row {
+                    None => None,
+                    Some(r) => Some(r.try_get(0)?),
+                })
             }
 
             async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
@@ -323,22 +648,24 @@ macro_rules! impl_write_tx {
                 })
             }
 
-            async fn reports_between(
+            async fn hour_records(
                 &mut self,
                 probe: &str,
-                after: i64,
-                up_to: i64,
-            ) -> Result<(i64, Option<i64>), StoreError> {
-                let row = sqlx::query(
-                    "SELECT COUNT(*), MIN(started_at) FROM reports \
-                     WHERE probe_id = $1 AND started_at > $2 AND started_at <= $3",
+                first: i64,
+                last: i64,
+            ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT hour, recs FROM report_hours \
+                     WHERE probe_id = $1 AND hour >= $2 AND hour <= $3",
                 )
                 .bind(probe)
-                .bind(after)
-                .bind(up_to)
-                .fetch_one(&mut **self)
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut **self)
                 .await?;
-                Ok((row.try_get(0)?, row.try_get(1)?))
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
             }
 
             async fn set_streak(
@@ -364,40 +691,120 @@ macro_rules! impl_write_tx {
 impl_write_tx!(sqlx::Sqlite);
 impl_write_tx!(sqlx::Postgres);
 
+/// Takes the transaction's advisory lock of each probe, in key order, so
+/// that two batches sharing probes queue instead of deadlocking.
+trait LockProbes {
+    async fn lock(&mut self, keys: Vec<i64>) -> Result<(), StoreError>;
+}
+
+impl LockProbes for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn lock(&mut self, _keys: Vec<i64>) -> Result<(), StoreError> {
+        Ok(()) // One writer: transactions never overlap.
+    }
+}
+
+impl LockProbes for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn lock(&mut self, keys: Vec<i64>) -> Result<(), StoreError> {
+        sqlx::query(
+            "SELECT COUNT(pg_advisory_xact_lock(k)) FROM \
+             (SELECT k FROM unnest($1::BIGINT[]) AS k ORDER BY k) s",
+        )
+        .bind(keys)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn lock_probes_in<T: LockProbes>(tx: &mut T, probes: &[&str]) -> Result<(), StoreError> {
+    let mut keys: Vec<i64> = probes
+        .iter()
+        .map(|p| {
+            let d = ring::digest::digest(&ring::digest::SHA256, p.as_bytes());
+            let mut k = [0u8; 8];
+            k.copy_from_slice(&d.as_ref()[..8]);
+            i64::from_be_bytes(k)
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    tx.lock(keys).await
+}
+
 /// Writes a batch (sorted by `report_id`, no repeats) inside `tx`; returns
 /// how many reports were new.
 ///
 /// The order keeps PostgreSQL deadlock-free and the latest state exact:
-/// 1. the history, in `report_id` order (`ON CONFLICT DO NOTHING`, so a
-///    retry stores nothing twice and concurrent uploads of one report wait
-///    for each other);
-/// 2. `latest`, in rounds where each probe appears once, in start order, so
-///    rows are locked in probe order and a multi-row upsert never touches a
-///    row twice. A report older than the stored state does not move it;
-/// 3. those late reports, newest first, correct the closed streak
-///    ([`apply_late`]); their rows are already locked by step 2.
-async fn write_batch<T: WriteTx>(tx: &mut T, sorted: &[&NewReport]) -> Result<usize, StoreError> {
-    let mut inserted: Vec<&NewReport> = Vec::with_capacity(sorted.len());
+/// 1. reports stored whole before are retries (same probe) or refused
+///    (another probe's id);
+/// 2. a batch of several probes takes their advisory locks, in key order
+///    (a batch of one probe locks rows in start order, which cannot cycle);
+/// 3. every report is counted in its hour's row, in rounds where each probe
+///    appears once, in start order: a report whose record is already there
+///    is a retry and goes no further;
+/// 4. `latest`, in the same rounds: a report newer than the stored state
+///    moves it, and is stored whole when its state key differs from the
+///    one it replaces;
+/// 5. reports older than the stored state, newest first, correct the
+///    closed streak ([`apply_late`]) and are stored whole when their state
+///    key differs from the stored report before them.
+async fn write_batch<T: WriteTx>(
+    tx: &mut T,
+    backend: Backend,
+    sorted: &[&NewReport],
+) -> Result<usize, StoreError> {
+    let mut fresh: Vec<&NewReport> = Vec::with_capacity(sorted.len());
     for chunk in sorted.chunks(CHUNK) {
-        let mut ids = tx.insert_reports(chunk).await?;
-        ids.sort();
-        let (new, old): (Vec<&NewReport>, Vec<&NewReport>) = chunk
-            .iter()
-            .partition(|r| ids.binary_search(&r.report_id).is_ok());
-        inserted.extend(new);
-        check_retries(tx, &old).await?;
+        let ids: Vec<&str> = chunk.iter().map(|r| r.report_id.as_str()).collect();
+        let owners = tx.owners(&ids).await?;
+        for r in chunk {
+            match owners.iter().find(|(id, _)| *id == r.report_id) {
+                None => fresh.push(r),
+                Some((_, probe)) if *probe == r.probe_id => {}
+                Some((id, _)) => {
+                    return Err(StoreError::ReportIdTaken {
+                        report_id: id.clone(),
+                    });
+                }
+            }
+        }
     }
+    let mut probes: Vec<&str> = fresh.iter().map(|r| r.probe_id.as_str()).collect();
+    probes.sort_unstable();
+    probes.dedup();
+    if probes.len() > 1 {
+        tx.lock_probes(&probes).await?;
+    }
+    let mut counted: Vec<&NewReport> = Vec::with_capacity(fresh.len());
+    for round in rounds(&fresh) {
+        for chunk in round.chunks(CHUNK) {
+            let mut new = tx.count_hours(backend, chunk).await?;
+            new.sort();
+            counted.extend(
+                chunk
+                    .iter()
+                    .filter(|r| new.binary_search(&r.probe_id).is_ok()),
+            );
+        }
+    }
+    let mut changed: Vec<&NewReport> = Vec::new();
     let mut late: Vec<&NewReport> = Vec::new();
-    for round in rounds(&inserted) {
+    for round in rounds(&counted) {
         for chunk in round.chunks(CHUNK) {
             let mut moved = tx.upsert_latest(chunk).await?;
             moved.sort();
-            late.extend(
-                chunk
-                    .iter()
-                    .filter(|r| moved.binary_search(&r.probe_id).is_err()),
-            );
+            for r in chunk {
+                match moved.binary_search_by(|(p, _)| p.as_str().cmp(&r.probe_id)) {
+                    Ok(i) if moved[i].1.as_deref() == Some(r.state_key.as_str()) => {}
+                    Ok(_) => changed.push(r),
+                    Err(_) => late.push(r),
+                }
+            }
         }
+    }
+    changed.sort_by(|a, b| a.report_id.cmp(&b.report_id));
+    for chunk in changed.chunks(CHUNK) {
+        store_bodies(tx, chunk).await?;
     }
     late.sort_by(|a, b| {
         b.started_at
@@ -406,29 +813,27 @@ async fn write_batch<T: WriteTx>(tx: &mut T, sorted: &[&NewReport]) -> Result<us
     });
     for r in late {
         apply_late(tx, r).await?;
-    }
-    Ok(inserted.len())
-}
-
-/// Reports already stored must be retries of the same probe's report; a
-/// `report_id` stored for another probe fails the whole batch.
-async fn check_retries<T: WriteTx>(tx: &mut T, old: &[&NewReport]) -> Result<(), StoreError> {
-    if old.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = old.iter().map(|r| r.report_id.as_str()).collect();
-    let owners = tx.owners(&ids).await?;
-    for r in old {
-        if let Some((id, _)) = owners
-            .iter()
-            .find(|(id, probe)| *id == r.report_id && *probe != r.probe_id)
-        {
-            return Err(StoreError::ReportIdTaken {
-                report_id: id.clone(),
-            });
+        if tx.state_before(&r.probe_id, r.started_at).await? != Some(Some(r.state_key.clone())) {
+            store_bodies(tx, &[r]).await?;
         }
     }
-    Ok(())
+    Ok(counted.len())
+}
+
+/// Stores the bodies of `chunk`, new reports all: one whose id is taken
+/// meanwhile (by another probe: a retry would not have been counted)
+/// fails the batch.
+async fn store_bodies<T: WriteTx>(tx: &mut T, chunk: &[&NewReport]) -> Result<(), StoreError> {
+    let ids = tx.insert_reports(chunk).await?;
+    if ids.len() == chunk.len() {
+        return Ok(());
+    }
+    let taken = chunk
+        .iter()
+        .find(|r| !ids.contains(&r.report_id))
+        .map(|r| r.report_id.clone())
+        .unwrap_or_default();
+    Err(StoreError::ReportIdTaken { report_id: taken })
 }
 
 /// Groups reports into rounds where each probe appears at most once, in
@@ -453,6 +858,26 @@ fn rounds<'a>(reports: &[&'a NewReport]) -> Vec<Vec<&'a NewReport>> {
     rounds
 }
 
+/// How many reports of `probe` started in `(after, up_to]`, and the first
+/// one's start: read from the records of its hour rows.
+async fn reports_between<T: WriteTx>(
+    tx: &mut T,
+    probe: &str,
+    after: i64,
+    up_to: i64,
+) -> Result<(i64, Option<i64>), StoreError> {
+    let rows = tx
+        .hour_records(probe, hour_of(after), hour_of(up_to))
+        .await?;
+    let starts = rows
+        .iter()
+        .flat_map(|(h, recs)| record_starts(*h, recs))
+        .filter(|t| *t > after && *t <= up_to);
+    Ok(starts.fold((0, None), |(n, first), t| {
+        (n + 1, Some(first.map_or(t, |f: i64| f.min(t))))
+    }))
+}
+
 /// Corrects the closed streak for a report older than its probe's latest
 /// state (it arrived late: a spool replay, a retry after an outage).
 ///
@@ -464,7 +889,8 @@ fn rounds<'a>(reports: &[&'a NewReport]) -> Vec<Vec<&'a NewReport>> {
 /// - closed, inside the run: one more closed report;
 /// - closed, before the run: it joins the run only when no report lies
 ///   between (the report just before a run is an open one);
-/// - open, inside the run: the run restarts after it (counted from history).
+/// - open, inside the run: the run restarts after it (counted from the
+///   hour rows' records).
 async fn apply_late<T: WriteTx>(tx: &mut T, r: &NewReport) -> Result<(), StoreError> {
     let s = tx.streak(&r.probe_id).await?;
     if !s.closed {
@@ -475,7 +901,7 @@ async fn apply_late<T: WriteTx>(tx: &mut T, r: &NewReport) -> Result<(), StoreEr
     let (since, count) = if r.stca2_port_closed {
         if t >= since {
             (since, s.count + 1)
-        } else if tx.reports_between(&r.probe_id, t, since - 1).await?.0 == 0 {
+        } else if reports_between(tx, &r.probe_id, t, since - 1).await?.0 == 0 {
             (t, s.count + 1)
         } else {
             return Ok(());
@@ -484,7 +910,7 @@ async fn apply_late<T: WriteTx>(tx: &mut T, r: &NewReport) -> Result<(), StoreEr
         if t < since || t >= s.started_at {
             return Ok(());
         }
-        match tx.reports_between(&r.probe_id, t, s.started_at).await? {
+        match reports_between(tx, &r.probe_id, t, s.started_at).await? {
             (n, Some(first)) if n > 0 => (first, n),
             _ => return Ok(()),
         }
@@ -512,19 +938,60 @@ fn values_sql(rows: usize, cols: usize) -> String {
 fn insert_reports_sql(n: usize) -> String {
     format!(
         "INSERT INTO reports (report_id, probe_id, merchant_id, received_at, started_at, \
-         finished_at, public_ip, stca2_port_closed, recommendation, body) VALUES {} \
+         finished_at, public_ip, stca2_port_closed, recommendation, body, state_key) VALUES {} \
          ON CONFLICT (report_id) DO NOTHING RETURNING report_id",
         values_sql(n, REPORT_COLS)
+    )
+}
+
+/// Counts one round in `report_hours`: a new row per probe and hour, or
+/// the existing one extended, unless it already holds the report's record
+/// (a retry: no row returned). The record's 8 hash bytes are looked for
+/// anywhere in `recs`: a false match needs 64 bits of SHA-256 to collide.
+fn count_hours_sql(backend: Backend, n: usize) -> String {
+    let (greatest, concat, absent) = match backend {
+        Backend::Postgres => (
+            "GREATEST",
+            "report_hours.recs || excluded.recs",
+            "position(substring(excluded.recs FROM 1 FOR 8) IN report_hours.recs) = 0",
+        ),
+        Backend::Sqlite => (
+            "max",
+            "CAST(report_hours.recs || excluded.recs AS BLOB)",
+            "instr(report_hours.recs, substr(excluded.recs, 1, 8)) = 0",
+        ),
+    };
+    format!(
+        "INSERT INTO report_hours (probe_id, hour, reports, closed, attempts, successes, \
+         connect_n, connect_ms_sum, connect_ms_max, recs) VALUES {} \
+         ON CONFLICT (probe_id, hour) DO UPDATE SET \
+         reports = report_hours.reports + 1, \
+         closed = report_hours.closed + excluded.closed, \
+         attempts = report_hours.attempts + excluded.attempts, \
+         successes = report_hours.successes + excluded.successes, \
+         connect_n = report_hours.connect_n + excluded.connect_n, \
+         connect_ms_sum = report_hours.connect_ms_sum + excluded.connect_ms_sum, \
+         connect_ms_max = {greatest}(report_hours.connect_ms_max, excluded.connect_ms_max), \
+         recs = {concat} \
+         WHERE {absent} RETURNING probe_id",
+        values_sql(n, HOUR_COLS)
     )
 }
 
 /// The upsert of one round into `latest`, newer reports only (late ones are
 /// [`apply_late`]'s). The closed streak: a closed report after a closed
 /// latest extends it; a closed report after an open one starts it; an open
-/// report ends it. A probe's first report inserts the values bound for it
-/// ([`LatestRow::first`]). Returns the probes it moved.
+/// report ends it. The state: the same key extends it, another starts a
+/// new one; `prev_state_key` keeps the key replaced, which the statement
+/// returns so that the caller knows, under the row's lock, whether the
+/// report changed the state. A probe's first report inserts the values
+/// bound for it ([`LatestRow::first`], no previous key). Returns the probes
+/// it moved.
 fn upsert_latest_sql(n: usize) -> String {
-    let mut sql = insert_latest_sql(n);
+    let mut sql = format!(
+        "INSERT INTO latest ({LATEST_COLS}, {LATEST_INGEST_COLS}) VALUES {}",
+        values_sql(n, LATEST_COL_COUNT + LATEST_INGEST_COL_COUNT)
+    );
     sql.push_str(
         " ON CONFLICT (probe_id) DO UPDATE SET \
          report_id = excluded.report_id, \
@@ -539,9 +1006,18 @@ fn upsert_latest_sql(n: usize) -> String {
          recommendation = excluded.recommendation, \
          message = excluded.message, \
          merchant_id = COALESCE(excluded.merchant_id, latest.merchant_id), \
-         public_ip = excluded.public_ip \
+         public_ip = excluded.public_ip, \
+         body = excluded.body, \
+         finished_at = excluded.finished_at, \
+         received_at = excluded.received_at, \
+         prev_state_key = latest.state_key, \
+         state_key = excluded.state_key, \
+         state_since = CASE WHEN latest.state_key = excluded.state_key \
+                            THEN latest.state_since ELSE excluded.started_at END, \
+         state_reports = CASE WHEN latest.state_key = excluded.state_key \
+                              THEN latest.state_reports + 1 ELSE 1 END \
          WHERE excluded.started_at > latest.started_at \
-         RETURNING probe_id",
+         RETURNING probe_id, prev_state_key",
     );
     sql
 }
@@ -554,5 +1030,20 @@ mod tests {
     fn values_are_numbered_row_by_row() {
         assert_eq!(values_sql(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(LATEST_COLS.split(',').count(), LATEST_COL_COUNT);
+        assert_eq!(
+            LATEST_INGEST_COLS.split(',').count(),
+            LATEST_INGEST_COL_COUNT
+        );
+    }
+
+    #[test]
+    fn hour_records_give_back_the_start() {
+        for t in [0, 1, HOUR_MS - 1, HOUR_MS, 1_764_000_123_456, -5] {
+            let rec = hour_record("r", t);
+            assert_eq!(rec.len(), REC_BYTES);
+            let back: Vec<i64> = record_starts(hour_of(t), &rec).collect();
+            assert_eq!(back, [t]);
+        }
+        assert_ne!(hour_record("a", 0)[..8], hour_record("b", 0)[..8]);
     }
 }
