@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::util::backoffice::{
-    at, client, each_backend, each_empty_url, json, post_reports, report, start, token,
+    at, each_backend, each_empty_url, json, post_reports, report, start, token,
 };
 use stca2_backoffice::store::{ExportFilter, NewReport, Store, hour_of, unix_ms};
 use stca2_report::Recommendation;
@@ -341,10 +341,13 @@ async fn two_replicas_on_one_database_count_every_report_once() {
         let other = Store::connect(&db.url).await.unwrap();
         let a = start(&db.store, "127.0.0.1:0", &[]).await;
         let b = start(&other, "127.0.0.1:0", &[]).await;
-        let c = client(None);
+        // Each probe from its own address, as in a fleet (one address
+        // may hold only so many connections without a valid token yet).
+        let net = crate::util::net::network();
         // 8 probes x 12 reports; probe k's port closes at report k.
         let mut uploads = Vec::new();
         for p in 0..8i64 {
+            let c = crate::util::backoffice::client_from(net.host(u8::try_from(p + 1).unwrap()));
             let tok = token(&db.store, Some(&format!("p{p}")), None).await;
             for k in 0..12i64 {
                 let r = report(
@@ -354,12 +357,12 @@ async fn two_replicas_on_one_database_count_every_report_once() {
                     k >= p,
                     Recommendation::ConfigureSecondary,
                 );
-                uploads.push((tok.clone(), json(&r).to_string()));
+                uploads.push((c.clone(), tok.clone(), json(&r).to_string()));
             }
         }
         // Every report to both replicas at once, in a shuffled order.
         let mut set = tokio::task::JoinSet::new();
-        for (i, (tok, body)) in uploads.iter().enumerate() {
+        for (i, (c, tok, body)) in uploads.iter().enumerate() {
             for (j, base) in [&a.base, &b.base].into_iter().enumerate() {
                 let (c, base, tok, body) = (c.clone(), base.clone(), tok.clone(), body.clone());
                 let delay = ((i * 37 + j * 11) % 23) as u64;

@@ -95,7 +95,24 @@ impl Serve {
 
     /// SIGTERM, then the report ids it stored, each once (the store's
     /// primary key), read from the database file it closed.
-    async fn stop_and_read(mut self) -> Vec<stca2_backoffice::store::HistoryRow> {
+    async fn stop_and_read(self) -> Vec<stca2_backoffice::store::HistoryRow> {
+        self.stop_and_count(&BTreeSet::new(), 0).await.0
+    }
+
+    /// [`Serve::stop_and_read`], plus which of `ids` (reports started at
+    /// or after `since_ms`) the back office received, stored whole or only
+    /// counted in its hour (README, "Storage"), and how many reports it
+    /// counted in all.
+    async fn stop_and_count(
+        mut self,
+        ids: &BTreeSet<String>,
+        since_ms: i64,
+    ) -> (
+        Vec<stca2_backoffice::store::HistoryRow>,
+        BTreeSet<String>,
+        i64,
+    ) {
+        use stca2_backoffice::store::{HOUR_MS, hour_of};
         signal(self.child.0.id(), libc::SIGTERM);
         let status = wait_exit(&mut self.child, Duration::from_secs(15)).await;
         assert!(status.success(), "serve: {status}");
@@ -103,8 +120,25 @@ impl Serve {
             .await
             .unwrap();
         let rows = store.history(PROBE, 100_000).await.unwrap();
+        let now_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        let mut received = BTreeSet::new();
+        for id in ids {
+            for hour in hour_of(since_ms)..=hour_of(now_ms) {
+                if store.counted(PROBE, id, hour * HOUR_MS).await.unwrap() {
+                    received.insert(id.clone());
+                    break;
+                }
+            }
+        }
+        let total = store.count_reports().await.unwrap();
         store.close().await;
-        rows
+        (rows, received, total)
     }
 }
 
@@ -414,6 +448,16 @@ async fn sigkill_at_random_and_aimed_moments_loses_and_duplicates_nothing() {
     std::fs::create_dir_all(&logs).unwrap();
 
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    // Every report of this test starts after this instant (an hour earlier
+    // for safety: the back office files counted reports by hour).
+    let since_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        - 3_600_000;
     let mut hits: BTreeMap<String, usize> = BTreeMap::new();
     let mut leftovers = 0;
     let started = Instant::now();
@@ -519,12 +563,20 @@ async fn sigkill_at_random_and_aimed_moments_loses_and_duplicates_nothing() {
     watch_and_take(&watch, &mut seen);
     drop(watch);
     relay_task.abort();
-    let stored = office.stop_and_read().await;
+    let (stored, received, total) = office.stop_and_count(&seen, since_ms).await;
 
     // Every report the spool ever held is in the back office once, or
-    // counted as dropped, or in quarantine.
-    let stored_ids: BTreeSet<String> = stored.iter().map(|r| r.report_id.clone()).collect();
-    assert_eq!(stored_ids.len(), stored.len(), "no report stored twice");
+    // counted as dropped, or in quarantine. The back office keeps whole
+    // only the reports that changed the probe's state and counts the
+    // others in their hour: `received` is every report it took either way.
+    let listed: BTreeSet<String> = stored.iter().map(|r| r.report_id.clone()).collect();
+    assert_eq!(listed.len(), stored.len(), "no report listed twice");
+    let stored_ids: BTreeSet<String> = listed.union(&received).cloned().collect();
+    assert_eq!(
+        usize::try_from(total).unwrap(),
+        stored_ids.len(),
+        "every report received is counted once, and nothing else"
+    );
     let dropped: usize =
         std::fs::read_to_string(spool.join(DROPPED_FILE)).map_or(0, |s| s.trim().parse().unwrap());
     let quarantine: BTreeSet<String> = std::fs::read_dir(spool.join(QUARANTINE_DIR))

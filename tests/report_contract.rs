@@ -503,7 +503,10 @@ fn csv_quoting_round_trips() {
     // Commas, quotes and apostrophes come back as they were; line breaks
     // come back escaped (`\x0a`), as every control character in a CSV cell
     // (issue 8: a terminal or a spreadsheet must not act on them).
-    assert_eq!(rows[0][col("tcp_detail")], stca2_report::text::escape(nasty).as_ref());
+    assert_eq!(
+        rows[0][col("tcp_detail")],
+        stca2_report::text::escape(nasty).as_ref()
+    );
     assert_eq!(
         rows[0][col("tcp_detail")],
         "refused, twice; \"RST\" from 192.0.2.1\\x0athen again\\x0d\\x0aand a 'quote'"
