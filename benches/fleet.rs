@@ -192,11 +192,18 @@ async fn seed_tokens(store: &Store, n: usize) -> Vec<String> {
         }
         match store {
             Store::Sqlite { write, .. } => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(write).await
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(write)
+                    .await
+                    .expect("tokens");
             }
-            Store::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await,
+            Store::Postgres(p) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(p)
+                    .await
+                    .expect("tokens");
+            }
         }
-        .expect("tokens");
     }
     tokens
 }
@@ -488,20 +495,8 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
     // hourly, 5 % changing once (at a slot of their own).
     let kind = |p: usize, s: usize| -> usize {
         match p % 20 {
-            0 => {
-                if (s / 12) % 2 == 1 {
-                    1
-                } else {
-                    0
-                }
-            }
-            1 => {
-                if s >= (p * 7919) % slots.max(1) {
-                    2
-                } else {
-                    0
-                }
-            }
+            0 if (s / 12) % 2 == 1 => 1,
+            1 if s >= (p * 7919) % slots.max(1) => 2,
             _ => 0,
         }
     };

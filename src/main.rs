@@ -56,7 +56,7 @@ struct Cli {
 enum Command {
     /// Check every site x port of a target set, all in parallel, and give a verdict.
     #[command(after_help = check::CHECK_EXAMPLES)]
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// Run checks on a schedule, spool the reports and upload them to the back office.
     #[command(after_help = stca2_daemon::cli::DAEMON_EXAMPLES)]
     Daemon(stca2_daemon::cli::DaemonArgs),
@@ -106,7 +106,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(mut args) => {
                 args.output.lang = lang;
-                check::run(args).await
+                check::run(*args).await
             }
             Command::Daemon(args) => stca2_daemon::cli::run(args).await,
             #[cfg(feature = "lab")]
