@@ -68,11 +68,16 @@ BEGIN
 END $$;
 
 -- Moves the existing history into the new layout: a partition for every
--- day it covers, then one row per probe and hour. Migrated reports keep
--- their bodies in `reports` (which also makes their retries duplicates).
-SELECT stca2_report_hours_ensure(
-    COALESCE((SELECT floor(MIN(started_at) / 86400000.0)::BIGINT FROM reports), 0),
-    COALESCE((SELECT floor(MAX(started_at) / 86400000.0)::BIGINT FROM reports), -1));
+-- day of the last 366 days it covers (older hours, e.g. a box whose clock
+-- started in 1970, stay in the default partition: one stray timestamp must
+-- not create thousands of partitions in one transaction), then one row per
+-- probe and hour. Migrated reports keep their bodies in `reports` (which
+-- also makes their retries duplicates).
+WITH span AS (SELECT floor(MIN(started_at) / 86400000.0)::BIGINT AS first_day,
+                     floor(MAX(started_at) / 86400000.0)::BIGINT AS last_day FROM reports)
+SELECT stca2_report_hours_ensure(COALESCE(GREATEST(first_day, last_day - 365), 0),
+                                 COALESCE(last_day, -1))
+  FROM span;
 
 INSERT INTO report_hours (probe_id, hour, reports, closed, attempts, successes, connect_n,
                           connect_ms_sum, connect_ms_max, recs)
