@@ -418,14 +418,11 @@ fn is_loopback_host(url: &reqwest::Url) -> bool {
 }
 
 /// Under a ceiling (`STCA2_PROBE_ALLOW`), the back office is an address
-/// like any other: its host must be an IP literal inside the ceiling, or
-/// `localhost` (loopback, from /etc/hosts, no DNS query). A host name
-/// would need a DNS lookup, and its answer could lie anywhere.
+/// like any other: its host must be an IP literal inside the ceiling. A
+/// host name, `localhost` included, would need the system's resolver
+/// (which may ask DNS), and its answer could lie anywhere.
 fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), String> {
     let host = url.host_str().unwrap_or_default();
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(());
-    }
     // An IPv6 literal comes bracketed.
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let ip = match literal.parse::<std::net::IpAddr>() {
