@@ -157,9 +157,17 @@ async fn the_locale_picks_french_and_lang_wins() {
     let dir = tempfile::tempdir().unwrap();
     let (lab, file) = start_lab(Scenario::named("primary-blocked").unwrap(), dir.path()).await;
     let file = file.to_string_lossy().into_owned();
-    let check: Vec<String> = ["check", "--targets", &file, "--timeout", "1", "--attempts", "1"]
-        .map(String::from)
-        .to_vec();
+    let check: Vec<String> = [
+        "check",
+        "--targets",
+        &file,
+        "--timeout",
+        "1",
+        "--attempts",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
     let run = move |vars: &[(&str, &str)], extra: &[&str]| {
         let mut cmd = with_locale(bin(), vars);
         let out = cmd.args(&check).args(extra).output().unwrap();

@@ -152,8 +152,20 @@ fn sources(lang: Lang) -> &'static [Source] {
         };
     }
     match lang {
-        Lang::En => ftl!("en", "common.ftl", "verdict.ftl", "check.ftl", "console.ftl"),
-        Lang::Fr => ftl!("fr", "common.ftl", "verdict.ftl", "check.ftl", "console.ftl"),
+        Lang::En => ftl!(
+            "en",
+            "common.ftl",
+            "verdict.ftl",
+            "check.ftl",
+            "console.ftl"
+        ),
+        Lang::Fr => ftl!(
+            "fr",
+            "common.ftl",
+            "verdict.ftl",
+            "check.ftl",
+            "console.ftl"
+        ),
     }
 }
 

@@ -58,9 +58,13 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub const LANG_COOKIE: &str = "stca2_lang";
 
 /// The Content-Security-Policy of every console answer: no script at all,
-/// styles from the stylesheet only, never framed.
+/// styles from the stylesheet only, never framed. `connect-src 'self'`
+/// lets a tool that drives the browser (WebDriver, an extension) download
+/// the CSV exports with the operator's session; with no script allowed, no
+/// page can use it, and it reaches nothing but the console.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
 
 /// How the console is served: over TLS or not (the session cookie is
 /// `Secure` under TLS).
