@@ -349,7 +349,7 @@ async fn probe_tokens(store: &Store, probes: &[String]) -> Vec<String> {
     out
 }
 
-/// 1. Ingest: 64 probes, each uploading 100-report batches of the lab's
+/// Benchmark 1, ingest: 64 probes, each uploading 100-report batches of the lab's
 /// reports, to a server in a child process of its own, whose peak RSS is
 /// read from /proc when they are done. Each uploader makes its next batch
 /// as it goes (the client's CPU shares the machine with the server's).
