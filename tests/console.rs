@@ -709,8 +709,12 @@ async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
                 .click()
                 .await
                 .unwrap();
+            // The click returns once the POST is sent: wait for the answer
+            // (bounded) before reading it and counting tokens.
             let refused = c
-                .find(Locator::Css("#error, #token"))
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css("#error, #token"))
                 .await
                 .unwrap()
                 .text()

@@ -58,9 +58,13 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub const LANG_COOKIE: &str = "stca2_lang";
 
 /// The Content-Security-Policy of every console answer: no script at all,
-/// styles from the stylesheet only, never framed.
+/// styles from the stylesheet only, never framed. `connect-src 'self'`
+/// lets a tool that drives the browser (WebDriver, an extension) download
+/// the CSV exports with the operator's session; with no script allowed, no
+/// page can use it, and it reaches nothing but the console.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
 
 /// How the console is served: over TLS or not (the session cookie is
 /// `Secure` under TLS).
@@ -124,9 +128,12 @@ async fn security_headers(mut req: Request, next: Next, transport: Transport) ->
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser
+    // sends `Origin: null` with every form POST, which [`csrf::same_origin`]
+    // must refuse; `same-origin` still tells other sites nothing.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
