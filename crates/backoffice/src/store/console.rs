@@ -275,14 +275,22 @@ impl Store {
         })
     }
 
-    /// The `limit` most recent reports of one probe with their bodies,
-    /// newest first: (started_at, "port STCA2 non ouvert", JSON body).
+    /// One probe's history with bodies, newest first, at most `limit`
+    /// entries: its latest report, then every report kept whole (each one
+    /// changed the probe's state), as [`Store::history`] lists them:
+    /// (started_at, "port STCA2 non ouvert", JSON body).
     pub async fn history_bodies(
         &self,
         probe_id: &str,
         limit: u32,
     ) -> Result<Vec<(i64, bool, String)>, StoreError> {
-        let sql = "SELECT started_at, stca2_port_closed, body FROM reports WHERE probe_id = $1 \
+        let sql = "SELECT started_at, stca2_port_closed, body FROM ( \
+                   SELECT report_id, started_at, stca2_port_closed, body FROM latest l \
+                   WHERE probe_id = $1 AND body IS NOT NULL AND NOT EXISTS \
+                   (SELECT 1 FROM reports r WHERE r.report_id = l.report_id) \
+                   UNION ALL \
+                   SELECT report_id, started_at, stca2_port_closed, body FROM reports \
+                   WHERE probe_id = $1) h \
                    ORDER BY started_at DESC, report_id DESC LIMIT $2";
         with_pool!(self, read, pool => {
             let rows = sqlx::query(sql).bind(probe_id).bind(i64::from(limit)).fetch_all(pool).await?;
