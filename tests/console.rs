@@ -101,7 +101,7 @@ async fn browser(driver_url: &str, lang: &str) -> Client {
         _ => unreachable!(),
     };
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    tokio::time::timeout(
+    let c = tokio::time::timeout(
         Duration::from_secs(60),
         ClientBuilder::new(connector)
             .capabilities(caps)
@@ -109,7 +109,17 @@ async fn browser(driver_url: &str, lang: &str) -> Client {
     )
     .await
     .expect("a browser session within 60 s")
-    .expect("a browser session")
+    .expect("a browser session");
+    // A click returns once the form is sent, before the answer's page is
+    // there: finding an element waits for it (bounded), like a person would.
+    c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+        None,
+        None,
+        Some(Duration::from_secs(10)),
+    ))
+    .await
+    .expect("implicit wait");
+    c
 }
 
 /// Saves the page as `target/screenshots/NAME.png`.
@@ -148,6 +158,19 @@ async fn text(c: &Client, css: &str) -> String {
 
 async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
+}
+
+/// The page's path once it is `want`, or after 10 s whatever it is (a
+/// click returns before the answer's page has loaded).
+async fn wait_path(c: &Client, want: &str) -> String {
+    let t = Instant::now();
+    loop {
+        let p = path(c).await;
+        if p == want || t.elapsed() > Duration::from_secs(10) {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Fetches `href` from the page (with its cookies): status, Content-Disposition, body.
@@ -312,7 +335,7 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
 
             // Signed out, every page leads to the sign-in form.
             c.goto(&format!("{base}/")).await.unwrap();
-            assert_eq!(path(&c).await, "/connexion");
+            assert_eq!(wait_path(&c, "/connexion").await, "/connexion");
             sign_in(&c, &base, "stca2_not-a-token").await;
             assert!(
                 text(&c, "#error").await.contains("inconnu"),
@@ -326,14 +349,14 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
             );
             c.goto(&format!("{base}/")).await.unwrap();
             assert_eq!(
-                path(&c).await,
+                wait_path(&c, "/connexion").await,
                 "/connexion",
                 "a refused token opened no session"
             );
 
             // The dashboard, in French, with the API's numbers.
             sign_in(&c, &base, &admin).await;
-            assert_eq!(path(&c).await, "/");
+            assert_eq!(wait_path(&c, "/").await, "/");
             assert_eq!(text(&c, "h1").await, "Tableau de bord");
             let count = |key: &'static str| {
                 let c = &c;
@@ -378,7 +401,10 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 .click()
                 .await
                 .unwrap();
-            assert_eq!(path(&c).await, "/filtres/port-stca2-non-ouvert");
+            assert_eq!(
+                wait_path(&c, "/filtres/port-stca2-non-ouvert").await,
+                "/filtres/port-stca2-non-ouvert"
+            );
             let rows = c.find_all(Locator::Css("tr.probe-row")).await.unwrap();
             assert_eq!(rows.len(), 2);
             let body = text(&c, "#list tbody").await;
@@ -431,7 +457,10 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 .click()
                 .await
                 .unwrap();
-            assert_eq!(path(&c).await, "/sondes/p-blocked-1");
+            assert_eq!(
+                wait_path(&c, "/sondes/p-blocked-1").await,
+                "/sondes/p-blocked-1"
+            );
             let chains = text(&c, "#chains").await;
             assert!(
                 chains.contains("CN=Lab STCA2 Issuing CA") && chains.contains("STCA2"),
@@ -472,9 +501,9 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 .click()
                 .await
                 .unwrap();
-            assert_eq!(path(&c).await, "/connexion");
+            assert_eq!(wait_path(&c, "/connexion").await, "/connexion");
             c.goto(&format!("{base}/")).await.unwrap();
-            assert_eq!(path(&c).await, "/connexion");
+            assert_eq!(wait_path(&c, "/connexion").await, "/connexion");
             c.close().await.unwrap();
 
             // English when the browser asks for it.
@@ -540,7 +569,7 @@ async fn console_exports_the_list_and_its_campaigns() {
                 .click()
                 .await
                 .unwrap();
-            assert_eq!(path(&c).await, "/exports");
+            assert_eq!(wait_path(&c, "/exports").await, "/exports");
             assert!(text(&c, "#export-count").await.contains("2001"));
             let parts = c.find_all(Locator::Css("a.part")).await.unwrap();
             assert_eq!(parts.len(), 2, "2,001 terminals make two campaign files");
@@ -693,7 +722,7 @@ async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
                 .click()
                 .await
                 .unwrap();
-            assert_eq!(path(&c).await, "/jetons");
+            assert_eq!(wait_path(&c, "/jetons").await, "/jetons");
             assert!(!text(&c, &format!("#token-{id} .revoked")).await.is_empty());
             assert!(
                 db.store
