@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -47,6 +47,28 @@ pub fn random_id() -> Result<String, StoreError> {
         .fill(&mut bytes)
         .map_err(|_| StoreError::Refused("the system random number generator failed".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// [`require`] for a state-changing form: the session, and the form's
+/// anti-forgery token (with its Origin) checked against it; a forged post
+/// is answered 403 and changes nothing.
+pub async fn require_form(
+    st: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    form_csrf: &str,
+) -> Result<Operator, Response> {
+    let op = require(st, headers, uri).await?;
+    if !csrf::check(headers, &op.csrf, form_csrf) {
+        let lang = language(headers, uri);
+        return Err(super::error_page(
+            lang,
+            uri,
+            StatusCode::FORBIDDEN,
+            super::Tr(lang).s("error-csrf"),
+        ));
+    }
+    Ok(op)
 }
 
 /// The operator of this request, or the answer that sends the browser to

@@ -134,18 +134,10 @@ pub async fn sign_out(
     Extension(t): Extension<Transport>,
     Form(f): Form<SignOutForm>,
 ) -> Response {
-    let op = match session::require(&st, &headers, &uri).await {
+    let op = match session::require_form(&st, &headers, &uri, &f.csrf).await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !csrf::check(&headers, &op.csrf, &f.csrf) {
-        return super::error_page(
-            language(&headers, &uri),
-            &uri,
-            StatusCode::FORBIDDEN,
-            super::Tr(language(&headers, &uri)).s("error-csrf"),
-        );
-    }
     if let Err(e) = st.store().delete_session(&op.id_hash).await {
         return store_error(language(&headers, &uri), &uri, e);
     }

@@ -9,9 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::session::{self, Operator, now_ms};
-use super::{
-    Chrome, Tr, csrf, error_page, html, language, query, see_other, shown, store_error, when,
-};
+use super::{Chrome, Tr, html, language, query, see_other, shown, store_error, when};
 use crate::api::AppState;
 use crate::auth::{hash_token, new_token};
 use crate::store::TokenRow;
@@ -156,12 +154,6 @@ pub async fn page(
     .await
 }
 
-/// The answer to a form whose token or origin is wrong.
-fn forged(headers: &HeaderMap, uri: &Uri) -> Response {
-    let lang = language(headers, uri);
-    error_page(lang, uri, StatusCode::FORBIDDEN, Tr(lang).s("error-csrf"))
-}
-
 /// `POST /jetons`: issues a token and shows it once.
 pub async fn issue(
     State(st): State<AppState>,
@@ -169,13 +161,10 @@ pub async fn issue(
     uri: Uri,
     Form(f): Form<IssueForm>,
 ) -> Response {
-    let op = match session::require(&st, &headers, &uri).await {
+    let op = match session::require_form(&st, &headers, &uri, &f.csrf).await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !csrf::check(&headers, &op.csrf, &f.csrf) {
-        return forged(&headers, &uri);
-    }
     let probe = f.probe.trim();
     let merchant = f.merchant.trim();
     let admin = f.kind == "admin";
@@ -236,13 +225,10 @@ pub async fn revoke(
     uri: Uri,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    let op = match session::require(&st, &headers, &uri).await {
+    let op = match session::require_form(&st, &headers, &uri, &f.csrf).await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !csrf::check(&headers, &op.csrf, &f.csrf) {
-        return forged(&headers, &uri);
-    }
     if f.hash.len() != 64 {
         return render(
             &st,
