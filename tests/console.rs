@@ -147,6 +147,14 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
         .unwrap();
 }
 
+/// Signs in at `base` with a token that must work, and waits for the
+/// dashboard: the click returns before the session cookie is set, and a
+/// page asked for before then would be the sign-in page again.
+async fn signed_in(c: &Client, base: &str, token: &str) {
+    sign_in(c, base, token).await;
+    assert_eq!(wait_path(c, "/").await, "/", "signed in, on the dashboard");
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -355,8 +363,7 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
             );
 
             // The dashboard, in French, with the API's numbers.
-            sign_in(&c, &base, &admin).await;
-            assert_eq!(wait_path(&c, "/").await, "/");
+            signed_in(&c, &base, &admin).await;
             assert_eq!(text(&c, "h1").await, "Tableau de bord");
             let count = |key: &'static str| {
                 let c = &c;
@@ -508,7 +515,7 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
 
             // English when the browser asks for it.
             let en = browser(&driver_url, "en-US").await;
-            sign_in(&en, &base, &admin).await;
+            signed_in(&en, &base, &admin).await;
             assert_eq!(text(&en, "h1").await, "Dashboard");
             screenshot(&en, &format!("console-{}-dashboard-en", db.name)).await;
             en.close().await.unwrap();
@@ -557,7 +564,7 @@ async fn console_exports_the_list_and_its_campaigns() {
             let srv = start(&db.store, "127.0.0.1:0", &[]).await;
             let base = srv.base.clone();
             let c = browser(&driver_url, "fr-FR").await;
-            sign_in(&c, &base, &admin).await;
+            signed_in(&c, &base, &admin).await;
             c.goto(&format!(
                 "{base}/filtres/port-stca2-non-ouvert?merchant=m-C"
             ))
@@ -669,7 +676,7 @@ async fn console_issues_and_revokes_tokens_and_refuses_forged_posts() {
             let srv = start(&db.store, "127.0.0.1:0", &[]).await;
             let base = srv.base.clone();
             let c = browser(&driver_url, "fr-FR").await;
-            sign_in(&c, &base, &admin).await;
+            signed_in(&c, &base, &admin).await;
             c.goto(&format!("{base}/jetons")).await.unwrap();
             c.find(Locator::Id("kind"))
                 .await
@@ -787,7 +794,7 @@ async fn console_shows_a_hostile_certificate_as_text() {
             let srv = start(&db.store, "127.0.0.1:0", &[]).await;
             let base = srv.base.clone();
             let c = browser(&driver_url, "fr-FR").await;
-            sign_in(&c, &base, &admin).await;
+            signed_in(&c, &base, &admin).await;
             c.goto(&format!("{base}/sondes/p-hostile")).await.unwrap();
             let shown = text(&c, "#chains .subject").await;
             assert!(shown.contains("<script>window.__pwned=1</script>"), "visible as text: {shown}");
