@@ -20,34 +20,19 @@
 //! or postgres://postgres@127.0.0.1:5432/test, and skipped loudly when it
 //! does not answer).
 
+mod common;
+
 use std::io::Write as _;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{admin_token, percentile, scale, scaled};
 use futures_util::StreamExt;
-use sqlx::ConnectOptions;
-use sqlx::Connection;
-use sqlx::postgres::PgConnectOptions;
-use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::server::{ServeConfig, Server};
-use stca2_backoffice::store::{LatestRow, NewReport, Store, TokenRow, unix_ms};
+use stca2_backoffice::store::{LatestRow, NewReport, Store, unix_ms};
 use stca2_report::fixtures::upload;
 use stca2_report::{Recommendation, Report, Role};
 use time::OffsetDateTime;
-
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn scale() -> f64 {
-    std::env::var("STCA2_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
-}
-
-fn scaled(n: usize) -> usize {
-    ((n as f64 * scale()).round() as usize).max(1)
-}
 
 /// A report with 4 targets (2 sites x 2 ports), like the real gateway, from
 /// the back office's fixtures ([`stca2_report::fixtures::upload`]): the
@@ -81,161 +66,52 @@ fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Repor
     r
 }
 
-/// Real reports: `stca2-probe check`'s engine against the lab, once per
-/// named scenario (healthy, blocked sites, old CA, interception, expired,
-/// slow...), on a loopback /24 of this process, with an allow-list of that
-/// /24 only. What the daemon uploads: certificate chains in full detail,
-/// findings, latency figures; no PEM (the daemon sends none).
-async fn lab_reports() -> Vec<Report> {
-    use stca2_engine::allow::AllowList;
-    use stca2_engine::probe::ProbeConfig;
-    use stca2_engine::targets::TargetSet;
-    use stca2_lab::{Lab, LabConfig, Scenario};
-    // 127.128.0.0/9, where the tests take their /24s too (from their own
-    // process id): this one is taken from the benchmark's.
-    let block = (std::process::id().wrapping_mul(2_654_435_761) ^ 0x2a2a) % (1 << 15);
-    let [_, _, hi, lo] = block.to_be_bytes();
-    let net = [127, 128 | hi, lo];
-    let cidr = format!("{}.{}.{}.0/24", net[0], net[1], net[2]);
-    let allow = AllowList::new(
-        vec![stca2_engine::allow::parse_cidr(&cidr).expect("cidr")],
-        AllowList::ceiling_from_env().expect("STCA2_PROBE_ALLOW"),
-    );
-    let mut probe = ProbeConfig::new(allow);
-    probe.timeout = Duration::from_secs(1);
-    probe.spacing = Duration::from_millis(20);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut out = Vec::new();
-    for (i, name) in Scenario::names().iter().enumerate() {
-        let host = |n: usize| std::net::IpAddr::from([net[0], net[1], net[2], n as u8]);
-        let mut config = LabConfig::new(Scenario::named(name).expect("scenario"));
-        config.primary = host(2 * i + 1);
-        config.secondary = host(2 * i + 2);
-        config.ca_dir = dir.path().join(format!("ca-{name}"));
-        config.slow_delay = Duration::from_millis(300);
-        let lab = Lab::start(config).await.expect("lab");
-        let file = dir.path().join(format!("{name}.toml"));
-        lab.write_target_file(&file).expect("target file");
-        let targets = TargetSet::load(&file).expect("targets");
-        let mut identity = upload::probe("lab");
-        identity.hostname = Some("caisse-01.shop.example".into());
-        out.push(stca2_engine::check::run(&targets, &probe, identity).await);
-        lab.shutdown().await;
-    }
-    out
+/// One real report per lab scenario ([`common::lab_reports`]).
+async fn lab_reports(dir: &std::path::Path) -> Vec<Report> {
+    common::lab_reports(dir, &[])
+        .await
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Upload number `n` of probe `probe`: one of the lab's reports (`lab[n %
 /// len]`) under its own id, probe and time, as that probe would send it.
 fn lab_report(lab: &[Report], probe: &str, n: usize, started: OffsetDateTime) -> Report {
-    let mut r = lab[n % lab.len()].clone();
-    r.report_id = upload::rid(&format!("lab-{probe}-{n}"));
-    r.probe.id = probe.into();
+    let mut r = common::as_probe(
+        &lab[n % lab.len()],
+        probe,
+        &upload::rid(&format!("lab-{probe}-{n}")),
+        started,
+    );
     r.probe.merchant = Some(format!("m-{}", n % 7));
-    let took = r.finished_at - r.started_at;
-    r.started_at = started;
-    r.finished_at = started + took;
     r
 }
 
-/// Sizes of the lab's reports as JSON (min, mean, max), in bytes.
-fn sizes(lab: &[Report]) -> (usize, usize, usize) {
-    let s: Vec<usize> = lab
-        .iter()
-        .map(|r| serde_json::to_string(r).expect("json").len())
-        .collect();
-    let (min, max) = (
-        s.iter().copied().min().unwrap_or(0),
-        s.iter().copied().max().unwrap_or(0),
-    );
-    (min, s.iter().sum::<usize>() / s.len().max(1), max)
-}
-
+/// A database of the bench's own, and its store.
 struct Db {
     name: &'static str,
     url: String,
     store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
+    db: common::Db,
 }
 
-async fn open_sqlite() -> Db {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::connect(&url).await.expect("sqlite");
-    Db {
-        name: "sqlite",
-        url,
-        store,
-        _dir: Some(dir),
-        pg: None,
-    }
-}
-
-async fn open_postgres() -> Option<Db> {
-    let base = std::env::var("STCA2_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
-    let opts = PgConnectOptions::from_str(&base).ok()?;
-    let mut c = match tokio::time::timeout(Duration::from_secs(2), opts.connect()).await {
-        Ok(Ok(c)) => c,
-        _ => {
-            eprintln!("\n*** PostgreSQL half SKIPPED: {base} does not answer ***\n");
-            return None;
-        }
-    };
-    let schema = format!("bench_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut c)
-    .await
-    .ok()?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut c)
-        .await
-        .ok()?;
-    let _ = c.close().await;
-    let url = format!("{base}?options[search_path]={schema}");
-    let store = Store::connect(&url).await.expect("postgres");
+async fn open(backend: &str) -> Option<Db> {
+    let db = common::open(backend, "bench").await?;
+    let store = db.connect().await;
     Some(Db {
-        name: "postgres",
-        url,
+        name: db.name,
+        url: db.url.clone(),
         store,
-        _dir: None,
-        pg: Some((base, schema)),
+        db,
     })
 }
 
 impl Db {
     async fn cleanup(self) {
         self.store.close().await;
-        if let Some((base, schema)) = self.pg
-            && let Ok(mut c) = PgConnectOptions::from_str(&base)
-                .expect("url")
-                .connect()
-                .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut c)
-                .await;
-            let _ = c.close().await;
-        }
+        self.db.drop_schema().await;
     }
-}
-
-async fn admin_token(store: &Store) -> String {
-    let t = new_token().expect("rng");
-    store
-        .insert_token(&TokenRow {
-            hash: hash_token(&t),
-            kind: "admin".into(),
-            probe_id: None,
-            merchant_id: None,
-            created_at: 0,
-            revoked_at: None,
-        })
-        .await
-        .expect("token");
-    t
 }
 
 async fn start(
@@ -264,28 +140,7 @@ async fn start(
 }
 
 fn client() -> reqwest::Client {
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("tls")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .no_proxy()
-        .pool_max_idle_per_host(128)
-        .timeout(Duration::from_secs(300))
-        .build()
-        .expect("client")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    common::client(None, 128, Duration::from_secs(300))
 }
 
 fn vm_hwm_kib() -> u64 {
@@ -332,18 +187,7 @@ fn rss_kib(pid: u32) -> (u64, u64) {
 async fn probe_tokens(store: &Store, probes: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(probes.len());
     for p in probes {
-        let t = new_token().expect("rng");
-        store
-            .insert_token(&TokenRow {
-                hash: hash_token(&t),
-                kind: "probe".into(),
-                probe_id: Some(p.clone()),
-                merchant_id: None,
-                created_at: 0,
-                revoked_at: None,
-            })
-            .await
-            .expect("token");
+        let t = common::token(store, Some(p)).await;
         out.push(t);
     }
     out
@@ -519,6 +363,7 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
                     message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
                     merchant_id: Some(format!("merchant-{:04}", n % 1000)),
                     public_ip: Some(format!("198.51.100.{}", n % 250)),
+                    findings: String::new(),
                 }
             })
             .collect();
@@ -711,16 +556,15 @@ fn main() {
         );
         return;
     }
-    let backends =
-        std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let mut out = Vec::new();
     println!("scale {}", scale());
     println!("| database | benchmark | result | |");
     println!("|---|---|---|---|");
     rt.block_on(async {
         let lab = if selected("ingest") || selected("single") {
-            let lab = lab_reports().await;
-            let (min, mean, max) = sizes(&lab);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let lab = lab_reports(dir.path()).await;
+            let (min, mean, max) = common::sizes(&lab);
             println!(
                 "lab reports: {} scenarios, JSON {min} to {max} bytes (mean {mean})",
                 lab.len()
@@ -729,16 +573,8 @@ fn main() {
         } else {
             Vec::new()
         };
-        for b in backends.split(',') {
-            let db = match b.trim() {
-                "sqlite" => Some(open_sqlite().await),
-                "postgres" => open_postgres().await,
-                other => {
-                    eprintln!("unknown backend {other}");
-                    None
-                }
-            };
-            if let Some(db) = db {
+        for b in common::backends() {
+            if let Some(db) = open(&b).await {
                 run_backend(db, &lab, &mut out).await;
             }
         }

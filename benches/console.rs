@@ -1,159 +1,102 @@
-//! The console's list pages at fleet size, SQLite and PostgreSQL.
+//! The console's pages at fleet size, SQLite and PostgreSQL.
 //!
-//! `cargo bench --bench console` seeds 1,000,000 probes in `latest` (one in
-//! ten with the STCA2 port closed, one in twenty ready for site 2, one in
-//! fifty silent), opens a console session, and times each list page as a
-//! browser asks for it (the whole HTML answer) over loopback: first pages,
-//! next pages through the page's own "next" link, a merchant filter; p50
-//! and p99 per page. `STCA2_BENCH_SCALE=0.01` shrinks the fleet for a smoke
-//! run; `STCA2_BENCH_BACKENDS=sqlite` skips PostgreSQL (otherwise taken from
-//! `STCA2_TEST_POSTGRES_URL` or postgres://postgres@127.0.0.1:5432/test and
-//! skipped loudly when it does not answer).
+//! `cargo bench --bench console` fills `latest` with 1,000,000 probes
+//! through the back office's own write path (`Store::insert_batch`, 1,000
+//! reports per transaction), each probe's report a real one: the lab's
+//! nine scenarios checked by the engine ([`common::lab_reports`]), under
+//! the probe's id and time, bodies and all. The mix, by probe number
+//! modulo 100: 80 healthy, 8 primary-blocked (ready for "Connectivité
+//! secondaire"), 2 secondary-blocked, 1 both-blocked, 3 old-ca, 2
+//! intercepted, 1 mixed, 1 slow, 1 expired; and one probe in a hundred
+//! healthy but silent for a day. Then it opens a console session and times
+//! each page as a browser asks for it (the whole HTML answer) over
+//! loopback: the dashboard, first pages and next pages through the page's
+//! own "next" link, filters, a probe's page; p50 and p99 per page.
 //!
-//! The lists of findings (suspected interceptions, old STCA chains,
-//! expiring chains) and the dashboard's counts of them read the latest
-//! report's body: they are measured by the backoffice bench's history,
-//! not here, where `latest` is seeded without bodies.
+//! `STCA2_BENCH_SCALE=0.01` shrinks the fleet for a smoke run;
+//! `STCA2_BENCH_BACKENDS=sqlite` skips PostgreSQL (otherwise taken from
+//! `STCA2_TEST_POSTGRES_URL` or postgres://postgres@127.0.0.1:5432/test,
+//! in a schema of its own dropped at the end, and skipped loudly when it
+//! does not answer); `STCA2_BENCH_DIR` holds the SQLite file (about 20 GB
+//! at full size: bodies are kept whole in `latest`, and each probe's first
+//! report in `reports`).
 
-use std::str::FromStr;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use sqlx::ConnectOptions;
-use sqlx::Connection;
-use sqlx::postgres::PgConnectOptions;
+use common::{Db, as_probe, lab_reports, percentile, scale};
 use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::server::{ServeConfig, Server};
-use stca2_backoffice::store::{LatestRow, Store, TokenRow, unix_ms};
+use stca2_backoffice::store::{NewReport, Store, unix_ms};
+use stca2_report::Report;
 use time::OffsetDateTime;
 
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn scale() -> f64 {
-    std::env::var("STCA2_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
-}
-
-/// A store and what to drop after it.
-struct Db {
-    name: &'static str,
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-async fn open(backend: &str) -> Option<Db> {
-    if backend == "sqlite" {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("console.db").display());
-        let store = Store::connect(&url).await.expect("sqlite");
-        return Some(Db {
-            name: "sqlite",
-            store,
-            _dir: Some(dir),
-            pg: None,
-        });
-    }
-    let base = std::env::var("STCA2_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
-    let opts = PgConnectOptions::from_str(&base).ok()?;
-    let Ok(Ok(mut c)) = tokio::time::timeout(Duration::from_secs(2), opts.connect()).await else {
-        eprintln!("\n*** PostgreSQL half SKIPPED: {base} does not answer ***\n");
-        return None;
+/// The scenario of probe `n` (see the module's documentation), and whether
+/// it went silent a day ago.
+fn mix(n: usize) -> (&'static str, bool) {
+    let s = match n % 100 {
+        0..=79 | 99 => "healthy",
+        80..=87 => "primary-blocked",
+        88 | 89 => "secondary-blocked",
+        90 => "both-blocked",
+        91..=93 => "old-ca",
+        94 | 95 => "intercepted",
+        96 => "mixed",
+        97 => "slow",
+        _ => "expired",
     };
-    let schema = format!("bench_console_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut c)
-        .await
-        .ok()?;
-    let _ = c.close().await;
-    let store = Store::connect(&format!("{base}?options[search_path]={schema}"))
-        .await
-        .expect("postgres");
-    Some(Db {
-        name: "postgres",
-        store,
-        _dir: None,
-        pg: Some((base, schema)),
-    })
+    (s, n % 100 == 99)
 }
 
-impl Db {
-    async fn cleanup(self) {
-        self.store.close().await;
-        if let Some((base, schema)) = self.pg
-            && let Ok(mut c) = PgConnectOptions::from_str(&base)
-                .expect("url")
-                .connect()
-                .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut c)
-                .await;
-            let _ = c.close().await;
-        }
-    }
-}
-
-/// Seeds `probes` rows in `latest`.
-async fn seed(store: &Store, probes: usize) -> Duration {
-    let now = unix_ms(OffsetDateTime::now_utc());
+/// Fills `latest` with `probes` probes through the write path; returns how
+/// long it took.
+async fn seed(store: &Store, lab: &[(String, Report)], probes: usize) -> Duration {
+    let now = OffsetDateTime::now_utc();
     let t = Instant::now();
-    let chunk = 20_000;
+    let chunk = 1_000;
     let mut i = 0;
     while i < probes {
-        let rows: Vec<LatestRow> = (i..(i + chunk).min(probes))
+        let rows: Vec<NewReport> = (i..(i + chunk).min(probes))
             .map(|n| {
-                let closed = n % 10 == 3;
-                LatestRow {
-                    probe_id: format!("fleet-{n:07}"),
-                    report_id: format!("fleet-r-{n}"),
-                    started_at: if n % 50 == 7 {
-                        now - 86_400_000
-                    } else {
-                        now - (n as i64 % 600) * 1000
-                    },
-                    stca2_port_closed: closed,
-                    closed_since: closed.then_some(now - 3_600_000 - (n as i64 % 5000) * 60_000),
-                    closed_streak: if closed { 12 } else { 0 },
-                    recommendation: match n % 20 {
-                        3 | 13 => "open_primary",
-                        5 => "configure_secondary",
-                        _ => "none",
-                    }
-                    .into(),
-                    message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
-                    merchant_id: Some(format!("merchant-{:04}", n % 1000)),
-                    public_ip: Some(format!("198.51.100.{}", n % 250)),
-                }
+                let (scenario, silent) = mix(n);
+                let template = &lab.iter().find(|(s, _)| s == scenario).expect("scenario").1;
+                let started = if silent {
+                    now - time::Duration::days(1)
+                } else {
+                    now - time::Duration::seconds((n % 600) as i64)
+                };
+                let probe = format!("fleet-{n:07}");
+                let mut r = as_probe(template, &probe, &uuid::Uuid::new_v4().to_string(), started);
+                r.probe.merchant = Some(format!("merchant-{:04}", n % 1000));
+                let body = serde_json::to_string(&r).expect("json");
+                NewReport::from_report(
+                    &r,
+                    body,
+                    None,
+                    Some(format!("198.51.100.{}", n % 250)),
+                    unix_ms(now),
+                )
             })
             .collect();
-        store.seed_latest(&rows).await.expect("seed");
+        store.insert_batch(&rows).await.expect("seed");
         i += chunk;
+        if i % 100_000 == 0 {
+            eprintln!("  seeded {i} probes in {:.0} s", t.elapsed().as_secs_f64());
+        }
     }
     if let Store::Postgres(p) = store {
-        sqlx::query("ANALYZE latest")
+        sqlx::query("VACUUM ANALYZE latest")
             .execute(p)
             .await
-            .expect("analyze");
+            .expect("vacuum");
     }
     t.elapsed()
 }
 
 /// A console session cookie, straight into the store.
 async fn session(store: &Store) -> String {
-    let t = new_token().expect("rng");
-    store
-        .insert_token(&TokenRow {
-            hash: hash_token(&t),
-            kind: "admin".into(),
-            probe_id: None,
-            merchant_id: None,
-            created_at: 0,
-            revoked_at: None,
-        })
-        .await
-        .expect("token");
+    let t = common::admin_token(store).await;
     let id = new_token().expect("rng");
     let now = unix_ms(OffsetDateTime::now_utc());
     store
@@ -161,14 +104,6 @@ async fn session(store: &Store) -> String {
         .await
         .expect("session");
     format!("stca2_session={id}")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted
-        .get(i.min(sorted.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or_default()
 }
 
 /// The `href` of the page's "next" link.
@@ -217,9 +152,15 @@ async fn bench_page(
     (percentile(&lat, 0.5), percentile(&lat, 0.99), rows)
 }
 
-async fn run(db: Db, probes: usize) {
-    let seeded = seed(&db.store, probes).await;
-    let cookie = session(&db.store).await;
+async fn run(db: Db, lab: &[(String, Report)], probes: usize) {
+    let store = db.connect().await;
+    let seeded = seed(&store, lab, probes).await;
+    eprintln!(
+        "{}: {probes} probes seeded in {:.0} s",
+        db.name,
+        seeded.as_secs_f64()
+    );
+    let cookie = session(&store).await;
     let cfg = ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database: String::new(),
@@ -227,7 +168,7 @@ async fn run(db: Db, probes: usize) {
         trusted_proxies: vec![],
         retention_days: 0,
     };
-    let server = Server::with_store(db.store.clone(), &cfg, None)
+    let server = Server::with_store(store.clone(), &cfg, None)
         .await
         .expect("bind");
     let base = format!("http://{}", server.local_addr().expect("addr"));
@@ -235,22 +176,24 @@ async fn run(db: Db, probes: usize) {
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    let c = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("client");
+    let c = common::client(None, 16, Duration::from_secs(120));
     let queries = ((400.0 * scale()).round() as usize).clamp(40, 400);
     for page in [
+        "/",
         "/filtres/port-stca2-non-ouvert",
         "/filtres/port-stca2-non-ouvert?tri=sonde",
-        "/filtres/port-stca2-non-ouvert?merchant=merchant-0003",
+        "/filtres/port-stca2-non-ouvert?merchant=merchant-0081",
         "/filtres/port-stca2-non-ouvert?recommendation=open_primary",
         "/connectivite-secondaire",
         "/connectivite-secondaire?etat=a-ouvrir",
         "/sondes",
         "/sondes?liste=silencieuses",
-        "/exports?merchant=merchant-0003",
+        "/sondes?liste=interception",
+        "/sondes?liste=ancienne-chaine",
+        "/sondes?liste=expiration",
+        "/sondes/fleet-0000094",
+        "/sondes/fleet-0000081",
+        "/exports?merchant=merchant-0081",
         "/jetons",
     ] {
         let (p50, p99, rows) = bench_page(&c, &base, &cookie, page, queries).await;
@@ -264,7 +207,8 @@ async fn run(db: Db, probes: usize) {
     }
     let _ = tx.send(());
     let _ = task.await;
-    db.cleanup().await;
+    store.close().await;
+    db.drop_schema().await;
 }
 
 fn main() {
@@ -280,14 +224,16 @@ fn main() {
         .build()
         .expect("runtime");
     let probes = ((1_000_000.0 * scale()).round() as usize).max(100);
-    let backends =
-        std::env::var("STCA2_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    println!("| database | page | result | |");
-    println!("|---|---|---|---|");
     rt.block_on(async {
-        for b in backends.split(',') {
-            if let Some(db) = open(b.trim()).await {
-                run(db, probes).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lab = lab_reports(dir.path(), &[]).await;
+        let (min, mean, max) = common::sizes(lab.iter().map(|(_, r)| r));
+        println!("reports of the lab: {min} to {max} bytes of JSON, mean {mean}");
+        println!("| database | page | result | |");
+        println!("|---|---|---|---|");
+        for b in common::backends() {
+            if let Some(db) = common::open(&b, "bench_console").await {
+                run(db, &lab, probes).await;
             }
         }
     });

@@ -1,11 +1,11 @@
 //! Fleet benchmarks (issue 11): the back office under the fleet's real
 //! traffic, SQLite and PostgreSQL side by side.
 //!
-//! Reports are real: at start the bench runs the lab's scenarios on
-//! loopback (127.209.N.45 and .173, real ports 1146 and 7212) and checks
-//! each once with the probe's own engine, so every report has the lab's
-//! certificate chains, findings and sizes (7 to 15 KB of JSON). Simulated
-//! probes reuse those reports under their own probe id, report id and times.
+//! Reports are real ([`common::lab_reports`]): the lab's scenarios on
+//! loopback, each checked once by the probe's own engine, so every report
+//! has the lab's certificate chains, findings and sizes (7 to 15 KB of
+//! JSON). Simulated probes reuse them under their own probe id, report id
+//! and times.
 //!
 //! `cargo bench --bench fleet` measures, per database:
 //!
@@ -27,30 +27,24 @@
 //! `STCA2_FLEET_ONLY=upload,storage,schema` picks parts,
 //! `STCA2_BENCH_BACKENDS=sqlite` skips PostgreSQL (otherwise taken from
 //! `STCA2_TEST_POSTGRES_URL` or postgres://postgres@127.0.0.1:5432/test; the
-//! bench works in a schema of its own, dropped at the end),
+//! bench works in a schema of its own, dropped at the end; `STCA2_BENCH_DIR`
+//! holds the SQLite files),
 //! `STCA2_FLEET_UPLOADS` (20,000) and `STCA2_FLEET_CLIENTS` (32) size part 1.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::ConnectOptions;
-use sqlx::Connection;
-use sqlx::postgres::PgConnectOptions;
+use common::{Db, as_probe, open, percentile};
 use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::store::{NewReport, Store, unix_ms};
-use stca2_engine::allow::{AllowList, parse_cidr};
-use stca2_engine::check;
-use stca2_engine::probe::ProbeConfig;
-use stca2_engine::targets::TargetSet;
-use stca2_lab::{Lab, LabConfig, Scenario};
-use stca2_report::{ProbeIdentity, Report};
+use stca2_report::Report;
 use time::OffsetDateTime;
 
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SCENARIOS: &[&str] = &[
     "healthy",
     "primary-blocked",
@@ -72,104 +66,8 @@ fn selected(part: &str) -> bool {
         .unwrap_or(true)
 }
 
-/// A real report of each scenario, from the lab checked by the engine.
-async fn lab_reports(dir: &Path) -> Vec<(String, Report)> {
-    let mut out = Vec::new();
-    for (n, name) in SCENARIOS.iter().enumerate() {
-        let mut cfg = LabConfig::new(Scenario::named(name).expect("scenario"));
-        cfg.primary = IpAddr::V4(Ipv4Addr::new(127, 209, n as u8 + 1, 45));
-        cfg.secondary = IpAddr::V4(Ipv4Addr::new(127, 209, n as u8 + 1, 173));
-        cfg.ca_dir = dir.join(format!("ca-{name}"));
-        cfg.slow_delay = Duration::from_millis(400);
-        let lab = Lab::start(cfg).await.expect("lab");
-        let file = dir.join(format!("{name}.toml"));
-        lab.write_target_file(&file).expect("target file");
-        let targets = TargetSet::load(&file).expect("targets");
-        let allow = AllowList::new(
-            vec![parse_cidr("127.0.0.0/8").unwrap()],
-            AllowList::ceiling_from_env().unwrap(),
-        );
-        let mut pc = ProbeConfig::new(allow);
-        pc.timeout = Duration::from_secs(1);
-        pc.attempts = 3;
-        pc.spacing = Duration::from_millis(20);
-        let report = check::run(&targets, &pc, ProbeIdentity::new("fleet-bench")).await;
-        lab.shutdown().await;
-        out.push((name.to_string(), report));
-    }
-    out
-}
-
-/// `template` as probe `probe`'s report `id`, started at `t`.
-fn as_probe(template: &Report, probe: &str, id: &str, t: OffsetDateTime) -> Report {
-    let mut r = template.clone();
-    let took = r.finished_at - r.started_at;
-    r.probe.id = probe.to_string();
-    r.report_id = id.to_string();
-    r.started_at = t;
-    r.finished_at = t + took;
-    r
-}
-
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-struct Db {
-    name: &'static str,
-    url: String,
-    dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-async fn open(backend: &str, tag: &str) -> Option<Db> {
-    if backend == "sqlite" {
-        let dir = tempfile::tempdir_in(std::env::var("STCA2_FLEET_DIR").unwrap_or("/tmp".into()))
-            .expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("bo.db").display());
-        return Some(Db {
-            name: "sqlite",
-            url,
-            dir: Some(dir),
-            pg: None,
-        });
-    }
-    let base = std::env::var("STCA2_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.into());
-    let opts = PgConnectOptions::from_str(&base).ok()?;
-    let Ok(Ok(mut c)) = tokio::time::timeout(Duration::from_secs(2), opts.connect()).await else {
-        eprintln!("\n*** PostgreSQL SKIPPED: {base} does not answer ***\n");
-        return None;
-    };
-    let schema = format!("fleet_{tag}_{}", std::process::id());
-    for sql in [
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        format!("CREATE SCHEMA {schema}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut c)
-            .await
-            .ok()?;
-    }
-    let _ = c.close().await;
-    Some(Db {
-        name: "postgres",
-        url: format!("{base}?options[search_path]={schema}"),
-        dir: None,
-        pg: Some((base, schema)),
-    })
-}
-
-impl Db {
-    async fn drop_schema(&self) {
-        if let Some((base, schema)) = &self.pg
-            && let Ok(mut c) = PgConnectOptions::from_str(base).unwrap().connect().await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut c)
-                .await;
-            let _ = c.close().await;
-        }
-    }
 }
 
 /// Inserts `n` probe tokens (probes `fleet-000000`...) in bulk; returns them.
@@ -206,14 +104,6 @@ async fn seed_tokens(store: &Store, n: usize) -> Vec<String> {
         }
     }
     tokens
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 /// utime + stime of `pid`, in seconds.
@@ -285,26 +175,9 @@ impl Serve {
     }
 }
 
+/// A new connection for every upload, as the daemon does.
 fn client(root: Option<rustls_pki_types::CertificateDer<'static>>) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(r) = root {
-        roots.add(r).unwrap();
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .no_proxy()
-        // A new connection for every upload, as the daemon does.
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    common::client(root, 0, Duration::from_secs(60))
 }
 
 /// Part 1: single-report uploads, plain and HTTPS, on one database.
@@ -436,7 +309,7 @@ async fn sizes(db: &Db, store: &Store) -> Vec<(String, i64)> {
                     .fetch_all(write)
                     .await
                     .unwrap_or_default();
-            let file = std::fs::metadata(db.dir.as_ref().unwrap().path().join("bo.db"))
+            let file = std::fs::metadata(db.dir.as_ref().unwrap().path().join("st.db"))
                 .map(|m| m.len() as i64)
                 .unwrap_or(0);
             let mut rows = rows;
@@ -627,7 +500,7 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let reports = rt.block_on(lab_reports(dir.path()));
+    let reports = rt.block_on(common::lab_reports(dir.path(), SCENARIOS));
     for (name, r) in &reports {
         eprintln!(
             "lab report {name}: {} bytes, {} targets",

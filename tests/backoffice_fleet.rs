@@ -30,6 +30,22 @@ fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
     )
 }
 
+/// `r` with findings of these codes (and one spelled as no contract code
+/// is, which the store leaves out of `findings`).
+fn with_findings(r: NewReport, codes: &[&str]) -> NewReport {
+    let mut report: stca2_report::Report = serde_json::from_str(&r.body).unwrap();
+    for code in codes.iter().chain(&["Not,A%Code"]) {
+        report.summary.findings.push(
+            serde_json::from_value(
+                serde_json::json!({"severity": "warning", "code": code, "message": "m"}),
+            )
+            .unwrap(),
+        );
+    }
+    let body = serde_json::to_string(&report).unwrap();
+    NewReport::from_report(&report, body, None, r.public_ip, r.received_at)
+}
+
 /// Sum of the hour rows' `reports` and `closed` of `probe` over the test's span.
 async fn hour_totals(store: &Store, probe: &str) -> (i64, i64) {
     let rows = store
@@ -200,7 +216,12 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                         row(&format!("p{p}"), &format!("r{p}-{k}"), k * 30, k >= p + 2)
                     })
                 })
+                .map(|r| match r.probe_id.as_str() {
+                    "p1" => with_findings(r, &["old_ca", "interception", "old_ca"]),
+                    _ => r,
+                })
                 .collect();
+            assert_eq!(rows[9].findings, ",interception,old_ca,");
             let mut sql = String::new();
             for r in &rows {
                 sql.push_str(&format!(
@@ -282,6 +303,11 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                     body.as_deref(),
                     Some(latest[probe.as_str()].body.as_str()),
                     "{name}"
+                );
+                assert_eq!(
+                    l.findings,
+                    latest[probe.as_str()].findings,
+                    "{name}: the latest report's finding codes, from its body"
                 );
                 assert_eq!(hour_totals(&s, &probe).await.0, 5, "{name}");
             }

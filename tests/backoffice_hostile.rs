@@ -930,6 +930,13 @@ async fn idle_sockets_from_one_address_cannot_hold_up_uploads() {
                 t.elapsed(),
                 attack.len()
             );
+            // Room was made by closing idle sockets that never showed a
+            // token (not by waiting for their head timeout).
+            assert!(
+                srv.connections.evicted() > 0,
+                "{}: the server evicted no idle socket",
+                db.name
+            );
             drop(attack);
             srv.stop().await;
             db
@@ -1071,6 +1078,11 @@ async fn idle_sockets_from_many_addresses_cannot_hold_up_uploads() {
             assert!(
                 attack.closed.load(Relaxed) > 0,
                 "{}: no socket was ever closed",
+                db.name
+            );
+            assert!(
+                srv.connections.evicted() > 0,
+                "{}: the closes were head timeouts, the server evicted none",
                 db.name
             );
             attack.stop().await;

@@ -822,3 +822,44 @@ async fn console_shows_a_hostile_certificate_as_text() {
     })
     .await;
 }
+
+/// The session cookies are `Secure` when the browser speaks HTTPS: to a
+/// proxy in front of `serve` that is trusted and says so with
+/// `X-Forwarded-Proto: https`; the same header from anyone else changes
+/// nothing. (HTTP only: no browser needed.)
+#[tokio::test]
+async fn cookies_are_secure_behind_a_trusted_tls_proxy_only() {
+    let db = crate::util::backoffice::sqlite().await;
+    let cookie = |srv: &crate::util::backoffice::TestServer, proto: Option<&'static str>| {
+        let url = format!("{}/connexion", srv.base);
+        async move {
+            let mut req = client(None).get(url);
+            if let Some(p) = proto {
+                req = req.header("x-forwarded-proto", p);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    let trusting = start(&db.store, "127.0.0.1:0", &["127.0.0.0/8"]).await;
+    let c = cookie(&trusting, Some("https")).await;
+    assert!(c.contains("HttpOnly") && c.contains("; Secure"), "{c}");
+    let c = cookie(&trusting, Some("http")).await;
+    assert!(c.contains("HttpOnly") && !c.contains("Secure"), "{c}");
+    let c = cookie(&trusting, None).await;
+    assert!(!c.contains("Secure"), "{c}");
+    trusting.stop().await;
+    let direct = start(&db.store, "127.0.0.1:0", &[]).await;
+    let c = cookie(&direct, Some("https")).await;
+    assert!(
+        c.contains("HttpOnly") && !c.contains("Secure"),
+        "a client's own header: {c}"
+    );
+    direct.stop().await;
+}

@@ -201,6 +201,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// `http://addr` or `https://addr`.
     pub base: String,
+    /// What its connection bounds did (connections evicted, refused).
+    pub connections: stca2_backoffice::server::Connections,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -247,6 +249,7 @@ pub async fn start_tls(
     let is_tls = tls.is_some();
     let server = Server::with_store(store.clone(), &cfg, tls).await.unwrap();
     let addr = server.local_addr().unwrap();
+    let connections = server.connections();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
@@ -254,6 +257,7 @@ pub async fn start_tls(
     TestServer {
         addr,
         base: format!("{}://{addr}", if is_tls { "https" } else { "http" }),
+        connections,
         stop: Some(tx),
         task: Some(task),
     }

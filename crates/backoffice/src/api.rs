@@ -182,6 +182,11 @@ impl AppState {
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
+
+    /// The proxies whose forwarding headers are believed.
+    pub fn trusted_proxies(&self) -> &[IpNet] {
+        &self.inner.trusted_proxies
+    }
 }
 
 /// A JSON error response.
@@ -423,6 +428,21 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         }
     }
     best
+}
+
+/// Whether a trusted proxy says the client spoke HTTPS to it: the peer is
+/// one of `trusted` and the last `X-Forwarded-Proto` value (the one the
+/// nearest proxy set) is `https`. From anyone else the header is ignored.
+pub fn forwarded_https(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> bool {
+    let peer = peer.to_canonical();
+    trusted.iter().any(|n| n.contains(&peer))
+        && headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 /// One X-Forwarded-For entry: an address, optionally with a port.
@@ -1109,6 +1129,16 @@ mod tests {
         );
         // No trusted proxies configured: header ignored.
         assert_eq!(client_ip(peer, &h, &[]), peer);
+        // X-Forwarded-Proto: believed from a trusted proxy only, the
+        // nearest proxy's (last) value.
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-proto", HeaderValue::from_static("http, https"));
+        assert!(forwarded_https(peer, &h, &trusted));
+        assert!(!forwarded_https(ip("198.51.100.7"), &h, &trusted));
+        assert!(!forwarded_https(peer, &h, &[]));
+        h.append("x-forwarded-proto", HeaderValue::from_static("http"));
+        assert!(!forwarded_https(peer, &h, &trusted));
+        assert!(!forwarded_https(peer, &HeaderMap::new(), &trusted));
         // Nothing usable in the header: the peer.
         assert_eq!(client_ip(peer, &xff(&["nonsense"]), &trusted), peer);
         assert_eq!(client_ip(peer, &HeaderMap::new(), &trusted), peer);

@@ -118,6 +118,25 @@ pub struct Server {
     state: AppState,
     retention_days: u32,
     trusted_proxies: Vec<IpNet>,
+    registry: Arc<Registry>,
+}
+
+/// What the connection bounds did so far, read while the server runs
+/// ([`Server::connections`]).
+#[derive(Debug, Clone)]
+pub struct Connections(Arc<Registry>);
+
+impl Connections {
+    /// Connections closed to make room because they never showed a valid
+    /// token (the per-address bound, or the server's cap).
+    pub fn evicted(&self) -> u64 {
+        self.0.lock().evicted
+    }
+
+    /// Connections refused because their address held its share.
+    pub fn refused(&self) -> u64 {
+        self.0.lock().refused
+    }
 }
 
 /// Every open connection, for the bounds above: how many each client
@@ -133,6 +152,10 @@ struct Table {
     unproven: BTreeMap<u64, (Option<IpAddr>, Arc<Closer>)>,
     /// Counted addresses (not trusted proxies).
     per_ip: HashMap<IpAddr, PerIp>,
+    /// Unproven connections closed to make room, since start.
+    evicted: u64,
+    /// Connections refused at an address's bound, since start.
+    refused: u64,
 }
 
 #[derive(Debug, Default)]
@@ -152,6 +175,7 @@ impl Table {
             }
             close.evicted.store(true, Ordering::Relaxed);
             close.notify.notify_one();
+            self.evicted += 1;
         }
     }
 }
@@ -199,6 +223,7 @@ impl Registry {
                     t.evict(old);
                 }
             } else if p.open >= PER_CLIENT_CONNECTIONS {
+                t.refused += 1;
                 return None;
             }
             let p = t.per_ip.entry(ip).or_default();
@@ -316,7 +341,13 @@ impl Server {
             state: AppState::new(store, cfg.trusted_proxies.clone()),
             retention_days: cfg.retention_days,
             trusted_proxies: cfg.trusted_proxies.clone(),
+            registry: Arc::default(),
         })
+    }
+
+    /// The connection bounds' counters, readable while it runs.
+    pub fn connections(&self) -> Connections {
+        Connections(self.registry.clone())
     }
 
     /// The bound address (useful with port 0).
@@ -345,7 +376,7 @@ impl Server {
             },
         ));
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        let registry = Arc::new(Registry::default());
+        let registry = self.registry.clone();
         let mut conns: JoinSet<()> = JoinSet::new();
         let mut housekeeping: JoinSet<()> = JoinSet::new();
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -331,15 +331,15 @@ pub async fn probes(
     let which = q.liste.clone().unwrap_or_default();
     let (kind, title) = match which.as_str() {
         "interception" => (
-            ListKind::Finding(stca2_report::codes::INTERCEPTION.into()),
+            ListKind::Finding(stca2_report::codes::INTERCEPTION),
             "list-interception",
         ),
         "ancienne-chaine" => (
-            ListKind::Finding(stca2_report::codes::OLD_CA.into()),
+            ListKind::Finding(stca2_report::codes::OLD_CA),
             "list-old-ca",
         ),
         "expiration" => (
-            ListKind::Finding(stca2_report::codes::EXPIRING.into()),
+            ListKind::Finding(stca2_report::codes::EXPIRING),
             "list-expiring",
         ),
         "silencieuses" => (

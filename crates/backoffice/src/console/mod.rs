@@ -21,11 +21,12 @@
 //! `/sondes`), [`probe`] (`/sondes/{id}`), [`exports`] (`/exports`) and
 //! [`tokens`] (`/jetons`).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -33,7 +34,7 @@ use axum::routing::{get, post};
 use stca2_report::Report;
 use stca2_words::Lang;
 
-use crate::api::AppState;
+use crate::api::{AppState, forwarded_https};
 use crate::store::StoreError;
 
 pub mod csrf;
@@ -67,7 +68,8 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data
                        base-uri 'none'";
 
 /// How the console is served: over TLS or not (the session cookie is
-/// `Secure` under TLS).
+/// `Secure` under TLS, whether `serve` speaks it or a trusted proxy in
+/// front of it says so with `X-Forwarded-Proto: https`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transport {
     /// True when the listener speaks HTTPS.
@@ -90,8 +92,11 @@ pub fn router(state: AppState, transport: Transport) -> Router {
         .route("/jetons", get(tokens::page).post(tokens::issue))
         .route("/jetons/revoquer", post(tokens::revoke))
         .route("/console.css", get(stylesheet))
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| security_headers(req, next, transport),
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |State(st): State<AppState>, req: Request, next: Next| {
+                security_headers(st, req, next, transport)
+            },
         ))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(state)
@@ -111,8 +116,21 @@ async fn stylesheet() -> Response {
 
 /// Adds the security headers to every answer, the transport to every
 /// request, the language cookie when `?lang=` chose one, and a deadline.
-async fn security_headers(mut req: Request, next: Next, transport: Transport) -> Response {
-    req.extensions_mut().insert(transport);
+async fn security_headers(
+    st: AppState,
+    mut req: Request,
+    next: Next,
+    transport: Transport,
+) -> Response {
+    // Behind a trusted proxy that terminates TLS, the browser speaks
+    // HTTPS: the cookies are `Secure` all the same.
+    let proxied_tls = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| forwarded_https(c.0.ip(), req.headers(), st.trusted_proxies()));
+    req.extensions_mut().insert(Transport {
+        tls: transport.tls || proxied_tls,
+    });
     let chosen = query_param(req.uri(), "lang").and_then(|l| Lang::parse(&l));
     let mut resp = match tokio::time::timeout(crate::api::REQUEST_TIMEOUT, next.run(req)).await {
         Ok(r) => r,

@@ -5,13 +5,14 @@
 //! (`console_sessions`: the SHA-256 of each session id, never the id).
 //!
 //! Lists that depend on a finding of the latest report (suspected
-//! interception, old STCA chain, expiring chain) read it from the stored
-//! body with the database's JSON functions: `latest` has no column for
-//! findings, so those lists and counts scan; every other list walks an index.
+//! interception, old STCA chain, expiring chain) read `latest.findings`,
+//! the report's codes between commas, each on a partial index whose
+//! predicate is the query's own ([`INDEXED_FINDINGS`]): no list or count
+//! parses a stored body.
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::query::{LATEST_COLS, LatestRow};
+use super::query::{LATEST_COLS, LatestRow, latest_row};
 use super::{Backend, Conditions, Param, Store, StoreError, TokenRow};
 
 /// Which probes a console list holds.
@@ -23,8 +24,9 @@ pub enum ListKind {
     Closed,
     /// This failover recommendation (contract spelling).
     Recommendation(String),
-    /// The latest report has a finding with this code (`interception`, `old_ca`, `expiring`...).
-    Finding(String),
+    /// The latest report has a finding with this code, one of
+    /// [`INDEXED_FINDINGS`] (each has a partial index of `latest`).
+    Finding(&'static str),
     /// No report started at or after this time (Unix ms): silent probes.
     SilentBefore(i64),
 }
@@ -81,78 +83,62 @@ pub struct Counts {
 
 impl ConsoleList {
     /// Every condition of this list but the cursor, on `latest` (no prefix).
-    fn conditions(&self, backend: Backend) -> Conditions {
+    fn conditions(&self) -> Conditions {
         let mut c = Conditions::default();
         match &self.kind {
             ListKind::All => {}
             ListKind::Closed => c.raw("stca2_port_closed"),
-            ListKind::Recommendation(r) => c.push("recommendation = ?", Param::Text(r.clone())),
-            ListKind::Finding(code) => {
-                c.push(finding_condition(backend), Param::Text(code.clone()))
-            }
+            ListKind::Recommendation(r) => recommendation_condition(&mut c, r),
+            ListKind::Finding(code) => c.raw(&finding_condition(code)),
             ListKind::SilentBefore(t) => c.push("started_at < ?", Param::Int(*t)),
         }
         if let Some(r) = &self.recommendation {
-            c.push("recommendation = ?", Param::Text(r.clone()));
+            recommendation_condition(&mut c, r);
         }
         c.scope("", &self.merchant, self.since, None);
         c
     }
 }
 
-/// "The latest report has a finding with code ?", on `latest` rows (which
-/// hold the latest report's body: most reports are only counted, not kept
-/// whole in `reports`).
-fn finding_condition(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => {
-            "EXISTS (SELECT 1 FROM json_each(latest.body, '$.summary.findings') f \
-             WHERE json_extract(f.value, '$.code') = ?)"
-        }
-        Backend::Postgres => {
-            "(latest.body::jsonb -> 'summary' -> 'findings') @> \
-             jsonb_build_array(jsonb_build_object('code', ?::text))"
-        }
+/// `recommendation = 'r'`: a contract spelling (`[a-z_]`) as a literal, so
+/// that a plan PostgreSQL caches for the statement still sees the partial
+/// index of [`SECONDARY_READY`]; anything else as a parameter.
+fn recommendation_condition(c: &mut Conditions, r: &str) {
+    if !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        c.raw(&format!("recommendation = '{r}'"));
+    } else {
+        c.push("recommendation = ?", Param::Text(r.to_string()));
     }
 }
 
-/// Reads a [`LatestRow`] from a row of [`LATEST_COLS`].
-fn latest_row(row: &impl LatestCols) -> Result<LatestRow, StoreError> {
-    row.latest()
-}
+/// The recommendation of the probes ready for "Connectivité secondaire"
+/// (contract spelling), which has a partial index of `latest`.
+pub const SECONDARY_READY: &str = "configure_secondary";
 
-/// A database row that starts with [`LATEST_COLS`].
-trait LatestCols {
-    fn latest(&self) -> Result<LatestRow, StoreError>;
-}
+/// The findings the console lists and counts: each has a partial index
+/// of `latest` on exactly [`finding_condition`] (migration 0004_findings).
+pub const INDEXED_FINDINGS: [&str; 3] = [
+    stca2_report::codes::INTERCEPTION,
+    stca2_report::codes::OLD_CA,
+    stca2_report::codes::EXPIRING,
+];
 
-macro_rules! latest_cols {
-    ($row:ty) => {
-        impl LatestCols for $row {
-            fn latest(&self) -> Result<LatestRow, StoreError> {
-                Ok(LatestRow {
-                    probe_id: self.try_get(0)?,
-                    report_id: self.try_get(1)?,
-                    started_at: self.try_get(2)?,
-                    stca2_port_closed: self.try_get(3)?,
-                    closed_since: self.try_get(4)?,
-                    closed_streak: self.try_get(5)?,
-                    recommendation: self.try_get(6)?,
-                    message: self.try_get(7)?,
-                    merchant_id: self.try_get(8)?,
-                    public_ip: self.try_get(9)?,
-                })
-            }
-        }
-    };
+/// "The latest report has a finding with code `code`", on `latest` rows,
+/// spelled as the partial indexes are (a literal, so that both planners
+/// match it to the index; `code` is one of [`INDEXED_FINDINGS`], never
+/// input).
+fn finding_condition(code: &'static str) -> String {
+    assert!(
+        INDEXED_FINDINGS.contains(&code),
+        "{code} has no partial index on latest"
+    );
+    format!("findings LIKE '%,{code},%'")
 }
-latest_cols!(sqlx::sqlite::SqliteRow);
-latest_cols!(sqlx::postgres::PgRow);
 
 impl Store {
     /// One page of a console list.
     pub async fn console_list(&self, list: &ConsoleList) -> Result<Vec<LatestRow>, StoreError> {
-        let mut c = list.conditions(self.backend());
+        let mut c = list.conditions();
         let order = match list.sort {
             Sort::Probe => {
                 if let Some((_, p)) = &list.after {
@@ -194,7 +180,7 @@ impl Store {
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             let rows = q.fetch_all(pool).await?;
-            rows.iter().map(latest_row).collect()
+            rows.iter().map(|r| Ok(latest_row!(r))).collect()
         })
     }
 
@@ -206,7 +192,7 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<LatestRow>, StoreError> {
-        let mut c = list.conditions(self.backend());
+        let mut c = list.conditions();
         let clause = c.clause();
         let lim = c.next_param(Param::Int(i64::from(limit)));
         let off = c.next_param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
@@ -216,13 +202,13 @@ impl Store {
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             let rows = q.fetch_all(pool).await?;
-            rows.iter().map(latest_row).collect()
+            rows.iter().map(|r| Ok(latest_row!(r))).collect()
         })
     }
 
     /// How many probes a console list holds (cursor ignored).
     pub async fn console_count(&self, list: &ConsoleList) -> Result<i64, StoreError> {
-        let c = list.conditions(self.backend());
+        let c = list.conditions();
         let sql = format!("SELECT COUNT(*) FROM latest{}", c.clause());
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), c.params);
@@ -232,13 +218,14 @@ impl Store {
 
     /// The dashboard's numbers; probes whose latest report started before
     /// `silent_before` (Unix ms) are silent.
+    ///
+    /// One count a number, each the count of the list it links to, and each
+    /// on an index of `latest` (the closed, secondary and finding partial
+    /// indexes, `latest_started`, and any index for the whole table): no
+    /// count reads the table's rows, which hold the latest bodies.
     pub async fn console_counts(&self, silent_before: i64) -> Result<Counts, StoreError> {
-        let sql = "SELECT COUNT(*), \
-                   COALESCE(SUM(CASE WHEN stca2_port_closed THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN recommendation = 'configure_secondary' THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN started_at < $1 THEN 1 ELSE 0 END), 0) FROM latest";
-        let finding = |code: &str| ConsoleList {
-            kind: ListKind::Finding(code.into()),
+        let list = |kind: ListKind| ConsoleList {
+            kind,
             merchant: None,
             recommendation: None,
             since: None,
@@ -246,31 +233,38 @@ impl Store {
             after: None,
             limit: 0,
         };
-        let (interception, old_ca, expiring) = (
-            finding(stca2_report::codes::INTERCEPTION),
-            finding(stca2_report::codes::OLD_CA),
-            finding(stca2_report::codes::EXPIRING),
-        );
-        let main = async {
-            with_pool!(self, read, pool => {
-                let row = sqlx::query(sql).bind(silent_before).fetch_one(pool).await?;
-                Ok::<_, StoreError>((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?, row.try_get::<i64, _>(3)?))
-            })
+        let lists = [
+            list(ListKind::All),
+            list(ListKind::Closed),
+            list(ListKind::Recommendation(SECONDARY_READY.into())),
+            list(ListKind::Finding(stca2_report::codes::INTERCEPTION)),
+            list(ListKind::Finding(stca2_report::codes::OLD_CA)),
+            list(ListKind::Finding(stca2_report::codes::EXPIRING)),
+            list(ListKind::SilentBefore(silent_before)),
+        ];
+        let counts = futures_util::future::join_all(lists.iter().map(|l| self.console_count(l)))
+            .await
+            .into_iter()
+            .collect::<Result<Vec<i64>, StoreError>>()?;
+        let [
+            reporting,
+            closed,
+            secondary_ready,
+            interception,
+            old_ca,
+            expiring,
+            silent,
+        ] = counts[..]
+        else {
+            unreachable!("one count per list");
         };
-        let (main, i, o, e) = tokio::join!(
-            main,
-            self.console_count(&interception),
-            self.console_count(&old_ca),
-            self.console_count(&expiring)
-        );
-        let (reporting, closed, secondary_ready, silent) = main?;
         Ok(Counts {
             reporting,
             closed,
             secondary_ready,
-            interception: i?,
-            old_ca: o?,
-            expiring: e?,
+            interception,
+            old_ca,
+            expiring,
             silent,
         })
     }

@@ -57,6 +57,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "fleet",
         include_str!("../../migrations/sqlite/0003_fleet.sql"),
     ),
+    (
+        4,
+        "findings",
+        include_str!("../../migrations/sqlite/0004_findings.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded in the binary.
@@ -75,6 +80,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "fleet",
         include_str!("../../migrations/postgres/0003_fleet.sql"),
+    ),
+    (
+        4,
+        "findings",
+        include_str!("../../migrations/postgres/0004_findings.sql"),
     ),
 ];
 

@@ -76,6 +76,13 @@ pub fn state_key(report: &Report) -> String {
         .findings
         .iter()
         .map(|f| f.code.as_str())
+        // A code from the field that is not a contract spelling cannot be
+        // asked for, and must not make `LIKE` match another code.
+        .filter(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
         .collect();
     let key = serde_json::json!([
         targets,
@@ -129,6 +136,8 @@ pub struct NewReport {
     pub recommendation: String,
     /// Failover message.
     pub message: String,
+    /// The report's finding codes, each between commas ([`finding_codes`]).
+    pub findings: String,
     /// The report as JSON text.
     pub body: String,
     /// What an operator cares about, digested ([`state_key`]): a report
@@ -171,6 +180,7 @@ impl NewReport {
             stca2_port_closed: report.summary.stca2_port_closed,
             recommendation: report.summary.failover.recommendation.as_str().to_string(),
             message: report.summary.failover.message.clone(),
+            findings: finding_codes(report),
             body,
             state_key: state_key(report),
             attempts: report.results.iter().map(|t| t.tcp.attempts).sum(),
@@ -183,6 +193,25 @@ impl NewReport {
                 .filter_map(|t| t.tcp.connect_ms.as_ref().map(|s| s.max))
                 .fold(0.0, f64::max),
         }
+    }
+}
+
+/// The finding codes of `report`, sorted, once each, each between commas:
+/// `,interception,old_ca,`, or `` when it has none. A code is a contract
+/// spelling (`[a-z_]`), so `findings LIKE '%,code,%'` finds exactly it.
+pub fn finding_codes(report: &Report) -> String {
+    let mut codes: Vec<&str> = report
+        .summary
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    if codes.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", codes.join(","))
     }
 }
 
@@ -210,6 +239,7 @@ impl LatestRow {
             message: r.message.clone(),
             merchant_id: r.merchant_id.clone(),
             public_ip: r.public_ip.clone(),
+            findings: r.findings.clone(),
         }
     }
 }
@@ -238,6 +268,7 @@ where
         .bind(r.message.clone())
         .bind(r.merchant_id.clone())
         .bind(r.public_ip.clone())
+        .bind(r.findings.clone())
 }
 
 /// `INSERT INTO latest (LATEST_COLS) VALUES ...` for `n` rows.
@@ -1007,6 +1038,7 @@ fn upsert_latest_sql(n: usize) -> String {
          message = excluded.message, \
          merchant_id = COALESCE(excluded.merchant_id, latest.merchant_id), \
          public_ip = excluded.public_ip, \
+         findings = excluded.findings, \
          body = excluded.body, \
          finished_at = excluded.finished_at, \
          received_at = excluded.received_at, \
@@ -1025,6 +1057,37 @@ fn upsert_latest_sql(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_codes_are_sorted_once_each_between_commas() {
+        let mut r = stca2_report::fixtures::upload::report(
+            stca2_report::fixtures::upload::probe("p"),
+            &stca2_report::fixtures::upload::rid("r"),
+            time::OffsetDateTime::UNIX_EPOCH,
+            vec![],
+            stca2_report::fixtures::upload::summary(false, stca2_report::Recommendation::None, "m"),
+        );
+        assert_eq!(finding_codes(&r), "");
+        for code in [
+            "old_ca",
+            "interception",
+            "old_ca",
+            "",
+            "a,interception",
+            "X%",
+            "é",
+        ] {
+            r.summary.findings.push(
+                serde_json::from_value(
+                    serde_json::json!({"severity": "warning", "code": code, "message": "m"}),
+                )
+                .unwrap(),
+            );
+        }
+        // What no contract code looks like is left out: a comma or a
+        // wildcard from the field cannot make `LIKE` match another code.
+        assert_eq!(finding_codes(&r), ",interception,old_ca,");
+    }
 
     #[test]
     fn values_are_numbered_row_by_row() {

@@ -1,0 +1,26 @@
+-- The console at fleet size. The finding codes of each probe's latest report, each between commas
+-- (',interception,old_ca,'), so that the console's lists and counts of a
+-- finding walk a partial index instead of parsing every latest body.
+-- The PostgreSQL file of the same number holds the same column and indexes;
+-- the predicates are spelled exactly as store/console.rs asks them.
+
+ALTER TABLE latest ADD COLUMN findings TEXT NOT NULL DEFAULT '';
+
+UPDATE latest SET findings = COALESCE(
+    (SELECT ',' || group_concat(code, ',') || ','
+       FROM (SELECT DISTINCT json_extract(f.value, '$.code') AS code
+               FROM json_each(latest.body, '$.summary.findings') f
+              WHERE json_extract(f.value, '$.code') NOT GLOB '*[^a-z0-9_]*'
+                AND json_extract(f.value, '$.code') <> ''
+              ORDER BY code)), '')
+ WHERE body IS NOT NULL AND json_valid(body);
+
+CREATE INDEX latest_f_interception ON latest (probe_id) WHERE findings LIKE '%,interception,%';
+CREATE INDEX latest_f_old_ca ON latest (probe_id) WHERE findings LIKE '%,old_ca,%';
+CREATE INDEX latest_f_expiring ON latest (probe_id) WHERE findings LIKE '%,expiring,%';
+
+-- The dashboard counts each number on an index, never reading the rows
+-- (which hold the latest bodies): the probes ready for site 2, and the
+-- silent ones (by the start of their latest report).
+CREATE INDEX latest_secondary_ready ON latest (probe_id) WHERE recommendation = 'configure_secondary';
+CREATE INDEX latest_started ON latest (started_at);
