@@ -1383,3 +1383,66 @@ async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
     assert_eq!(merchant_of_newest(dir.path()).as_deref(), Some("m-2"));
     daemon.stop().await;
 }
+
+/// `tls_every = 3`: the first cycle is full, the next two TCP-only, then
+/// full again. Every report says what its sockets put on the wire; the
+/// TCP-only ones say TLS `not_attempted`, cost a fraction of a full one,
+/// and leave `probe_success` (from the last full check) at 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_every_alternates_full_and_tcp_only_cycles_and_counts_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab, targets) = lab(dir.path()).await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        "tls_every = 3\nmetrics_listen = \"127.0.0.1:0\"\n",
+    );
+    let d = start(&cfg).await;
+    eventually(Duration::from_secs(60), "four cycles", || {
+        spooled(dir.path()).len() >= 4
+    })
+    .await;
+    let body = scrape(d.metrics.unwrap()).await;
+    d.stop().await;
+    lab.shutdown().await;
+
+    let reports: Vec<stca2_report::Report> = spooled(dir.path())
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.path().join("spool").join(n)).unwrap();
+            stca2_report::Report::from_json(&text).unwrap()
+        })
+        .collect();
+    let kinds: Vec<bool> = reports.iter().map(|r| r.tcp_only()).collect();
+    assert_eq!(&kinds[..4], &[false, true, true, false], "{kinds:?}");
+    let (full, tcp_only) = (&reports[0], &reports[1]);
+    assert!(full.summary.ok, "{}", full.summary.headline);
+    assert!(tcp_only.results.iter().all(|r| {
+        r.tls.as_ref().map(|t| t.status) == Some(stca2_report::TlsStatus::NotAttempted)
+    }));
+    assert!(tcp_only.summary.findings.is_empty(), "{:?}", tcp_only.summary.findings);
+    let (fw, tw) = (full.wire(), tcp_only.wire());
+    assert!(fw.received > 4 * 1000, "four chains at least: {fw:?}");
+    assert!(tw.total() > 0 && tw.total() * 5 < fw.total(), "{tw:?} vs {fw:?}");
+    assert!(full.results.iter().all(|r| r.wire.is_some()));
+
+    let samples = parse_prometheus(&body);
+    let sent = value(&samples, "stca2_probe_wire_bytes_total", &[("direction", "sent")]);
+    let received = value(
+        &samples,
+        "stca2_probe_wire_bytes_total",
+        &[("direction", "received")],
+    );
+    // At least the first full check and a TCP-only one were counted.
+    assert!(sent.unwrap() >= (fw.sent + tw.sent) as f64, "{sent:?}");
+    assert!(received.unwrap() >= (fw.received + tw.received) as f64, "{received:?}");
+    let checks = value(&samples, "stca2_probe_checks_total", &[]).unwrap();
+    let success: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.name == "probe_success")
+        .map(|s| s.value)
+        .collect();
+    assert_eq!(success.len(), 4, "{body}");
+    // Whatever the latest cycle was, probe_success comes from a full one.
+    assert!(success.iter().all(|v| *v == 1.0), "after {checks} cycles: {body}");
+}
