@@ -501,49 +501,68 @@ async fn a_tcp_only_report_keeps_the_recommendation_of_the_last_full_one() {
         let body = serde_json::to_string(&r).unwrap();
         NewReport::from_report(&r, body, None, None, unix_ms(at(minute)))
     }
-    each_backend("a_tcp_only_report_keeps_the_recommendation", |db| async move {
-        let s = &db.store;
-        // Full, then TCP-only with the port closed: the blocked list moves,
-        // the recommendation stays.
-        s.insert_batch(&[row("m", "m1", 1, false)]).await.unwrap();
-        s.insert_batch(&[tcp_only("m", "m2", 2, true)]).await.unwrap();
-        let l = latest_of(s, "m").await;
-        assert_eq!(l.report_id, "m2", "{}", db.name);
-        assert!(l.stca2_port_closed);
-        assert_eq!((l.closed_streak, l.closed_since), (1, Some(unix_ms(at(2)))));
-        assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
-        assert!(l.message.contains("configure_secondary"), "{}", l.message);
-        // In one batch, and late: the same.
-        s.insert_batch(&[tcp_only("m", "m4", 4, true), tcp_only("m", "m3", 3, true)])
-            .await
-            .unwrap();
-        let l = latest_of(s, "m").await;
-        assert_eq!((l.report_id.as_str(), l.closed_streak), ("m4", 3));
-        assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
-        let blocked = s
-            .latest(&LatestFilter {
-                closed_only: true,
-                recommendation: Some("configure_secondary".into()),
-                limit: 10,
-                ..LatestFilter::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(blocked.len(), 1, "{}", db.name);
-        // The next full report replaces it.
-        let r = report("m", "m5", at(5), true, Recommendation::OpenPrimary);
-        let body = serde_json::to_string(&r).unwrap();
-        let full = NewReport::from_report(&r, body, None, None, unix_ms(at(5)));
-        s.insert_batch(&[full]).await.unwrap();
-        let l = latest_of(s, "m").await;
-        assert_eq!((l.closed_streak, l.recommendation.as_str()), (4, "open_primary"));
-        // A probe whose first report is TCP-only: no recommendation yet.
-        s.insert_batch(&[tcp_only("n", "n1", 1, false)]).await.unwrap();
-        assert_eq!(latest_of(s, "n").await.recommendation, "none", "{}", db.name);
-        // The history keeps each report as it came.
-        let history = s.history("m", 10).await.unwrap();
-        assert!(history.iter().any(|h| h.report_id == "m2" && h.recommendation == "none"));
-        db
-    })
+    each_backend(
+        "a_tcp_only_report_keeps_the_recommendation",
+        |db| async move {
+            let s = &db.store;
+            // Full, then TCP-only with the port closed: the blocked list moves,
+            // the recommendation stays.
+            s.insert_batch(&[row("m", "m1", 1, false)]).await.unwrap();
+            s.insert_batch(&[tcp_only("m", "m2", 2, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!(l.report_id, "m2", "{}", db.name);
+            assert!(l.stca2_port_closed);
+            assert_eq!((l.closed_streak, l.closed_since), (1, Some(unix_ms(at(2)))));
+            assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
+            assert!(l.message.contains("configure_secondary"), "{}", l.message);
+            // In one batch, and late: the same.
+            s.insert_batch(&[tcp_only("m", "m4", 4, true), tcp_only("m", "m3", 3, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!((l.report_id.as_str(), l.closed_streak), ("m4", 3));
+            assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
+            let blocked = s
+                .latest(&LatestFilter {
+                    closed_only: true,
+                    recommendation: Some("configure_secondary".into()),
+                    limit: 10,
+                    ..LatestFilter::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(blocked.len(), 1, "{}", db.name);
+            // The next full report replaces it.
+            let r = report("m", "m5", at(5), true, Recommendation::OpenPrimary);
+            let body = serde_json::to_string(&r).unwrap();
+            let full = NewReport::from_report(&r, body, None, None, unix_ms(at(5)));
+            s.insert_batch(&[full]).await.unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!(
+                (l.closed_streak, l.recommendation.as_str()),
+                (4, "open_primary")
+            );
+            // A probe whose first report is TCP-only: no recommendation yet.
+            s.insert_batch(&[tcp_only("n", "n1", 1, false)])
+                .await
+                .unwrap();
+            assert_eq!(
+                latest_of(s, "n").await.recommendation,
+                "none",
+                "{}",
+                db.name
+            );
+            // The history keeps each report as it came.
+            let history = s.history("m", 10).await.unwrap();
+            assert!(
+                history
+                    .iter()
+                    .any(|h| h.report_id == "m2" && h.recommendation == "none")
+            );
+            db
+        },
+    )
     .await;
 }

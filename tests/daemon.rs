@@ -1420,14 +1420,25 @@ async fn tls_every_alternates_full_and_tcp_only_cycles_and_counts_the_bytes() {
     assert!(tcp_only.results.iter().all(|r| {
         r.tls.as_ref().map(|t| t.status) == Some(stca2_report::TlsStatus::NotAttempted)
     }));
-    assert!(tcp_only.summary.findings.is_empty(), "{:?}", tcp_only.summary.findings);
+    assert!(
+        tcp_only.summary.findings.is_empty(),
+        "{:?}",
+        tcp_only.summary.findings
+    );
     let (fw, tw) = (full.wire(), tcp_only.wire());
     assert!(fw.received > 4 * 1000, "four chains at least: {fw:?}");
-    assert!(tw.total() > 0 && tw.total() * 5 < fw.total(), "{tw:?} vs {fw:?}");
+    assert!(
+        tw.total() > 0 && tw.total() * 5 < fw.total(),
+        "{tw:?} vs {fw:?}"
+    );
     assert!(full.results.iter().all(|r| r.wire.is_some()));
 
     let samples = parse_prometheus(&body);
-    let sent = value(&samples, "stca2_probe_wire_bytes_total", &[("direction", "sent")]);
+    let sent = value(
+        &samples,
+        "stca2_probe_wire_bytes_total",
+        &[("direction", "sent")],
+    );
     let received = value(
         &samples,
         "stca2_probe_wire_bytes_total",
@@ -1435,7 +1446,10 @@ async fn tls_every_alternates_full_and_tcp_only_cycles_and_counts_the_bytes() {
     );
     // At least the first full check and a TCP-only one were counted.
     assert!(sent.unwrap() >= (fw.sent + tw.sent) as f64, "{sent:?}");
-    assert!(received.unwrap() >= (fw.received + tw.received) as f64, "{received:?}");
+    assert!(
+        received.unwrap() >= (fw.received + tw.received) as f64,
+        "{received:?}"
+    );
     let checks = value(&samples, "stca2_probe_checks_total", &[]).unwrap();
     let success: Vec<f64> = samples
         .iter()
@@ -1444,5 +1458,8 @@ async fn tls_every_alternates_full_and_tcp_only_cycles_and_counts_the_bytes() {
         .collect();
     assert_eq!(success.len(), 4, "{body}");
     // Whatever the latest cycle was, probe_success comes from a full one.
-    assert!(success.iter().all(|v| *v == 1.0), "after {checks} cycles: {body}");
+    assert!(
+        success.iter().all(|v| *v == 1.0),
+        "after {checks} cycles: {body}"
+    );
 }

@@ -507,7 +507,11 @@ async fn wire_bytes_are_measured_and_a_tcp_only_check_sends_far_less() {
 
     // A connection that does not open is counted too (a SYN at least).
     let refused = check_one(ip, closed_port(), None, &config(3000, 1)).await;
-    assert!(refused.wire.is_some_and(|w| w.sent >= 40), "{:?}", refused.wire);
+    assert!(
+        refused.wire.is_some_and(|w| w.sent >= 40),
+        "{:?}",
+        refused.wire
+    );
 }
 
 #[tokio::test]

@@ -757,7 +757,10 @@ batch = 10
             )
             .unwrap_err()
             .to_string();
-            assert!(e.starts_with("d.toml:2:13: tls_every must be from 1"), "{e}");
+            assert!(
+                e.starts_with("d.toml:2:13: tls_every must be from 1"),
+                "{e}"
+            );
         }
     }
 

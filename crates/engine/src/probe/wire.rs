@@ -160,8 +160,8 @@ fn is_ipv6(fd: std::os::fd::RawFd) -> bool {
     // caller holds it); `getsockname` writes at most `len` bytes.
     unsafe {
         let mut addr: libc::sockaddr_storage = std::mem::zeroed();
-        let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_storage>())
-            .unwrap_or(0);
+        let mut len =
+            libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_storage>()).unwrap_or(0);
         libc::getsockname(fd, (&raw mut addr).cast(), &mut len) == 0
             && i32::from(addr.ss_family) == libc::AF_INET6
     }
@@ -245,7 +245,10 @@ mod tests {
         let w = wire.expect("Linux gives TCP_INFO");
         // Payload plus at least the SYN, the data and an ACK each way.
         assert!(w.sent >= 100 + 3 * 40 && w.sent < 100 + 10 * 52, "{w:?}");
-        assert!(w.received >= 1000 + 2 * 40 && w.received < 1000 + 10 * 52, "{w:?}");
+        assert!(
+            w.received >= 1000 + 2 * 40 && w.received < 1000 + 10 * 52,
+            "{w:?}"
+        );
 
         // A watch handed over counts nothing; outside `counted` nothing is kept.
         let ((), none) = counted(async {

@@ -263,7 +263,9 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
-    use stca2_report::{FailoverReason, Finding, Headline, Recommendation, Severity, codes, endpoint};
+    use stca2_report::{
+        FailoverReason, Finding, Headline, Recommendation, Severity, codes, endpoint,
+    };
 
     /// A TCP-only check (a daemon's `tls_every`): TLS `not_attempted` is
     /// unknown, never a failure: no tls_failed finding, no "TLS failing"
@@ -285,13 +287,20 @@ mod tests {
             s.failover.params,
             Some(FailoverReason::TlsNotChecked { ref sites }) if sites.len() == 2
         ));
-        assert!(s.failover.message.contains("last full check"), "{}", s.failover.message);
+        assert!(
+            s.failover.message.contains("last full check"),
+            "{}",
+            s.failover.message
+        );
 
         // The primary's STCA2 port closed: the same headline and finding as
         // in a full check; the open ports are not called TLS failures.
         let s = judge_default(&set(TIMEOUT, na(), na(), na()));
         assert!(s.stca2_port_closed);
-        assert!(matches!(s.headline_params, Some(Headline::PrimaryClosed { .. })));
+        assert!(matches!(
+            s.headline_params,
+            Some(Headline::PrimaryClosed { .. })
+        ));
         assert_eq!(
             codes_of(&s),
             vec![(codes::PORT_CLOSED, Severity::Error)],
