@@ -960,6 +960,62 @@ async fn a_413_halves_the_batch_in_order() {
     assert!(spooled(dir.path()).is_empty());
 }
 
+/// A 408 is the back office's `body_too_slow` (the body did not arrive in
+/// time: a slow or metered link): like a 413, a smaller batch gets through.
+/// A lone report is not at fault, so it stays in the spool for the next
+/// round, never quarantined.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_408_halves_the_batch_in_order_and_a_lone_report_is_kept() {
+    let too_slow = || {
+        (
+            408,
+            error_body(
+                "body_too_slow",
+                "the body did not arrive within 60 s; send smaller batches",
+                "",
+            ),
+        )
+    };
+    let ok = |n: usize| {
+        (
+            200,
+            format!(r#"{{"received":{n},"stored":{n},"duplicates":0,"public_ip":"127.0.0.1"}}"#),
+        )
+    };
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(4, vec![too_slow(), ok(2), ok(2), too_slow()], 4).await;
+    let out = daemon_once(&cfg).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [4, 2, 2, 1],
+        "4 too slow, then halves; the new report last"
+    );
+    let sent: Vec<String> = office.batches()[1..3].concat();
+    assert_eq!(sent[..], ids[..], "oldest first");
+    let kept = spooled(dir.path());
+    assert_eq!(
+        kept.len(),
+        1,
+        "the lone report refused with 408 stays: {kept:?}"
+    );
+    assert!(quarantined_or_none(dir.path()).is_empty());
+    // The next round sends it again, first, with the next cycle's.
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches[4].len(), 2, "{batches:?}");
+    assert_eq!(batches[4][0], batches[3][0]);
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
     let dir = tempfile::tempdir().unwrap();

@@ -117,9 +117,14 @@ pub fn load(
     Config::load(path)?.prepare(ceiling)
 }
 
-/// Runs one cycle: `check`'s pipeline with the configured identity; a
-/// TCP-only check when `full` is false (`tls_every`, for metered links).
-pub async fn cycle(plan: &Plan, full: bool) -> Report {
+/// Runs one cycle: `check`'s pipeline with the configured identity.
+pub async fn cycle(plan: &Plan) -> Report {
+    cycle_of(plan, true).await
+}
+
+/// One cycle of the schedule: a full check, or a TCP-only one when `full`
+/// is false (`tls_every`, for metered links).
+async fn cycle_of(plan: &Plan, full: bool) -> Report {
     let tcp_only;
     let probe = if full {
         &plan.probe
@@ -183,7 +188,7 @@ pub async fn run_once(plan: Plan) -> anyhow::Result<u8> {
         stopping: AtomicBool::new(false),
         unwritten: AtomicU64::new(0),
     };
-    let report = cycle(&plan, true).await;
+    let report = cycle(&plan).await;
     let mut code = report.exit_code();
     spool_report(&shared, report);
     if let Some(mut up) = uploader_of(&plan) {
@@ -342,7 +347,7 @@ async fn scheduler(
         }
         let full = cycles.is_multiple_of(u64::from(plan.config.tls_every.max(1)));
         cycles += 1;
-        let run = cycle(&plan, full);
+        let run = cycle_of(&plan, full);
         tokio::pin!(run);
         let report = tokio::select! {
             r = &mut run => r,

@@ -10,7 +10,9 @@
 //! target removed by a reload disappears. The TLS-derived series
 //! (`probe_success`, the chain, the version, the CA family) come from the
 //! latest *full* check: a TCP-only cycle (`tls_every`) says nothing about
-//! TLS, so it moves the TCP series only and never drops `probe_success` to 0.
+//! TLS, so it moves the TCP series only; `probe_success` of a port that
+//! still opens keeps the latest full check's value, and drops to 0 when the
+//! port no longer opens.
 //!
 //! `stca2_probe_wire_bytes_total{direction}` adds up the bytes every cycle's
 //! probe sockets put on the wire, read from the sockets ([`stca2_report::WireBytes`]
@@ -33,7 +35,9 @@ use tokio::task::JoinSet;
 use crate::shutdown::Shutdown;
 use crate::spool::Stats;
 use crate::upload::Outcome;
-use stca2_report::{CaFamily, Report, Service, TargetResult, TcpStatus, TlsStatus, WireBytes};
+use stca2_report::{
+    CaFamily, Report, Service, TargetResult, TcpStatus, TlsResult, TlsStatus, WireBytes,
+};
 
 /// The most connections served at once.
 const MAX_CONNECTIONS: usize = 16;
@@ -226,12 +230,22 @@ fn render(m: &Inner) -> String {
         per_target_of(out, tls_targets, name, kind, help, value);
     };
     let ms = |l: &Option<stca2_report::LatencyStats>| l.as_ref().map_or(0.0, |s| s.p50);
-    per_target_tls(
+    per_target(
         &mut out,
         "probe_success",
         "gauge",
-        "1 when TLS completed with an STCA2 chain, or the declaration port asked for a client certificate (from the latest full check: TCP-only cycles do not change it).",
-        &|t| Some((None, f64::from(u8::from(success(t))))),
+        "1 when TLS completed with an STCA2 chain, or the declaration port asked for a client certificate (after a TCP-only cycle: the latest full check's TLS, while the port still opens).",
+        &|t| {
+            let ok = if t.tls.as_ref().is_some_and(TlsResult::is_not_attempted) {
+                tls_targets
+                    .iter()
+                    .find(|f| (&f.site, &f.address, f.port) == (&t.site, &t.address, t.port))
+                    .is_some_and(success)
+            } else {
+                success(t)
+            };
+            Some((None, f64::from(u8::from(ok))))
+        },
     );
     per_target(
         &mut out,

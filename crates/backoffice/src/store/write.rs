@@ -628,8 +628,10 @@ macro_rules! impl_write_tx {
                 // Full and TCP-only reports: one statement each.
                 let mut moved = Vec::with_capacity(chunk.len());
                 for tls_checked in [true, false] {
-                    let rows: Vec<&&NewReport> =
-                        chunk.iter().filter(|r| r.tls_checked == tls_checked).collect();
+                    let rows: Vec<&&NewReport> = chunk
+                        .iter()
+                        .filter(|r| r.tls_checked == tls_checked)
+                        .collect();
                     if rows.is_empty() {
                         continue;
                     }

@@ -453,9 +453,8 @@ async fn probe_target(
     let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
     if !shared.tls {
         let tls = (tcp.status == TcpStatus::Open).then(|| {
-            TlsResult::not_attempted(
-                "not attempted: a TCP-only check (the daemon's tls_every on a metered link); the last full check tells the TLS state",
-            )
+            // Data, not words: the verdict and crates/words say what it means.
+            TlsResult::not_attempted("tcp-only cycle (tls_every)")
         });
         return (tcp, tls);
     }
