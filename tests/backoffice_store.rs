@@ -485,3 +485,122 @@ async fn export_writes_the_same_bytes_as_the_contract_csv_writer() {
     )
     .await;
 }
+
+/// A TCP-only report (a daemon's `tls_every`: TLS `not_attempted`) moves
+/// the TCP facts (latest report, "Port STCA2 non ouvert", its streak) but
+/// never the failover recommendation, which only a full check judges; and
+/// with the TCP facts of the state it is no change of state: no body kept,
+/// the latest body (the console's TLS findings) stays the full report's.
+#[tokio::test]
+async fn a_tcp_only_report_keeps_the_recommendation_of_the_last_full_one() {
+    fn tcp_only(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
+        let mut r = report(probe, id, at(minute), closed, Recommendation::None);
+        for t in r.results.iter_mut().filter(|t| t.tls.is_some()) {
+            t.tls = Some(stca2_report::TlsResult::not_attempted("TCP-only"));
+        }
+        r.summary.failover.message = "Failover is judged on full checks".into();
+        assert!(r.tcp_only());
+        let body = serde_json::to_string(&r).unwrap();
+        NewReport::from_report(&r, body, None, None, unix_ms(at(minute)))
+    }
+    fn full(probe: &str, id: &str, minute: i64, rec: Recommendation) -> NewReport {
+        let r = report(probe, id, at(minute), true, rec);
+        let body = serde_json::to_string(&r).unwrap();
+        NewReport::from_report(&r, body, None, None, unix_ms(at(minute)))
+    }
+    async fn body_id(s: &Store, probe: &str) -> String {
+        let body = s.probe(probe).await.unwrap().unwrap().1.unwrap();
+        serde_json::from_str::<stca2_report::Report>(&body)
+            .unwrap()
+            .report_id
+    }
+    each_backend(
+        "a_tcp_only_report_keeps_the_recommendation",
+        |db| async move {
+            let s = &db.store;
+            // Full and open, then TCP-only with the port closed: the blocked
+            // list moves, the recommendation stays; the TCP facts changed, so
+            // the report is kept whole.
+            s.insert_batch(&[row("m", "m1", 1, false)]).await.unwrap();
+            s.insert_batch(&[tcp_only("m", "m2", 2, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!(l.report_id, "m2", "{}", db.name);
+            assert!(l.stca2_port_closed);
+            assert_eq!((l.closed_streak, l.closed_since), (1, Some(unix_ms(at(2)))));
+            assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
+            assert!(l.message.contains("configure_secondary"), "{}", l.message);
+            assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
+            // In one batch, the same TCP facts: counted, streak extended,
+            // no change of state, no body kept.
+            s.insert_batch(&[tcp_only("m", "m4", 4, true), tcp_only("m", "m3", 3, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!((l.report_id.as_str(), l.closed_streak), ("m4", 3));
+            assert_eq!(l.recommendation, "configure_secondary", "{}", db.name);
+            assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
+            let blocked = s
+                .latest(&LatestFilter {
+                    closed_only: true,
+                    recommendation: Some("configure_secondary".into()),
+                    limit: 10,
+                    ..LatestFilter::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(blocked.len(), 1, "{}", db.name);
+            // The next full report replaces it (its TLS facts are news).
+            s.insert_batch(&[full("m", "m5", 5, Recommendation::OpenPrimary)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!(
+                (l.closed_streak, l.recommendation.as_str()),
+                (4, "open_primary")
+            );
+            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
+            // A TCP-only report after it, same TCP facts: not a change to
+            // "TLS failing" nor anything else; the latest body stays m5's.
+            s.insert_batch(&[tcp_only("m", "m6", 6, true)])
+                .await
+                .unwrap();
+            let l = latest_of(s, "m").await;
+            assert_eq!((l.report_id.as_str(), l.closed_streak), ("m6", 5));
+            assert_eq!(l.recommendation, "open_primary", "{}", db.name);
+            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
+            assert_eq!(body_id(s, "m").await, "m5", "{}", db.name);
+            // A full report like m5 after it: still the same state.
+            s.insert_batch(&[full("m", "m7", 7, Recommendation::OpenPrimary)])
+                .await
+                .unwrap();
+            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
+            assert_eq!(body_id(s, "m").await, "m7", "{}", db.name);
+            // Late, TCP-only with the state's TCP facts before it: no body.
+            s.insert_batch(&[tcp_only("m", "m5b", 5, true)])
+                .await
+                .unwrap();
+            assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
+            // A probe whose first report is TCP-only: no recommendation yet.
+            s.insert_batch(&[tcp_only("n", "n1", 1, false)])
+                .await
+                .unwrap();
+            assert_eq!(
+                latest_of(s, "n").await.recommendation,
+                "none",
+                "{}",
+                db.name
+            );
+            // The history keeps each report that changed the state as it came.
+            let history = s.history("m", 10).await.unwrap();
+            assert!(
+                history
+                    .iter()
+                    .any(|h| h.report_id == "m2" && h.recommendation == "none")
+            );
+            db
+        },
+    )
+    .await;
+}

@@ -960,6 +960,62 @@ async fn a_413_halves_the_batch_in_order() {
     assert!(spooled(dir.path()).is_empty());
 }
 
+/// A 408 is the back office's `body_too_slow` (the body did not arrive in
+/// time: a slow or metered link): like a 413, a smaller batch gets through.
+/// A lone report is not at fault, so it stays in the spool for the next
+/// round, never quarantined.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_408_halves_the_batch_in_order_and_a_lone_report_is_kept() {
+    let too_slow = || {
+        (
+            408,
+            error_body(
+                "body_too_slow",
+                "the body did not arrive within 60 s; send smaller batches",
+                "",
+            ),
+        )
+    };
+    let ok = |n: usize| {
+        (
+            200,
+            format!(r#"{{"received":{n},"stored":{n},"duplicates":0,"public_ip":"127.0.0.1"}}"#),
+        )
+    };
+    let Scene {
+        dir,
+        _lab,
+        ids,
+        office,
+        cfg,
+    } = scene(4, vec![too_slow(), ok(2), ok(2), too_slow()], 4).await;
+    let out = daemon_once(&cfg).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let sizes: Vec<usize> = office.batches().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [4, 2, 2, 1],
+        "4 too slow, then halves; the new report last"
+    );
+    let sent: Vec<String> = office.batches()[1..3].concat();
+    assert_eq!(sent[..], ids[..], "oldest first");
+    let kept = spooled(dir.path());
+    assert_eq!(
+        kept.len(),
+        1,
+        "the lone report refused with 408 stays: {kept:?}"
+    );
+    assert!(quarantined_or_none(dir.path()).is_empty());
+    // The next round sends it again, first, with the next cycle's.
+    let out = daemon_once(&cfg).await;
+    checked(&out);
+    let batches = office.batches();
+    assert_eq!(batches[4].len(), 2, "{batches:?}");
+    assert_eq!(batches[4][0], batches[3][0]);
+    assert!(spooled(dir.path()).is_empty());
+    assert!(quarantined_or_none(dir.path()).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_401_stops_uploads_keeps_the_spool_and_a_new_token_resumes() {
     let dir = tempfile::tempdir().unwrap();
@@ -1382,4 +1438,84 @@ async fn a_reload_takes_a_valid_configuration_and_refuses_a_broken_one() {
     .await;
     assert_eq!(merchant_of_newest(dir.path()).as_deref(), Some("m-2"));
     daemon.stop().await;
+}
+
+/// `tls_every = 3`: the first cycle is full, the next two TCP-only, then
+/// full again. Every report says what its sockets put on the wire; the
+/// TCP-only ones say TLS `not_attempted`, cost a fraction of a full one,
+/// and leave `probe_success` (from the last full check) at 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_every_alternates_full_and_tcp_only_cycles_and_counts_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab, targets) = lab(dir.path()).await;
+    let cfg = config(
+        dir.path(),
+        &targets,
+        "tls_every = 3\nmetrics_listen = \"127.0.0.1:0\"\n",
+    );
+    let d = start(&cfg).await;
+    eventually(Duration::from_secs(60), "four cycles", || {
+        spooled(dir.path()).len() >= 4
+    })
+    .await;
+    let body = scrape(d.metrics.unwrap()).await;
+    d.stop().await;
+    lab.shutdown().await;
+
+    let reports: Vec<stca2_report::Report> = spooled(dir.path())
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.path().join("spool").join(n)).unwrap();
+            stca2_report::Report::from_json(&text).unwrap()
+        })
+        .collect();
+    let kinds: Vec<bool> = reports.iter().map(|r| r.tcp_only()).collect();
+    assert_eq!(&kinds[..4], &[false, true, true, false], "{kinds:?}");
+    let (full, tcp_only) = (&reports[0], &reports[1]);
+    assert!(full.summary.ok, "{}", full.summary.headline);
+    assert!(tcp_only.results.iter().all(|r| {
+        r.tls.as_ref().map(|t| t.status) == Some(stca2_report::TlsStatus::NotAttempted)
+    }));
+    assert!(
+        tcp_only.summary.findings.is_empty(),
+        "{:?}",
+        tcp_only.summary.findings
+    );
+    let (fw, tw) = (full.wire(), tcp_only.wire());
+    assert!(fw.received > 4 * 1000, "four chains at least: {fw:?}");
+    assert!(
+        tw.total() > 0 && tw.total() * 5 < fw.total(),
+        "{tw:?} vs {fw:?}"
+    );
+    assert!(full.results.iter().all(|r| r.wire.is_some()));
+
+    let samples = parse_prometheus(&body);
+    let sent = value(
+        &samples,
+        "stca2_probe_wire_bytes_total",
+        &[("direction", "sent")],
+    );
+    let received = value(
+        &samples,
+        "stca2_probe_wire_bytes_total",
+        &[("direction", "received")],
+    );
+    // At least the first full check and a TCP-only one were counted.
+    assert!(sent.unwrap() >= (fw.sent + tw.sent) as f64, "{sent:?}");
+    assert!(
+        received.unwrap() >= (fw.received + tw.received) as f64,
+        "{received:?}"
+    );
+    let checks = value(&samples, "stca2_probe_checks_total", &[]).unwrap();
+    let success: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.name == "probe_success")
+        .map(|s| s.value)
+        .collect();
+    assert_eq!(success.len(), 4, "{body}");
+    // Whatever the latest cycle was, probe_success comes from a full one.
+    assert!(
+        success.iter().all(|v| *v == 1.0),
+        "after {checks} cycles: {body}"
+    );
 }

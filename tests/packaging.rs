@@ -234,6 +234,7 @@ fn the_grafana_dashboard_queries_only_what_the_daemon_exposes() {
         "stca2_probe_reports_quarantined_total",
         "stca2_probe_cycles_skipped_total",
         "stca2_probe_last_upload_success_timestamp_seconds",
+        "stca2_probe_wire_bytes_total",
     ] {
         assert!(queried.contains(m), "no panel shows {m}");
     }

@@ -475,6 +475,45 @@ async fn interceptor_chain_is_unknown() {
     assert_eq!(tls.ca_family, Some(CaFamily::Unknown));
 }
 
+/// Bytes on the wire come from the sockets: a full check carries the chain
+/// (kilobytes received), a TCP-only one (`tls: false`, a daemon's
+/// `tls_every`) only handshake headers, and says TLS was not attempted.
+#[tokio::test]
+async fn wire_bytes_are_measured_and_a_tcp_only_check_sends_far_less() {
+    let ip: &str = &net::address().to_string();
+    let p = pki(ip);
+    let cfg = server_config(&p.chain, &p.key, &[&rustls::version::TLS13], None);
+    let addr = serve(ip, 0, Behaviour::Tls(cfg)).await;
+    let full = check_one(ip, addr.port(), Some(&p.root), &config(3000, 3)).await;
+    let w = full.wire.expect("Linux gives TCP_INFO");
+    // Three handshakes: each a ClientHello out and a chain in.
+    assert!(w.sent > 3 * 250, "{w:?}");
+    assert!(w.received > 3 * 1000, "{w:?}");
+
+    let mut c = config(3000, 3);
+    c.tls = false;
+    let tcp_only = check_one(ip, addr.port(), Some(&p.root), &c).await;
+    assert_eq!(tcp_only.tcp.status, TcpStatus::Open);
+    assert_eq!((tcp_only.tcp.attempts, tcp_only.tcp.successes), (3, 3));
+    let tls = tcp_only.tls.expect("the TLS part says why it is empty");
+    assert_eq!(tls.status, TlsStatus::NotAttempted);
+    assert_eq!(tls.attempts, 0);
+    assert!(tls.ca_family.is_none() && tls.chain.is_empty());
+    let t = tcp_only.wire.expect("TCP_INFO");
+    // SYN, ACK each way per attempt: headers only, 3 x (2..4) segments of 40 to 52 bytes.
+    assert!(t.sent >= 3 * 2 * 40 && t.sent <= 3 * 4 * 52, "{t:?}");
+    assert!(t.received >= 3 * 40 && t.received <= 3 * 4 * 52, "{t:?}");
+    assert!(t.total() * 5 < w.total(), "{t:?} vs {w:?}");
+
+    // A connection that does not open is counted too (a SYN at least).
+    let refused = check_one(ip, closed_port(), None, &config(3000, 1)).await;
+    assert!(
+        refused.wire.is_some_and(|w| w.sent >= 40),
+        "{:?}",
+        refused.wire
+    );
+}
+
 #[tokio::test]
 async fn nothing_listening_is_refused() {
     let r = check_one(

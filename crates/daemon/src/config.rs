@@ -46,6 +46,8 @@ pub const DEFAULT_JITTER: Duration = Duration::from_secs(30);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `attempts` when not set (as `check --attempts`).
 pub const DEFAULT_ATTEMPTS: u32 = 3;
+/// `tls_every` when not set: every cycle is a full check.
+pub const DEFAULT_TLS_EVERY: u32 = 1;
 /// `spool_max_bytes` when not set: 64 MiB.
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// `spool_max_age` when not set: 30 days.
@@ -99,6 +101,15 @@ pub struct Config {
     pub timeout: Duration,
     /// Attempts per site x port.
     pub attempts: u32,
+    /// For metered links: every `tls_every`th cycle is a full check (TCP
+    /// and TLS), the ones between are TCP-only (no handshake, about a
+    /// tenth of the bytes; BENCHMARKS.md). 1, the default: every cycle is
+    /// full. A TCP-only report's TLS part says `not_attempted`, which the
+    /// verdict, the metrics and the back office read as unknown, never as
+    /// a failure: the blocked list and the closed streak follow every
+    /// cycle, the failover recommendation and the TLS series the full ones.
+    /// The first cycle after a start or a reload is full.
+    pub tls_every: u32,
     /// Local address to connect from.
     pub source: Option<IpAddr>,
     /// Interface to connect through.
@@ -159,6 +170,7 @@ struct RawConfig {
     jitter: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     attempts: Option<Spanned<i64>>,
+    tls_every: Option<Spanned<i64>>,
     source: Option<Spanned<String>>,
     interface: Option<Spanned<String>>,
     spool_dir: Option<PathBuf>,
@@ -252,6 +264,18 @@ impl Config {
                 _ => return Err(at(Some(a.span()), "attempts must be from 1 to 100".into())),
             },
         };
+        let tls_every = match &raw.tls_every {
+            None => DEFAULT_TLS_EVERY,
+            Some(a) => match u32::try_from(*a.get_ref()) {
+                Ok(n @ 1..=10_000) => n,
+                _ => {
+                    return Err(at(
+                        Some(a.span()),
+                        "tls_every must be from 1 (every cycle a full check) to 10000, e.g. 12 for a full check every hour at interval = \"5m\"".into(),
+                    ));
+                }
+            },
+        };
         let allow = raw
             .allow
             .iter()
@@ -323,6 +347,7 @@ impl Config {
             jitter,
             timeout,
             attempts,
+            tls_every,
             source,
             interface,
             spool_dir: raw
@@ -551,6 +576,7 @@ impl fmt::Display for Config {
         writeln!(f, "jitter = {:?}", d(self.jitter))?;
         writeln!(f, "timeout = {:?}", d(self.timeout))?;
         writeln!(f, "attempts = {}", self.attempts)?;
+        writeln!(f, "tls_every = {}", self.tls_every)?;
         writeln!(f, "source = {}", opt(self.source.map(|s| s.to_string())))?;
         writeln!(f, "interface = {}", opt(self.interface.clone()))?;
         writeln!(f, "spool_dir = {:?}", self.spool_dir.display().to_string())?;
@@ -714,6 +740,27 @@ batch = 10
             "ca_file",
         ] {
             assert!(text.contains(&format!("{key} = ")), "{key}");
+        }
+    }
+
+    #[test]
+    fn tls_every_is_one_by_default_and_refused_outside_its_range() {
+        let c = Config::parse("probe_id = \"p\"\n", Path::new("d.toml")).unwrap();
+        assert_eq!(c.tls_every, DEFAULT_TLS_EVERY);
+        let c = Config::parse("probe_id = \"p\"\ntls_every = 12\n", Path::new("d.toml")).unwrap();
+        assert_eq!(c.tls_every, 12);
+        assert!(c.to_string().contains("tls_every = 12"), "{c}");
+        for bad in ["0", "-3", "10001"] {
+            let e = Config::parse(
+                &format!("probe_id = \"p\"\ntls_every = {bad}\n"),
+                Path::new("d.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("d.toml:2:13: tls_every must be from 1"),
+                "{e}"
+            );
         }
     }
 

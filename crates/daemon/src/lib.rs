@@ -55,6 +55,7 @@ use metrics::Metrics;
 use schedule::Schedule;
 use shutdown::Shutdown;
 use spool::Spool;
+use stca2_engine::probe::ProbeConfig;
 use stca2_report::Report;
 use upload::{Backoff, Drain, Uploader};
 
@@ -118,7 +119,23 @@ pub fn load(
 
 /// Runs one cycle: `check`'s pipeline with the configured identity.
 pub async fn cycle(plan: &Plan) -> Report {
-    stca2_engine::check::run(&plan.targets, &plan.probe, plan.config.identity()).await
+    cycle_of(plan, true).await
+}
+
+/// One cycle of the schedule: a full check, or a TCP-only one when `full`
+/// is false (`tls_every`, for metered links).
+async fn cycle_of(plan: &Plan, full: bool) -> Report {
+    let tcp_only;
+    let probe = if full {
+        &plan.probe
+    } else {
+        tcp_only = ProbeConfig {
+            tls: false,
+            ..plan.probe.clone()
+        };
+        &tcp_only
+    };
+    stca2_engine::check::run(&plan.targets, probe, plan.config.identity()).await
 }
 
 /// Spools a report; a failure is logged and counted, never fatal.
@@ -299,6 +316,10 @@ async fn scheduler(
     mut shutdown: Shutdown,
 ) {
     let mut schedule: Option<Schedule> = None;
+    // Cycles run under the current plan: every tls_every-th is full, the
+    // first included; a reload starts over.
+    let mut cycles: u64 = 0;
+    let mut plan_seen: Option<Arc<Plan>> = None;
     while !shutdown.is_shutdown() {
         let plan = plan_rx.borrow().clone();
         let (interval, jitter) = (plan.config.interval, plan.config.jitter);
@@ -320,7 +341,13 @@ async fn scheduler(
         }
         // The plan may have been reloaded while we slept.
         let plan = plan_rx.borrow().clone();
-        let run = cycle(&plan);
+        if !plan_seen.as_ref().is_some_and(|p| Arc::ptr_eq(p, &plan)) {
+            cycles = 0;
+            plan_seen = Some(plan.clone());
+        }
+        let full = cycles.is_multiple_of(u64::from(plan.config.tls_every.max(1)));
+        cycles += 1;
+        let run = cycle_of(&plan, full);
         tokio::pin!(run);
         let report = tokio::select! {
             r = &mut run => r,

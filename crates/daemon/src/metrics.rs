@@ -7,7 +7,17 @@
 //! `stca2_probe_`. Per-target series carry the labels `site`, `role`,
 //! `address`, `port` and `service`: their number is bounded by the target
 //! set, and they are rebuilt from the latest report at each scrape, so a
-//! target removed by a reload disappears.
+//! target removed by a reload disappears. The TLS-derived series
+//! (`probe_success`, the chain, the version, the CA family) come from the
+//! latest *full* check: a TCP-only cycle (`tls_every`) says nothing about
+//! TLS, so it moves the TCP series only; `probe_success` of a port that
+//! still opens keeps the latest full check's value, and drops to 0 when the
+//! port no longer opens.
+//!
+//! `stca2_probe_wire_bytes_total{direction}` adds up the bytes every cycle's
+//! probe sockets put on the wire, read from the sockets ([`stca2_report::WireBytes`]
+//! says what is counted): what a metered link pays for the checks. The
+//! uploads' own bytes are not in it (reqwest does not expose its socket).
 //!
 //! The server is a few lines of HTTP/1.1 on a tokio listener (one request
 //! per connection, head bounded to 8 KiB and 5 s, at most 16 connections at
@@ -25,7 +35,9 @@ use tokio::task::JoinSet;
 use crate::shutdown::Shutdown;
 use crate::spool::Stats;
 use crate::upload::Outcome;
-use stca2_report::{CaFamily, Report, Service, TargetResult, TcpStatus, TlsStatus};
+use stca2_report::{
+    CaFamily, Report, Service, TargetResult, TcpStatus, TlsResult, TlsStatus, WireBytes,
+};
 
 /// The most connections served at once.
 const MAX_CONNECTIONS: usize = 16;
@@ -43,7 +55,10 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct Inner {
     latest: Option<Arc<Report>>,
+    /// The latest report whose handshakes were tried (not TCP-only).
+    latest_full: Option<Arc<Report>>,
     checks: u64,
+    wire: WireBytes,
     skipped: u64,
     spool: Stats,
     spool_write_errors: u64,
@@ -67,6 +82,10 @@ impl Metrics {
     pub fn cycle(&self, report: Arc<Report>) {
         self.with(|m| {
             m.checks += 1;
+            m.wire += report.wire();
+            if !report.tcp_only() {
+                m.latest_full = Some(report.clone());
+            }
             m.latest = Some(report);
         });
     }
@@ -194,40 +213,39 @@ type Value = (Option<(&'static str, String)>, f64);
 fn render(m: &Inner) -> String {
     let mut out = String::new();
     let targets: &[TargetResult] = m.latest.as_deref().map_or(&[], |r| &r.results);
-    let ports: Vec<String> = targets.iter().map(|t| t.port.to_string()).collect();
-    let base = |i: usize| -> [(&str, &str); 5] {
-        let t = &targets[i];
-        [
-            ("site", t.site.as_str()),
-            ("role", t.role.as_str()),
-            ("address", t.address.as_str()),
-            ("port", ports[i].as_str()),
-            ("service", t.service.as_str()),
-        ]
-    };
+    // TLS-derived series: the latest full check's targets.
+    let tls_targets: &[TargetResult] = m.latest_full.as_deref().map_or(&[], |r| &r.results);
     let per_target = |out: &mut String,
                       name: &str,
                       kind: &str,
                       help: &str,
                       value: &dyn Fn(&TargetResult) -> Option<Value>| {
-        let mut f = Family::new(out, name, kind, help);
-        for (i, t) in targets.iter().enumerate() {
-            if let Some((extra, v)) = value(t) {
-                let mut labels = base(i).to_vec();
-                if let Some((k, val)) = &extra {
-                    labels.push((k, val.as_str()));
-                }
-                f.sample(name, &labels, v);
-            }
-        }
+        per_target_of(out, targets, name, kind, help, value);
+    };
+    let per_target_tls = |out: &mut String,
+                          name: &str,
+                          kind: &str,
+                          help: &str,
+                          value: &dyn Fn(&TargetResult) -> Option<Value>| {
+        per_target_of(out, tls_targets, name, kind, help, value);
     };
     let ms = |l: &Option<stca2_report::LatencyStats>| l.as_ref().map_or(0.0, |s| s.p50);
     per_target(
         &mut out,
         "probe_success",
         "gauge",
-        "1 when TLS completed with an STCA2 chain, or the declaration port asked for a client certificate.",
-        &|t| Some((None, f64::from(u8::from(success(t))))),
+        "1 when TLS completed with an STCA2 chain, or the declaration port asked for a client certificate (after a TCP-only cycle: the latest full check's TLS, while the port still opens).",
+        &|t| {
+            let ok = if t.tls.as_ref().is_some_and(TlsResult::is_not_attempted) {
+                tls_targets
+                    .iter()
+                    .find(|f| (&f.site, &f.address, f.port) == (&t.site, &t.address, t.port))
+                    .is_some_and(success)
+            } else {
+                success(t)
+            };
+            Some((None, f64::from(u8::from(ok))))
+        },
     );
     per_target(
         &mut out,
@@ -247,7 +265,7 @@ fn render(m: &Inner) -> String {
         "DNS resolution time, in seconds (0 for an IP address).",
         &|t| Some((None, t.dns.as_ref().map_or(0.0, |d| d.ms / 1000.0))),
     );
-    per_target(
+    per_target_tls(
         &mut out,
         "probe_ssl_earliest_cert_expiry",
         "gauge",
@@ -258,7 +276,7 @@ fn render(m: &Inner) -> String {
             Some((None, earliest as f64))
         },
     );
-    per_target(
+    per_target_tls(
         &mut out,
         "probe_tls_version_info",
         "gauge",
@@ -271,9 +289,10 @@ fn render(m: &Inner) -> String {
     {
         let name = "probe_ssl_last_chain_info";
         let mut f = Family::new(&mut out, name, "gauge", "The server's leaf certificate.");
-        for (i, t) in targets.iter().enumerate() {
+        for t in tls_targets {
             if let Some(leaf) = t.tls.as_ref().and_then(|s| s.chain.first()) {
-                let mut labels = base(i).to_vec();
+                let port = t.port.to_string();
+                let mut labels = base_labels(t, &port).to_vec();
                 labels.push(("fingerprint_sha256", &leaf.sha256));
                 labels.push(("subject", &leaf.subject));
                 labels.push(("issuer", &leaf.issuer));
@@ -288,7 +307,7 @@ fn render(m: &Inner) -> String {
         "1 when the TCP port opened.",
         &|t| Some((None, f64::from(u8::from(t.tcp.status == TcpStatus::Open)))),
     );
-    per_target(
+    per_target_tls(
         &mut out,
         "stca2_probe_ca_family_info",
         "gauge",
@@ -300,6 +319,26 @@ fn render(m: &Inner) -> String {
     );
     fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: f64) {
         Family::new(out, name, kind, help).sample(name, &[], v);
+    }
+    if let Some(latest) = &m.latest {
+        scalar(
+            &mut out,
+            "stca2_probe_last_check_tls",
+            "gauge",
+            "1 when the latest cycle was a full check, 0 when it was TCP-only (tls_every).",
+            f64::from(u8::from(!latest.tcp_only())),
+        );
+    }
+    {
+        let name = "stca2_probe_wire_bytes_total";
+        let mut f = Family::new(
+            &mut out,
+            name,
+            "counter",
+            "Bytes the checks' TCP connections put on the wire since the daemon started, headers included, read from the sockets (TCP_INFO); not the uploads, not DNS.",
+        );
+        f.sample(name, &[("direction", "sent")], m.wire.sent as f64);
+        f.sample(name, &[("direction", "received")], m.wire.received as f64);
     }
     scalar(
         &mut out,
@@ -391,6 +430,39 @@ fn render(m: &Inner) -> String {
         );
     }
     out
+}
+
+/// The labels every per-target series has.
+fn base_labels<'t>(t: &'t TargetResult, port: &'t str) -> [(&'static str, &'t str); 5] {
+    [
+        ("site", t.site.as_str()),
+        ("role", t.role.as_str()),
+        ("address", t.address.as_str()),
+        ("port", port),
+        ("service", t.service.as_str()),
+    ]
+}
+
+/// One per-target family over `targets`: a sample per target `value` gives.
+fn per_target_of(
+    out: &mut String,
+    targets: &[TargetResult],
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: &dyn Fn(&TargetResult) -> Option<Value>,
+) {
+    let mut f = Family::new(out, name, kind, help);
+    for t in targets {
+        let port = t.port.to_string();
+        if let Some((extra, v)) = value(t) {
+            let mut labels = base_labels(t, &port).to_vec();
+            if let Some((k, val)) = &extra {
+                labels.push((k, val.as_str()));
+            }
+            f.sample(name, &labels, v);
+        }
+    }
 }
 
 /// A TLS version as blackbox_exporter labels it (Go's `tls.VersionName`:

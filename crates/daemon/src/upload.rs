@@ -12,7 +12,7 @@
 //! | 2xx with any other body (a captive portal, a proxy's page) | retries later: nothing proves the reports arrived |
 //! | 401, 403 naming no report | stops uploading until the token file changes or SIGHUP, keeps the spool, says why in the log |
 //! | 403 naming `reports[i]` (its identity is not the token's) | moves that report to quarantine, loudly; the others go on |
-//! | 413 | halves the batch and tries again (a single report too large is quarantined) |
+//! | 413, and 408 (the body arrived too slowly: a slow or metered link) | halves the batch and tries again (a single report: 413 quarantines it, too large; 408 retries it later, it is the link's fault) |
 //! | 422 `future_timestamp` (the box's clock runs ahead) | retries later: the report becomes valid once the clock is right |
 //! | 409, 422, other 400s | moves the report the error names (`field: reports[i]...`) to quarantine; without a name, sends the batch one report at a time to find it |
 //! | 5xx, 404, 3xx (redirects are not followed), timeouts, connection errors | retries later, with exponential backoff and full jitter ([`Backoff`]) |
@@ -425,12 +425,20 @@ impl Uploader {
                         self.token_file.display()
                     ));
                 }
-                413 if entries.len() > 1 => {
+                // 408: the back office gave up waiting for the body (a slow
+                // link): a smaller batch arrives in time, as it fits for 413.
+                408 | 413 if entries.len() > 1 => {
                     metrics.upload(Outcome::TooLarge);
                     self.batch = (entries.len() / 2).max(1);
                     tracing::warn!(
+                        status,
                         batch = self.batch,
-                        "the back office answered 413: halving the batch"
+                        "the back office answered {status} ({}): halving the batch",
+                        if status == 408 {
+                            "the body arrived too slowly"
+                        } else {
+                            "the body is too large"
+                        }
                     );
                 }
                 422 if error.as_ref().is_some_and(|e| e.code == "future_timestamp") => {
@@ -491,7 +499,7 @@ pub enum Outcome {
     Retry,
     /// 401, 403.
     Unauthorized,
-    /// 413 with more than one report.
+    /// 413 or 408 with more than one report: the batch is halved.
     TooLarge,
     /// A report refused for good (quarantined).
     Rejected,

@@ -284,6 +284,7 @@ pub fn target(role: Role, port: u16, o: O) -> TargetResult {
         dns,
         tcp,
         tls,
+        wire: None,
     }
 }
 
@@ -537,6 +538,7 @@ pub mod field {
                 connect_ms: stats(0.1),
             },
             tls: None,
+            wire: None,
         }
     }
 

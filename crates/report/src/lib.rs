@@ -34,7 +34,7 @@ pub mod text;
 pub use cert::{CaFamily, CertInfo, SignatureVerified};
 pub use result::{
     ClientAuthRequest, DnsResult, DnsStatus, LatencyStats, TargetResult, TcpResult, TcpStatus,
-    TlsResult, TlsStack, TlsStatus,
+    TlsResult, TlsStack, TlsStatus, WireBytes,
 };
 pub use summary::{
     Broken, Expiry, Failover, FailoverReason, FailoverTarget, Finding, FindingFacts, Headline,
@@ -131,6 +131,25 @@ impl Report {
     /// port is ready for STCA2, 1 when the check found a problem.
     pub fn exit_code(&self) -> u8 {
         if self.summary.ok { 0 } else { 1 }
+    }
+
+    /// Bytes on the wire of the whole check: the sum of the targets' `wire`
+    /// (see [`WireBytes`] for what is and is not counted).
+    pub fn wire(&self) -> WireBytes {
+        let mut total = WireBytes::default();
+        for w in self.results.iter().filter_map(|r| r.wire) {
+            total += w;
+        }
+        total
+    }
+
+    /// True when a target's handshake was not tried although TCP opened (a
+    /// daemon's TCP-only cycle, `tls_every`): the report's TLS-derived
+    /// parts (readiness, failover) say nothing new, only its TCP facts do.
+    pub fn tcp_only(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| r.tls.as_ref().is_some_and(TlsResult::is_not_attempted))
     }
 }
 

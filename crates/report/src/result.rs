@@ -33,6 +33,53 @@ pub struct TargetResult {
     pub tcp: TcpResult,
     /// TLS, null when TCP never opened.
     pub tls: Option<TlsResult>,
+    /// Bytes this target's connections put on the wire, read from the
+    /// sockets (`TCP_INFO`) just before each closed; absent when the probe
+    /// could not read them (another OS, an old kernel) or sent nothing.
+    /// An extension of v1: readers that do not know it ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireBytes>,
+}
+
+/// Bytes on the wire, both ways, of one target's TCP connections.
+///
+/// What is counted (BENCHMARKS.md): every connection the probe made to
+/// the target (the attempts, those that did not open too, the handshakes
+/// and a legacy capture), IP and TCP headers included (each segment counted by
+/// the kernel, times its header size: IPv4 20 or IPv6 40 bytes, TCP 20,
+/// plus 12 when timestamps were negotiated), and retransmissions. What is
+/// not: the closing FIN/ACK exchange after the socket was read (about four
+/// header-only segments), TCP options beyond timestamps (the SYN's MSS,
+/// window scale and SACK, SACK blocks), ICMP errors, DNS over UDP,
+/// link-layer framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WireBytes {
+    /// Bytes sent: payload (retransmissions included) and headers.
+    pub sent: u64,
+    /// Bytes received: payload and headers.
+    pub received: u64,
+    /// Payload bytes sent again (already in `sent`): a lossy path.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retransmitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl WireBytes {
+    /// Both counts added.
+    pub fn total(&self) -> u64 {
+        self.sent.saturating_add(self.received)
+    }
+}
+
+impl std::ops::AddAssign for WireBytes {
+    fn add_assign(&mut self, o: WireBytes) {
+        self.sent = self.sent.saturating_add(o.sent);
+        self.received = self.received.saturating_add(o.received);
+        self.retransmitted = self.retransmitted.saturating_add(o.retransmitted);
+    }
 }
 
 /// The outcome of resolving a hostname.
@@ -143,6 +190,10 @@ pub enum TlsStatus {
     ClientAuthRequired,
     /// Anything else: garbage, a protocol error, an unusable certificate.
     Error,
+    /// No handshake was tried: a daemon's TCP-only cycle on a metered link
+    /// (`tls_every`). Says nothing about TLS: the verdict and the back
+    /// office read it as unknown, never as a failure. An extension of v1.
+    NotAttempted,
 }
 
 impl TlsStatus {
@@ -156,6 +207,7 @@ impl TlsStatus {
             TlsStatus::Timeout => "timeout",
             TlsStatus::ClientAuthRequired => "client_auth_required",
             TlsStatus::Error => "error",
+            TlsStatus::NotAttempted => "not_attempted",
         }
     }
 }
@@ -221,6 +273,16 @@ pub struct TlsResult {
 }
 
 impl TlsResult {
+    /// The TLS part of a TCP-only check: no handshake tried, nothing known.
+    pub fn not_attempted(detail: impl Into<String>) -> TlsResult {
+        TlsResult::failed(TlsStatus::NotAttempted, Some(detail.into()), 0)
+    }
+
+    /// True when no handshake was tried ([`TlsStatus::NotAttempted`]).
+    pub fn is_not_attempted(&self) -> bool {
+        self.status == TlsStatus::NotAttempted
+    }
+
     /// A rustls result with nothing negotiated: the starting point of a failure.
     pub fn failed(status: TlsStatus, detail: Option<String>, attempts: u32) -> TlsResult {
         TlsResult {

@@ -372,6 +372,12 @@ pub enum Headline {
         /// The targets not ready.
         targets: Vec<TargetRef>,
     },
+    /// A TCP-only check (a daemon's `tls_every` on a metered link): every
+    /// port opens, TLS was not looked at. An extension of v1.
+    TlsNotChecked {
+        /// The targets whose handshake was not tried.
+        targets: Vec<TargetRef>,
+    },
     /// A case this version does not know (written by a newer one).
     #[serde(other)]
     Unknown,
@@ -390,6 +396,13 @@ pub enum FailoverReason {
     /// A deciding port was not measured.
     Unmeasured {
         /// The sites not measured.
+        sites: Vec<SiteRef>,
+    },
+    /// A TCP-only check (a daemon's `tls_every`) did not look at TLS, so
+    /// it cannot judge failover: the last full check's recommendation
+    /// stands (the back office keeps it). An extension of v1.
+    TlsNotChecked {
+        /// The sites whose TLS was not checked.
         sites: Vec<SiteRef>,
     },
     /// Every site answers.

@@ -21,6 +21,10 @@ pub(crate) fn render(w: &Words, f: &FailoverReason) -> Option<String> {
             "failover-unmeasured",
             args!("sites" => labels(sites), "count" => sites.len()),
         ),
+        F::TlsNotChecked { sites } => text(
+            "failover-tls-not-checked",
+            args!("sites" => labels(sites), "count" => sites.len()),
+        ),
         F::AllAnswer { sites, configure } => text(
             "failover-all-answer",
             args!("count" => sites.len(), "configure" => self::configure(w, configure)),

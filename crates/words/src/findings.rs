@@ -214,6 +214,8 @@ fn tls_failed(
         Some(TlsStatus::Eof) => w.text("finding-tls-failed-eof", None),
         Some(TlsStatus::Timeout) => w.text("finding-tls-failed-timeout", None),
         Some(TlsStatus::Error | TlsStatus::Ok) => with_aside("finding-tls-failed-error"),
+        // Never a finding (a TCP-only check); said plainly should a reader ask.
+        Some(TlsStatus::NotAttempted) => with_aside("finding-tls-failed-not-attempted"),
     };
     w.text(
         "finding-tls-failed",

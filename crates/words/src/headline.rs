@@ -51,6 +51,7 @@ pub(crate) fn render(w: &Words, h: &Headline) -> Option<String> {
         Headline::Expired { targets } => counted(w, "headline-expired", targets),
         Headline::AnchorsMissing => w.text("headline-anchors-missing", None),
         Headline::NotStca2 { targets } => counted(w, "headline-not-stca2", targets),
+        Headline::TlsNotChecked { targets } => counted(w, "headline-tls-not-checked", targets),
         Headline::Unknown => return None,
     })
 }

@@ -334,6 +334,9 @@ mod every_case {
             h.push(Headline::NotStca2 {
                 targets: targets.clone(),
             });
+            h.push(Headline::TlsNotChecked {
+                targets: targets.clone(),
+            });
         }
         for sites in [vec![s(1)], vec![s(1), s(2)], vec![s(1), s(2), s(3)]] {
             for expiring in [None, Some(1), Some(12)] {
@@ -363,6 +366,10 @@ mod every_case {
             F::NoPrimary,
             F::Unmeasured { sites: p.clone() },
             F::Unmeasured {
+                sites: vec![s(1), s(2)],
+            },
+            F::TlsNotChecked { sites: p.clone() },
+            F::TlsNotChecked {
                 sites: vec![s(1), s(2)],
             },
         ];
@@ -486,6 +493,7 @@ mod every_case {
                 Some(TlsStatus::Timeout),
                 Some(TlsStatus::ClientAuthRequired),
                 Some(TlsStatus::Error),
+                Some(TlsStatus::NotAttempted),
             ] {
                 f.push(F::TlsFailed {
                     target: t(2, 1146),

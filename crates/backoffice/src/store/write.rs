@@ -24,6 +24,17 @@
 //! latest (LATEST_COLS) VALUES ...`, bound by one helper ([`bind_latest`]):
 //! a probe's first report gives it the state [`LatestRow::first`], and the
 //! upsert's `ON CONFLICT` clause moves an existing state forward.
+//!
+//! A TCP-only report (a daemon's `tls_every` on a metered link: its TLS
+//! parts say `not_attempted`, [`Report::tcp_only`]) says nothing about TLS.
+//! It moves the TCP facts forward like any other report (the latest report,
+//! "Port STCA2 non ouvert" and its closed streak) but keeps the failover
+//! recommendation and message of the state before it; and when its TCP
+//! facts are those of the state (the first half of [`state_key`]), it is
+//! not a change of state: the state's key, its start and the latest body
+//! (whose TLS facts still stand, for the console's finding lists) stay, and
+//! its body is not kept. A probe whose first report is TCP-only starts with
+//! the recommendation `none` until a full one arrives.
 
 use sqlx::{AssertSqlSafe, Row};
 
@@ -44,23 +55,28 @@ pub fn hour_of(ms: i64) -> i64 {
 /// 4 of the start's offset in its hour (ms), big-endian.
 pub const REC_BYTES: usize = 12;
 
-/// What an operator cares about in `report`, digested: every target's
-/// address, port, TCP and TLS outcome, CA family and chain (subject, issuer,
-/// serial of each certificate), the STCA2 verdict, the recommendation and
-/// the set of finding codes. Two reports with the same key say the same
-/// thing; only latencies, times and ids differ.
+/// What an operator cares about in `report`, digested, in two halves of
+/// [`STATE_HALF`] hex digits: the TCP facts (every target's address, port
+/// and TCP outcome, and the STCA2 verdict), then the rest (every target's
+/// TLS outcome, CA family and chain: subject, issuer, serial of each
+/// certificate; the recommendation and the set of finding codes). Two
+/// reports with the same key say the same thing; only latencies, times and
+/// ids differ. A TCP-only report is compared on the first half alone
+/// ([`same_state`]).
 pub fn state_key(report: &Report) -> String {
     use std::collections::BTreeSet;
-    let targets: Vec<serde_json::Value> = report
+    let tcp: Vec<serde_json::Value> = report
+        .results
+        .iter()
+        .map(|t| serde_json::json!([t.site, t.address, t.port, t.tcp.status]))
+        .collect();
+    let tcp = serde_json::json!([tcp, report.summary.stca2_port_closed]);
+    let tls: Vec<serde_json::Value> = report
         .results
         .iter()
         .map(|t| {
             let tls = t.tls.as_ref();
             serde_json::json!([
-                t.site,
-                t.address,
-                t.port,
-                t.tcp.status,
                 tls.map(|x| x.status),
                 tls.and_then(|x| x.ca_family),
                 tls.map(|x| x
@@ -84,17 +100,41 @@ pub fn state_key(report: &Report) -> String {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         })
         .collect();
-    let key = serde_json::json!([
-        targets,
-        report.summary.stca2_port_closed,
-        report.summary.failover.recommendation,
-        codes,
-    ]);
-    let d = ring::digest::digest(&ring::digest::SHA256, key.to_string().as_bytes());
-    d.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let rest = serde_json::json!([tls, report.summary.failover.recommendation, codes]);
+    let half = |v: serde_json::Value| -> String {
+        let d = ring::digest::digest(&ring::digest::SHA256, v.to_string().as_bytes());
+        d.as_ref()[..STATE_HALF / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    half(tcp) + &half(rest)
+}
+
+/// Hex digits in each half of a [`state_key`].
+pub const STATE_HALF: usize = 16;
+
+/// Whether `r` leaves its probe in the state whose key is `before`: the
+/// same key, or for a TCP-only report the same TCP facts (the key's first
+/// half). The SQL twin is [`same_state_sql`].
+fn same_state(before: &str, r: &NewReport) -> bool {
+    if r.tls_checked {
+        before == r.state_key
+    } else {
+        before.get(..STATE_HALF) == r.state_key.get(..STATE_HALF)
+    }
+}
+
+/// [`same_state`] in the upsert of `latest`: `latest.state_key` is the
+/// state before, `excluded` the report.
+fn same_state_sql(tls_checked: bool) -> String {
+    if tls_checked {
+        "latest.state_key = excluded.state_key".into()
+    } else {
+        format!(
+            "substr(latest.state_key, 1, {STATE_HALF}) = substr(excluded.state_key, 1, {STATE_HALF})"
+        )
+    }
 }
 
 /// The record of a report in its hour's row (see [`REC_BYTES`]).
@@ -138,6 +178,9 @@ pub struct NewReport {
     pub message: String,
     /// The report's finding codes, each between commas ([`finding_codes`]).
     pub findings: String,
+    /// False for a TCP-only report ([`Report::tcp_only`]): it keeps the
+    /// state's recommendation, and its TCP facts alone tell a change.
+    pub tls_checked: bool,
     /// The report as JSON text.
     pub body: String,
     /// What an operator cares about, digested ([`state_key`]): a report
@@ -181,6 +224,7 @@ impl NewReport {
             recommendation: report.summary.failover.recommendation.as_str().to_string(),
             message: report.summary.failover.message.clone(),
             findings: finding_codes(report),
+            tls_checked: !report.tcp_only(),
             body,
             state_key: state_key(report),
             attempts: report.results.iter().map(|t| t.tcp.attempts).sum(),
@@ -520,12 +564,12 @@ trait WriteTx {
     /// Stores the bodies of `chunk`; returns the ids it stored.
     async fn insert_reports(&mut self, chunk: &[&NewReport]) -> Result<Vec<String>, StoreError>;
     /// Upserts `chunk` (each probe at most once) into `latest`; returns the
-    /// probes whose latest state moved to the given report, each with the
-    /// state key it had before (None for a new probe).
+    /// probes whose latest state moved to the given report, each with
+    /// whether its state stayed the same (false for a new probe).
     async fn upsert_latest(
         &mut self,
         chunk: &[&NewReport],
-    ) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    ) -> Result<Vec<(String, bool)>, StoreError>;
     /// The state key of `probe`'s newest stored report started at or
     /// before `t`: None when there is none, Some(None) for one stored
     /// before state keys existed.
@@ -611,22 +655,36 @@ macro_rules! impl_write_tx {
             async fn upsert_latest(
                 &mut self,
                 chunk: &[&NewReport],
-            ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-                let mut q = sqlx::query(AssertSqlSafe(upsert_latest_sql(chunk.len())));
-                for r in chunk {
-                    q = bind_latest_row(q, &LatestRow::first(r))
-                        .bind(&r.body)
-                        .bind(r.finished_at)
-                        .bind(r.received_at)
-                        .bind(&r.state_key)
-                        .bind(None::<String>)
-                        .bind(r.started_at)
-                        .bind(1i64);
+            ) -> Result<Vec<(String, bool)>, StoreError> {
+                // Full and TCP-only reports: one statement each.
+                let mut moved = Vec::with_capacity(chunk.len());
+                for tls_checked in [true, false] {
+                    let rows: Vec<&&NewReport> = chunk
+                        .iter()
+                        .filter(|r| r.tls_checked == tls_checked)
+                        .collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let sql = upsert_latest_sql(rows.len(), tls_checked);
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for r in rows {
+                        q = bind_latest_row(q, &LatestRow::first(r))
+                            .bind(&r.body)
+                            .bind(r.finished_at)
+                            .bind(r.received_at)
+                            .bind(&r.state_key)
+                            .bind(None::<String>)
+                            .bind(r.started_at)
+                            .bind(1i64);
+                    }
+                    for row in q.fetch_all(&mut **self).await? {
+                        let (probe, before, after): (String, Option<String>, Option<String>) =
+                            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                        moved.push((probe, before.is_some() && before == after));
+                    }
                 }
-                let rows = q.fetch_all(&mut **self).await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                    .collect()
+                Ok(moved)
             }
 
             async fn state_before(
@@ -826,7 +884,7 @@ async fn write_batch<T: WriteTx>(
             moved.sort();
             for r in chunk {
                 match moved.binary_search_by(|(p, _)| p.as_str().cmp(&r.probe_id)) {
-                    Ok(i) if moved[i].1.as_deref() == Some(r.state_key.as_str()) => {}
+                    Ok(i) if moved[i].1 => {}
                     Ok(_) => changed.push(r),
                     Err(_) => late.push(r),
                 }
@@ -844,7 +902,8 @@ async fn write_batch<T: WriteTx>(
     });
     for r in late {
         apply_late(tx, r).await?;
-        if tx.state_before(&r.probe_id, r.started_at).await? != Some(Some(r.state_key.clone())) {
+        let before = tx.state_before(&r.probe_id, r.started_at).await?;
+        if !before.flatten().is_some_and(|k| same_state(&k, r)) {
             store_bodies(tx, &[r]).await?;
         }
     }
@@ -1012,18 +1071,39 @@ fn count_hours_sql(backend: Backend, n: usize) -> String {
 /// The upsert of one round into `latest`, newer reports only (late ones are
 /// [`apply_late`]'s). The closed streak: a closed report after a closed
 /// latest extends it; a closed report after an open one starts it; an open
-/// report ends it. The state: the same key extends it, another starts a
-/// new one; `prev_state_key` keeps the key replaced, which the statement
-/// returns so that the caller knows, under the row's lock, whether the
-/// report changed the state. A probe's first report inserts the values
-/// bound for it ([`LatestRow::first`], no previous key). Returns the probes
-/// it moved.
-fn upsert_latest_sql(n: usize) -> String {
+/// report ends it. The state: the same state ([`same_state`]) extends it,
+/// another starts a new one; `prev_state_key` keeps the key replaced, which
+/// the statement returns with the new one so that the caller knows, under
+/// the row's lock, whether the report changed the state. A TCP-only report
+/// (`tls_checked` false) keeps the recommendation and message, and while
+/// its TCP facts are the state's, the state's key, the latest body and its
+/// finding codes too.
+/// A probe's first report inserts the values bound for it
+/// ([`LatestRow::first`], no previous key). Returns the probes it moved.
+fn upsert_latest_sql(n: usize, tls_checked: bool) -> String {
+    let same = same_state_sql(tls_checked);
+    // The columns a TCP-only report leaves to the state's while its TCP
+    // facts are the state's: the latest body and its finding codes (so the
+    // console's lists of interceptions, old chains and expiring chains keep
+    // them), and the state's key.
+    let keep = |col: &str| {
+        if tls_checked {
+            format!("excluded.{col}")
+        } else {
+            format!("CASE WHEN {same} THEN latest.{col} ELSE excluded.{col} END")
+        }
+    };
+    let (body, findings, key) = (keep("body"), keep("findings"), keep("state_key"));
+    let failover = if tls_checked {
+        "recommendation = excluded.recommendation, message = excluded.message, "
+    } else {
+        ""
+    };
     let mut sql = format!(
         "INSERT INTO latest ({LATEST_COLS}, {LATEST_INGEST_COLS}) VALUES {}",
         values_sql(n, LATEST_COL_COUNT + LATEST_INGEST_COL_COUNT)
     );
-    sql.push_str(
+    sql.push_str(&format!(
         " ON CONFLICT (probe_id) DO UPDATE SET \
          report_id = excluded.report_id, \
          started_at = excluded.started_at, \
@@ -1034,23 +1114,20 @@ fn upsert_latest_sql(n: usize) -> String {
          closed_streak = CASE WHEN NOT excluded.stca2_port_closed THEN 0 \
                               WHEN latest.stca2_port_closed THEN latest.closed_streak + 1 \
                               ELSE 1 END, \
-         recommendation = excluded.recommendation, \
-         message = excluded.message, \
+         {failover}\
          merchant_id = COALESCE(excluded.merchant_id, latest.merchant_id), \
          public_ip = excluded.public_ip, \
-         findings = excluded.findings, \
-         body = excluded.body, \
+         findings = {findings}, \
+         body = {body}, \
          finished_at = excluded.finished_at, \
          received_at = excluded.received_at, \
          prev_state_key = latest.state_key, \
-         state_key = excluded.state_key, \
-         state_since = CASE WHEN latest.state_key = excluded.state_key \
-                            THEN latest.state_since ELSE excluded.started_at END, \
-         state_reports = CASE WHEN latest.state_key = excluded.state_key \
-                              THEN latest.state_reports + 1 ELSE 1 END \
+         state_key = {key}, \
+         state_since = CASE WHEN {same} THEN latest.state_since ELSE excluded.started_at END, \
+         state_reports = CASE WHEN {same} THEN latest.state_reports + 1 ELSE 1 END \
          WHERE excluded.started_at > latest.started_at \
-         RETURNING probe_id, prev_state_key",
-    );
+         RETURNING probe_id, prev_state_key, state_key"
+    ));
     sql
 }
 

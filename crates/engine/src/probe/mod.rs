@@ -23,6 +23,7 @@ pub mod latency;
 pub mod legacy;
 pub mod tcp;
 pub mod tls;
+pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -94,6 +95,10 @@ pub struct ProbeConfig {
     pub client_identity: Option<ClientIdentity>,
     /// Fill `CertInfo.pem` (`--with-pem`).
     pub with_pem: bool,
+    /// `false`: a TCP-only check (a daemon's cycle between two full ones on
+    /// a metered link, `tls_every`): no handshake, and the TLS part of
+    /// every target that opened says [`TlsStatus::NotAttempted`].
+    pub tls: bool,
 }
 
 impl ProbeConfig {
@@ -117,6 +122,7 @@ impl ProbeConfig {
             allow,
             client_identity: None,
             with_pem: false,
+            tls: true,
         }
     }
 }
@@ -225,6 +231,7 @@ pub async fn check_with_dns(
         identity,
         timeout: config.timeout,
         with_pem: config.with_pem,
+        tls: config.tls,
         families: targets
             .families
             .iter()
@@ -279,6 +286,7 @@ struct Shared {
     identity: Result<Option<Arc<CertifiedKey>>, String>,
     timeout: Duration,
     with_pem: bool,
+    tls: bool,
     families: Vec<(CaFamily, Vec<Anchor>)>,
     dns: Option<Dns>,
     ports: Vec<Port>,
@@ -341,7 +349,8 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
         let name = name.clone();
         let dns_result = dns_result.clone();
         async move {
-            let (tcp, tls) = probe_target(shared, SocketAddr::new(ip, port.number), name).await;
+            let target = probe_target(shared, SocketAddr::new(ip, port.number), name);
+            let ((tcp, tls), wire) = wire::counted(target).await;
             TargetResult {
                 site: site.name.clone(),
                 role: site.role,
@@ -352,6 +361,7 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
                 dns: dns_result,
                 tcp,
                 tls,
+                wire,
             }
         }
     });
@@ -386,6 +396,7 @@ fn not_probed(
                 connect_ms: None,
             },
             tls: None,
+            wire: None,
         })
         .collect()
 }
@@ -414,6 +425,11 @@ async fn probe_target(
                     break;
                 }
             }
+            Ok(stream) if !shared.tls => {
+                connect_lat.record(start.elapsed());
+                // Closed at once; a watch counts what the connect cost.
+                drop(wire::Watch::new(&stream));
+            }
             Ok(stream) => {
                 connect_lat.record(start.elapsed());
                 let hs = match &shared.identity {
@@ -435,6 +451,13 @@ async fn probe_target(
         }
     }
     let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
+    if !shared.tls {
+        let tls = (tcp.status == TcpStatus::Open).then(|| {
+            // Data, not words: the verdict and crates/words say what it means.
+            TlsResult::not_attempted("tcp-only cycle (tls_every)")
+        });
+        return (tcp, tls);
+    }
     let tls = match summarise_tls(shared, handshakes) {
         Some((mut t, true)) => {
             legacy_capture(shared, addr, &name, &mut t).await;
@@ -461,7 +484,10 @@ async fn legacy_capture(
         _ => None,
     };
     let outcome = match tcp::connect(addr, &shared.connect).await {
-        Ok(stream) => legacy::capture(stream, sni.as_deref(), shared.timeout).await,
+        Ok(stream) => {
+            let _wire = wire::Watch::new(&stream);
+            legacy::capture(stream, sni.as_deref(), shared.timeout).await
+        }
         Err(f) => Err(legacy::LegacyError::Io(format!(
             "connect failed: {}",
             f.detail
@@ -727,6 +753,7 @@ mod tests {
             identity: Ok(None),
             timeout: config.timeout,
             with_pem: false,
+            tls: true,
             families,
             dns: None,
             ports: vec![],

@@ -136,6 +136,8 @@ impl IcmpReport {
 /// The caller has already checked `addr` against the allow-list.
 pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<TcpStream, ConnectFailure> {
     let socket = prepare(addr, opts)?;
+    // Counts a connection that does not open; handed over when it does.
+    let wire = super::wire::Watch::new(&socket);
     let fd = socket.as_raw_fd();
     match socket.connect(&SockAddr::from(addr)) {
         Ok(()) => {}
@@ -166,6 +168,7 @@ pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<TcpStrea
                         // abort the established connection, as IP_RECVERR
                         // would make it do.
                         set_recv_err(stream.as_raw_fd(), addr.is_ipv6(), false);
+                        wire.hand_over();
                         Ok(stream)
                     }
                     // Writable without SO_ERROR yet not connected (ENOTCONN).

@@ -325,6 +325,8 @@ pub async fn handshake(
     name: ServerName<'static>,
     opts: &TlsOptions,
 ) -> Handshake {
+    // Counts the connection's bytes when this function ends and drops it.
+    let _wire = super::wire::Watch::new(&stream);
     let seen: Shared = Arc::default();
     let start = Instant::now();
     let mut out = Handshake::failed(None);

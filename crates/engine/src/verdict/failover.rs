@@ -20,7 +20,7 @@ pub(super) fn failover(sites: &Sites<'_>, ctx: &Context) -> Failover {
 fn decide(sites: &Sites<'_>, ctx: &Context) -> (Recommendation, FailoverReason) {
     use FailoverReason as F;
     use Recommendation as R;
-    use SiteState::{Blocked, Broken, Unmeasured, Usable};
+    use SiteState::{Blocked, Broken, TlsNotChecked, Unmeasured, Usable};
     let primaries = sites.with_role(Role::Primary);
     let secondaries = sites.with_role(Role::Secondary);
     if secondaries.is_empty() {
@@ -47,6 +47,19 @@ fn decide(sites: &Sites<'_>, ctx: &Context) -> (Recommendation, FailoverReason) 
                 },
             )
         }
+        // A TCP-only check cannot tell usable from broken: the last full
+        // check's recommendation stands (the back office keeps it).
+        (TlsNotChecked, _) | (_, TlsNotChecked) => (
+            R::None,
+            F::TlsNotChecked {
+                sites: refs(
+                    &all.iter()
+                        .copied()
+                        .filter(|v| v.state(ctx) == TlsNotChecked)
+                        .collect::<Vec<_>>(),
+                ),
+            },
+        ),
         (Usable, Usable) => (
             R::ConfigureSecondary,
             F::AllAnswer {

@@ -7,7 +7,7 @@ use stca2_report::{Expiry, Headline, Role, TargetRef, TargetResult, TcpStatus};
 use super::site::Sites;
 use super::{
     Context, answers, chain_days, dns_failed, family, intercepted, intercepted_by, measured_closed,
-    not_measured, primary_stca2_closed, ready, tcp_open,
+    not_measured, primary_stca2_closed, ready, tcp_open, tls_not_attempted,
 };
 use stca2_report::CaFamily;
 
@@ -84,13 +84,19 @@ pub(super) fn headline(
     if !blocked.is_empty() {
         return Headline::Blocked {
             blocked,
-            tls_failing: targets(&|r| tcp_open(r) && !answers(r)),
+            tls_failing: targets(&|r| tcp_open(r) && !answers(r) && !tls_not_attempted(r)),
         };
     }
     let unmeasured = targets(&not_measured);
     if !unmeasured.is_empty() {
         return Headline::NotMeasured {
             targets: unmeasured,
+        };
+    }
+    let not_checked = targets(&tls_not_attempted);
+    if !not_checked.is_empty() {
+        return Headline::TlsNotChecked {
+            targets: not_checked,
         };
     }
     let old = targets(&|r| family(r) == Some(CaFamily::Stca));

@@ -125,6 +125,12 @@ pub fn answers(r: &TargetResult) -> bool {
     }
 }
 
+/// TCP opened and no handshake was tried: a TCP-only check (a daemon's
+/// `tls_every` on a metered link). Its TLS state is unknown, never a failure.
+pub fn tls_not_attempted(r: &TargetResult) -> bool {
+    tcp_open(r) && r.tls.as_ref().is_some_and(TlsResult::is_not_attempted)
+}
+
 /// A target was not measured: its TCP status is `error` — the allow-list
 /// refused it (no attempt was made), or the connection failed on this
 /// machine (a bad `--source` or `--interface`, no free local port) — and not
@@ -257,7 +263,53 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
-    use stca2_report::{Finding, Recommendation, Severity, codes, endpoint};
+    use stca2_report::{
+        FailoverReason, Finding, Headline, Recommendation, Severity, codes, endpoint,
+    };
+
+    /// A TCP-only check (a daemon's `tls_every`): TLS `not_attempted` is
+    /// unknown, never a failure: no tls_failed finding, no "TLS failing"
+    /// anywhere, failover not judged; the TCP facts are judged as ever.
+    #[test]
+    fn a_tcp_only_check_judges_tcp_and_leaves_tls_unknown() {
+        let na = || O::Tls(TlsStatus::NotAttempted);
+        let s = judge_default(&set(na(), na(), na(), na()));
+        assert!(!s.ok, "nothing shows the gateways ready");
+        assert!(!s.stca2_port_closed);
+        assert!(s.findings.is_empty(), "{:?}", codes_of(&s));
+        assert!(matches!(
+            s.headline_params,
+            Some(Headline::TlsNotChecked { ref targets }) if targets.len() == 4
+        ));
+        assert!(s.headline.contains("TLS was not checked"), "{}", s.headline);
+        assert_eq!(s.failover.recommendation, Recommendation::None);
+        assert!(matches!(
+            s.failover.params,
+            Some(FailoverReason::TlsNotChecked { ref sites }) if sites.len() == 2
+        ));
+        assert!(
+            s.failover.message.contains("last full check"),
+            "{}",
+            s.failover.message
+        );
+
+        // The primary's STCA2 port closed: the same headline and finding as
+        // in a full check; the open ports are not called TLS failures.
+        let s = judge_default(&set(TIMEOUT, na(), na(), na()));
+        assert!(s.stca2_port_closed);
+        assert!(matches!(
+            s.headline_params,
+            Some(Headline::PrimaryClosed { .. })
+        ));
+        assert_eq!(
+            codes_of(&s),
+            vec![(codes::PORT_CLOSED, Severity::Error)],
+            "{:?}",
+            s.findings
+        );
+        assert!(!s.headline.contains("TLS"), "{}", s.headline);
+        assert_eq!(s.failover.recommendation, Recommendation::None);
+    }
 
     #[test]
     fn stca2_port_closed_table() {

@@ -4,7 +4,7 @@
 
 use stca2_report::{FailoverTarget, Role, Service, SiteRef, TargetRef, TargetResult};
 
-use super::{Context, answers, intercepted, measured_closed, not_measured};
+use super::{Context, answers, intercepted, measured_closed, not_measured, tls_not_attempted};
 
 /// Every site of one check, in order of appearance.
 pub(super) struct Sites<'a>(Vec<SiteView<'a>>);
@@ -29,6 +29,8 @@ pub(super) enum SiteState {
     Unmeasured,
     /// TCP opens, but TLS fails or is intercepted: not a port problem.
     Broken,
+    /// TCP opens, TLS was not tried (a TCP-only check): usable or broken, unknown.
+    TlsNotChecked,
 }
 
 impl<'a> Sites<'a> {
@@ -117,6 +119,8 @@ impl SiteView<'_> {
             SiteState::Blocked
         } else if key.iter().any(|r| not_measured(r)) {
             SiteState::Unmeasured
+        } else if key.iter().any(|r| tls_not_attempted(r)) {
+            SiteState::TlsNotChecked
         } else if key.iter().all(|r| answers(r) && !intercepted(r, ctx)) {
             SiteState::Usable
         } else {
@@ -146,6 +150,8 @@ pub(super) fn role_state(sites: &[&SiteView<'_>], ctx: &Context) -> SiteState {
         SiteState::Blocked
     } else if states.contains(&SiteState::Unmeasured) {
         SiteState::Unmeasured
+    } else if states.contains(&SiteState::TlsNotChecked) {
+        SiteState::TlsNotChecked
     } else if states.iter().all(|s| *s == SiteState::Usable) {
         SiteState::Usable
     } else {

@@ -75,6 +75,8 @@ headline-old-ca = Not ready for STCA2: { $targets } still { $count ->
    *[other] present
 } the old STCA chain.
 headline-tls-failing = Not ready: TCP opens but TLS does not complete on { $targets } (see the findings).
+# A daemon's TCP-only cycle (tls_every, metered links): every port opens, TLS not looked at.
+headline-tls-not-checked = TCP opens on every port. TLS was not checked on { $targets } in this cycle (a TCP-only check on a metered link): the last full check tells whether the gateways present STCA2.
 headline-expired = Not ready: the certificate presented on { $targets } has expired; tell the gateway operator.
 headline-anchors-missing = Every site answers TLS, but the CA family cannot be told: the target set's STCA2 and STCA anchor files are missing. Add them and check again.
 headline-not-stca2 = Not ready for STCA2: { $targets } { $count ->
@@ -100,6 +102,7 @@ failover-unmeasured = Failover cannot be judged yet: { $sites } { $count ->
     [one] was
    *[other] were
 } not measured (see the not_measured findings). Fix that on the probe side and check again.
+failover-tls-not-checked = Failover is judged on full checks: TLS was not checked on { $sites } in this TCP-only cycle, so the last full check's recommendation stands.
 failover-all-answer = { $count ->
     [2] Both sites
    *[other] All { $count } sites
@@ -141,6 +144,8 @@ finding-tls-failed-unnamed-alert = (unnamed)
 finding-tls-failed-reset = the connection was reset during the handshake; a reset right after the ClientHello often means a filtering middlebox on the merchant's network
 finding-tls-failed-eof = the connection was closed during the handshake: something accepts TCP there but does not speak TLS to the probe (a proxy or a filter)
 finding-tls-failed-timeout = TCP opens but the TLS handshake never got an answer within the timeout: a silent middlebox, a service that is not running, or a path-MTU black hole (a link with a smaller MTU, such as PPPoE or a VPN, whose ICMP "fragmentation needed" messages are blocked, so the server's certificate never arrives; try lowering the router's MTU or enabling MSS clamping)
+# Never a finding (a TCP-only check has none); said plainly should a reader ask.
+finding-tls-failed-not-attempted = no TLS handshake was tried in this TCP-only check{ $aside }
 finding-tls-failed-error = the TLS handshake failed{ $aside }
 finding-client-auth = { $at } asked for a client certificate, as a real gateway does on the declaration port; the terminal presents its own.{ $accepted }
 # After finding-client-auth when the server named the CAs it accepts; the leading space is part of it.

@@ -91,6 +91,8 @@ headline-old-ca = Pas prêt pour STCA2 : { $targets } { $count ->
    *[other] présentent
 } encore l'ancienne chaîne STCA.
 headline-tls-failing = Pas prêt : le TCP s'ouvre mais la négociation TLS n'aboutit pas sur { $targets } (voir les constats).
+# Cycle TCP seul du démon (tls_every, liens facturés au volume) : tous les ports s'ouvrent, TLS non regardé.
+headline-tls-not-checked = Le TCP s'ouvre sur tous les ports. Le TLS n'a pas été vérifié sur { $targets } à ce cycle (un test TCP seul, sur un lien facturé au volume) : le dernier test complet dit si les passerelles présentent STCA2.
 headline-expired = Pas prêt : le certificat présenté sur { $targets } a expiré ; prévenez l'exploitant de la passerelle.
 headline-anchors-missing = Tous les sites répondent en TLS, mais l'autorité de certification ne peut pas être identifiée : les fichiers d'ancres STCA2 et STCA du jeu de cibles sont absents. Ajoutez-les et relancez le test.
 headline-not-stca2 = Pas prêt pour STCA2 : { $targets } ne { $count ->
@@ -115,6 +117,7 @@ failover-unmeasured = Connectivité secondaire impossible à juger pour l'instan
     [one] n'a pas été mesuré
    *[other] n'ont pas été mesurés
 } (voir les constats not_measured). Corrigez cela côté sonde et relancez le test.
+failover-tls-not-checked = La connectivité secondaire se juge sur les tests complets : le TLS n'a pas été vérifié sur { $sites } pendant ce cycle TCP seul, la recommandation du dernier test complet reste donc valable.
 failover-all-answer = { $count ->
     [2] Les deux sites répondent
    *[other] Les { $count } sites répondent
@@ -151,6 +154,8 @@ finding-tls-failed-unnamed-alert = (sans nom)
 finding-tls-failed-reset = la connexion a été coupée (RST) pendant la négociation TLS ; une coupure juste après le ClientHello signale souvent un équipement de filtrage sur le réseau du commerçant
 finding-tls-failed-eof = la connexion a été fermée pendant la négociation TLS : quelque chose accepte le TCP mais ne parle pas TLS à la sonde (un proxy ou un filtre)
 finding-tls-failed-timeout = le TCP s'ouvre mais la négociation TLS reste sans réponse dans le délai : un équipement intermédiaire muet, un service arrêté, ou un trou noir de MTU (un lien à MTU réduite, PPPoE ou VPN par exemple, dont les messages ICMP « fragmentation nécessaire » sont bloqués, si bien que le certificat du serveur n'arrive jamais ; essayez de baisser la MTU de la box ou d'activer le MSS clamping)
+# Jamais un constat (un test TCP seul n'en produit pas) ; dit simplement si on le demande.
+finding-tls-failed-not-attempted = aucune négociation TLS n'a été tentée pendant ce test TCP seul{ $aside }
 finding-tls-failed-error = la négociation TLS a échoué{ $aside }
 finding-client-auth = { $at } a demandé un certificat client, comme le fait la vraie passerelle sur le port déclaration du terminal ; c'est normal, le terminal présente le sien.{ $accepted }
 finding-client-auth-cas = {" "}AC acceptées : { $cas }.

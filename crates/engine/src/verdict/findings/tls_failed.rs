@@ -28,6 +28,8 @@ pub(super) fn rule(scope: &Scope<'_>, r: &TargetResult) -> Option<FindingFacts> 
         | TlsStatus::Eof
         | TlsStatus::Timeout
         | TlsStatus::Error => true,
+        // A TCP-only check: unknown, not failed.
+        TlsStatus::NotAttempted => false,
     };
     failed.then(|| FindingFacts::TlsFailed {
         target,
