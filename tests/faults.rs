@@ -23,7 +23,12 @@ fn the_path_is_built_checked_and_removed() {
         let Some(p) = Path::build("built", Options::default()) else {
             return;
         };
-        names = [p.shop.clone(), p.boxx.clone(), p.isp.clone(), p.gateway.clone()];
+        names = [
+            p.shop.clone(),
+            p.boxx.clone(),
+            p.isp.clone(),
+            p.gateway.clone(),
+        ];
         assert!(names.iter().all(|n| namespace_exists(n)));
         let lab = p.start_lab("healthy");
         let report = p.check(&lab.targets, p.config());
@@ -31,12 +36,18 @@ fn the_path_is_built_checked_and_removed() {
             assert_eq!(r.tcp.status, TcpStatus::Open, "{r:#?}");
         }
         assert_eq!(
-            result(&report, Role::Primary, 1146).tls.as_ref().map(|t| t.status),
+            result(&report, Role::Primary, 1146)
+                .tls
+                .as_ref()
+                .map(|t| t.status),
             Some(TlsStatus::Ok)
         );
         assert!(report.summary.ok, "{:#?}", report.summary);
         // The path really has three hops: the ISP's router sees the traffic.
-        p.rule(Hop::Isp, "ip daddr 10.0.0.0/8 tcp dport 1146 counter comment \"seen\"");
+        p.rule(
+            Hop::Isp,
+            "ip daddr 10.0.0.0/8 tcp dport 1146 counter comment \"seen\"",
+        );
         let again = p.check(&lab.targets, p.config());
         assert!(again.summary.ok);
         assert!(p.counter(Hop::Isp, "seen") >= 1, "no SYN crossed the ISP");
@@ -50,7 +61,13 @@ fn the_path_is_built_checked_and_removed() {
 fn the_path_is_removed_after_a_failed_test() {
     let mut names = Vec::new();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let Some(p) = Path::build("failed", Options { nat: true, backup: true }) else {
+        let Some(p) = Path::build(
+            "failed",
+            Options {
+                nat: true,
+                backup: true,
+            },
+        ) else {
             return false;
         };
         names = vec![p.shop.clone(), p.boxx.clone(), p.backup.clone().unwrap()];
@@ -68,7 +85,10 @@ fn the_path_is_removed_after_a_failed_test() {
 
 /// The box drops everything to `ip` (both ports), as a router blocking a site does.
 fn drop_site(p: &Path, ip: std::net::IpAddr) {
-    p.rule(Hop::Box, &format!("ip daddr {ip} counter drop comment \"dropped\""));
+    p.rule(
+        Hop::Box,
+        &format!("ip daddr {ip} counter drop comment \"dropped\""),
+    );
 }
 
 /// Issue 10 item 2: with the default settings, a primary site dropped by the
@@ -83,7 +103,11 @@ fn a_dropped_primary_decides_the_default_check_fast() {
     drop_site(&p, p.primary());
     let lab = p.start_lab("healthy");
     let config = p.config();
-    assert_eq!(config.timeout, std::time::Duration::from_secs(5), "not the default step");
+    assert_eq!(
+        config.timeout,
+        std::time::Duration::from_secs(5),
+        "not the default step"
+    );
     let start = Instant::now();
     let report = p.check(&lab.targets, config);
     let took = start.elapsed();
@@ -91,14 +115,23 @@ fn a_dropped_primary_decides_the_default_check_fast() {
     for port in [1146, 7212] {
         let r = result(&report, Role::Primary, port);
         assert_eq!(r.tcp.status, TcpStatus::Timeout, "{r:#?}");
-        assert!(r.tcp.detail.as_deref().unwrap_or_default().contains("silently drops"));
+        assert!(
+            r.tcp
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("silently drops")
+        );
         let s = result(&report, Role::Secondary, port);
         assert_eq!(s.tcp.status, TcpStatus::Open, "{s:#?}");
         assert_eq!(s.tcp.successes, 3, "three latency samples: {s:#?}");
         assert!(s.tcp.connect_ms.is_some());
     }
     assert!(report.summary.stca2_port_closed);
-    assert!(p.counter(Hop::Box, "dropped") >= 4, "several SYNs raced per port");
+    assert!(
+        p.counter(Hop::Box, "dropped") >= 4,
+        "several SYNs raced per port"
+    );
     assert!(
         took < std::time::Duration::from_secs(4),
         "a dropped port waited a whole 5 s step: {took:?}"
@@ -124,18 +157,31 @@ fn twenty_percent_loss_never_looks_blocked() {
         for r in &report.results {
             checked += 1;
             assert_eq!(r.tcp.status, TcpStatus::Open, "{r:#?}");
-            if r.tcp.detail.as_deref().is_some_and(|d| d.contains("SYNs for")) {
+            if r.tcp
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("SYNs for"))
+            {
                 extra_syns += 1;
             }
         }
         assert!(!report.summary.stca2_port_closed, "{:#?}", report.summary);
-        assert!(report.summary.findings.iter().all(|f| f.code != "port_closed"));
+        assert!(
+            report
+                .summary
+                .findings
+                .iter()
+                .all(|f| f.code != "port_closed")
+        );
     }
     assert_eq!(checked, 100);
     // The loss was real: packets were dropped, and some races needed more than one SYN.
     assert!(p.counter(Hop::Box, "loss") > 0);
     eprintln!("{extra_syns} of {checked} target-checks needed more than one SYN");
-    assert!(extra_syns > 0, "20 % loss never cost a SYN in 100 target-checks");
+    assert!(
+        extra_syns > 0,
+        "20 % loss never cost a SYN in 100 target-checks"
+    );
 }
 
 /// One row of tests/faults.toml.
@@ -170,7 +216,9 @@ struct Table {
 
 fn table() -> Vec<Fault> {
     let text = include_str!("faults.toml");
-    toml::from_str::<Table>(text).expect("tests/faults.toml parses").fault
+    toml::from_str::<Table>(text)
+        .expect("tests/faults.toml parses")
+        .fault
 }
 
 fn hop_named(name: &str) -> Hop {
@@ -214,7 +262,10 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
     let lab = if f.intercept {
         // The box answers for both sites itself: a transparent TLS proxy.
         for ip in [p.primary(), p.secondary()] {
-            p.exec(Hop::Box, &["ip", "addr", "add", &format!("{ip}/32"), "dev", "lo"]);
+            p.exec(
+                Hop::Box,
+                &["ip", "addr", "add", &format!("{ip}/32"), "dev", "lo"],
+            );
         }
         crate::util::netns::GatewayLab::start(&p.boxx, p.primary(), p.secondary(), "intercepted")
     } else {
@@ -233,14 +284,14 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
     let port: u16 = port.parse().expect("a port");
     let r = result(&report, role, port);
     let mut wrong = Vec::new();
-    let mut expect = |what: &str, got: String, want: &str| {
+    let expect = |wrong: &mut Vec<String>, what: &str, got: String, want: &str| {
         if got != want {
             wrong.push(format!("{}: {what} is {got}, expected {want}", f.name));
         }
     };
-    expect("tcp", r.tcp.status.as_str().to_string(), &f.tcp);
+    expect(&mut wrong, "tcp", r.tcp.status.as_str().to_string(), &f.tcp);
     let tls = r.tls.as_ref().map_or("none", |t| t.status.as_str());
-    expect("tls", tls.to_string(), &f.tls);
+    expect(&mut wrong, "tls", tls.to_string(), &f.tls);
     let codes: Vec<&str> = report
         .summary
         .findings
@@ -269,12 +320,22 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
         });
     let stop = match stop {
         None => "none".to_string(),
-        Some(at) => serde_json::to_value(at).unwrap().as_str().unwrap().to_string(),
+        Some(at) => serde_json::to_value(at)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string(),
     };
-    expect("blocking hop", stop, &f.blocking_hop);
+    expect(&mut wrong, "blocking hop", stop, &f.blocking_hop);
     let mtu = r.path_mtu.as_ref().map(|m| m.mss.unwrap_or(0));
-    expect("path_mtu", format!("{mtu:?}"), &format!("{:?}", f.path_mtu));
     expect(
+        &mut wrong,
+        "path_mtu",
+        format!("{mtu:?}"),
+        &format!("{:?}", f.path_mtu),
+    );
+    expect(
+        &mut wrong,
         "recommendation",
         report.summary.failover.recommendation.as_str().to_string(),
         &f.recommendation,
@@ -290,7 +351,10 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
 #[test]
 fn the_accuracy_table() {
     if crate::util::netns::missing_prerequisite().is_some() {
-        eprintln!("{}: the accuracy table did not run", crate::util::netns::SKIPPED);
+        eprintln!(
+            "{}: the accuracy table did not run",
+            crate::util::netns::SKIPPED
+        );
         return;
     }
     let rows = table();
@@ -335,7 +399,13 @@ fn trace_refuses_what_the_allow_list_refuses() {
 /// stops at the box; `check --trace --csv` carries the last answering hop.
 #[test]
 fn trace_names_the_box_and_the_csv_carries_the_last_hop() {
-    let Some(p) = Path::build("tracecli", Options { nat: true, backup: false }) else {
+    let Some(p) = Path::build(
+        "tracecli",
+        Options {
+            nat: true,
+            backup: false,
+        },
+    ) else {
         return;
     };
     let primary = p.primary();
@@ -349,18 +419,39 @@ fn trace_names_the_box_and_the_csv_carries_the_last_hop() {
     eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{text}");
     let box_addr = p.box_addr().to_string();
-    assert!(text.contains(&format!("{box_addr} (default gateway)")), "{text}");
+    assert!(
+        text.contains(&format!("{box_addr} (default gateway)")),
+        "{text}"
+    );
     assert!(text.contains("stops at the merchant's box"), "{text}");
 
     // The open port goes through to the gateway at hop 3.
-    let out = p.cli(&["trace", &format!("{primary}:7212"), "--allow", &allow, "--json"]);
+    let out = p.cli(&[
+        "trace",
+        &format!("{primary}:7212"),
+        "--allow",
+        &allow,
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["reached_at"], 3, "{json:#}");
-    assert_eq!(json["hops"][1]["address"], p.isp_addr().to_string(), "{json:#}");
+    assert_eq!(
+        json["hops"][1]["address"],
+        p.isp_addr().to_string(),
+        "{json:#}"
+    );
 
     let targets = lab.targets.path.to_string_lossy().into_owned();
-    let out = p.cli(&["check", "--targets", &targets, "--trace", "--csv"]);
+    let out = p.cli(&[
+        "check",
+        "--targets",
+        &targets,
+        "--allow",
+        &allow,
+        "--trace",
+        "--csv",
+    ]);
     let csv = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{csv}");
     let mut lines = csv.lines();
@@ -376,7 +467,13 @@ fn trace_names_the_box_and_the_csv_carries_the_last_hop() {
 /// link that was asked for (the routers' counters say so).
 #[test]
 fn two_uplinks_each_give_their_own_verdict() {
-    let Some(p) = Path::build("uplinks", Options { nat: false, backup: true }) else {
+    let Some(p) = Path::build(
+        "uplinks",
+        Options {
+            nat: false,
+            backup: true,
+        },
+    ) else {
         return;
     };
     let primary = p.primary();
@@ -391,8 +488,9 @@ fn two_uplinks_each_give_their_own_verdict() {
     let lab = p.start_lab("healthy");
     let targets = lab.targets.path.to_string_lossy().into_owned();
     let backup = p.shop_backup_addr().to_string();
+    let allow = p.cidr().to_string();
     let status = |args: &[&str]| {
-        let mut all = vec!["check", "--targets", &targets, "--json"];
+        let mut all = vec!["check", "--targets", &targets, "--allow", &allow, "--json"];
         all.extend_from_slice(args);
         let out = p.cli(&all);
         let report: stca2_report::Report = serde_json::from_slice(&out.stdout)
@@ -404,7 +502,11 @@ fn two_uplinks_each_give_their_own_verdict() {
     assert_eq!(adsl, TcpStatus::Timeout);
     let dropped = p.counter(Hop::Box, "adsl");
     assert!(dropped >= 1);
-    assert_eq!(p.counter(Hop::Backup, "4g"), 0, "the default link is the box");
+    assert_eq!(
+        p.counter(Hop::Backup, "4g"),
+        0,
+        "the default link is the box"
+    );
 
     for (args, label) in [
         (vec!["--source", backup.as_str()], "--source"),
@@ -415,8 +517,15 @@ fn two_uplinks_each_give_their_own_verdict() {
         let (lte, report) = status(&args);
         assert_eq!(lte, TcpStatus::Open, "{label}");
         assert!(report.summary.ok, "{label}: {:#?}", report.summary);
-        assert!(p.counter(Hop::Backup, "4g") > before_4g, "{label}: nothing crossed the 4G router");
-        assert_eq!(p.counter(Hop::Box, "adsl"), before_box, "{label}: a SYN went through the box");
+        assert!(
+            p.counter(Hop::Backup, "4g") > before_4g,
+            "{label}: nothing crossed the 4G router"
+        );
+        assert_eq!(
+            p.counter(Hop::Box, "adsl"),
+            before_box,
+            "{label}: a SYN went through the box"
+        );
     }
 }
 
@@ -431,7 +540,17 @@ fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
 fn nmap(p: &Path, extra: &[&str]) -> (std::time::Duration, Vec<String>) {
     let (primary, secondary) = (p.primary().to_string(), p.secondary().to_string());
     let mut cmd = vec![
-        "ip", "netns", "exec", &p.shop, "nmap", "-Pn", "-sT", "-n", "-p1146,7212", "-oG", "-",
+        "ip",
+        "netns",
+        "exec",
+        &p.shop,
+        "nmap",
+        "-Pn",
+        "-sT",
+        "-n",
+        "-p1146,7212",
+        "-oG",
+        "-",
     ];
     cmd.extend_from_slice(extra);
     cmd.extend([primary.as_str(), secondary.as_str()]);
@@ -467,20 +586,30 @@ fn benchmark_beside_nmap() {
     let configs: [(&str, Option<&str>); 4] = [
         ("healthy", None),
         ("dropped", Some("ip daddr {primary} drop")),
-        ("rejected (TCP reset)", Some("ip daddr {primary} tcp dport {1146, 7212} reject with tcp reset")),
+        (
+            "rejected (TCP reset)",
+            Some("ip daddr {primary} tcp dport {1146, 7212} reject with tcp reset"),
+        ),
         (
             "ICMP admin-prohibited",
-            Some("ip daddr {primary} tcp dport {1146, 7212} reject with icmp type admin-prohibited"),
+            Some(
+                "ip daddr {primary} tcp dport {1146, 7212} reject with icmp type admin-prohibited",
+            ),
         ),
     ];
-    println!("| configuration | stca2-probe check (whole, defaults) | nmap -Pn -sT | nmap -Pn -sT --traceroute |");
+    println!(
+        "| configuration | stca2-probe check (whole, defaults) | nmap -Pn -sT | nmap -Pn -sT --traceroute |"
+    );
     println!("|---|---|---|---|");
     for (i, (name, rule)) in configs.iter().enumerate() {
         let Some(p) = Path::build(&format!("bench{i}"), Options::default()) else {
             return;
         };
         if let Some(rule) = rule {
-            p.rule(Hop::Box, &rule.replace("{primary}", &p.primary().to_string()));
+            p.rule(
+                Hop::Box,
+                &rule.replace("{primary}", &p.primary().to_string()),
+            );
         }
         let lab = p.start_lab("healthy");
         let ours = median(
@@ -506,7 +635,9 @@ fn benchmark_beside_nmap() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(250);
-    println!("\n| loss each way | target-checks | stca2-probe: open called blocked | nmap: open called closed/filtered |");
+    println!(
+        "\n| loss each way | target-checks | stca2-probe: open called blocked | nmap: open called closed/filtered |"
+    );
     println!("|---|---|---|---|");
     for loss in [5u8, 20] {
         let Some(p) = Path::build(&format!("benchloss{loss}"), Options::default()) else {

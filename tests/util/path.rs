@@ -37,7 +37,9 @@ use stca2_engine::targets::TargetSet;
 use stca2_report::{ProbeIdentity, Report};
 
 use super::net::namespace_octet;
-use super::netns::{GatewayLab, SKIPPED, missing_prerequisite, run, runtime, spawn_in_netns, try_run};
+use super::netns::{
+    GatewayLab, SKIPPED, missing_prerequisite, run, runtime, spawn_in_netns, try_run,
+};
 
 /// Every namespace of this helper starts with it (and nothing else's does).
 pub const PREFIX: &str = "s2p4";
@@ -102,7 +104,12 @@ impl Path {
             backup: options.backup.then(|| name("4g")),
             created: Vec::new(),
         };
-        let mut all = vec![p.shop.clone(), p.boxx.clone(), p.isp.clone(), p.gateway.clone()];
+        let mut all = vec![
+            p.shop.clone(),
+            p.boxx.clone(),
+            p.isp.clone(),
+            p.gateway.clone(),
+        ];
         all.extend(p.backup.clone());
         for ns in all {
             let _ = try_run(&["ip", "netns", "del", &ns], None);
@@ -164,19 +171,31 @@ impl Path {
             self.ip(i, &format!("route add 10.{n}.4.0/24 via 10.{n}.5.1"));
             // The backup link is a second default route, less preferred;
             // a probe bound to its address or its interface uses it.
-            self.ip(s, &format!("route add default via 10.{n}.4.1 dev s1 metric 200"));
-            self.ip(s, &format!("route add default via 10.{n}.4.1 dev s1 table 104"));
+            self.ip(
+                s,
+                &format!("route add default via 10.{n}.4.1 dev s1 metric 200"),
+            );
+            self.ip(
+                s,
+                &format!("route add default via 10.{n}.4.1 dev s1 table 104"),
+            );
             self.ip(s, &format!("rule add from 10.{n}.4.2 table 104"));
             self.sysctl(l, "net.ipv4.ip_forward=1");
         }
         for ns in [b, i] {
             self.sysctl(ns, "net.ipv4.ip_forward=1");
+            // Linux routers answer 6 ICMP errors per destination at once,
+            // then one a second; a check followed by its trace sends more
+            // than that within a second. Real routers limit too (the trace's
+            // several probes per hop are for that); the tests lift the
+            // limit so that every row of the table is deterministic.
+            self.sysctl(ns, "net.ipv4.icmp_ratelimit=0");
         }
         if options.nat {
             self.nft(
                 Hop::Box,
                 &format!(
-                    "table ip s2pnat {{ chain post {{ type nat hook postrouting priority 100; oifname \"b1\" masquerade }} }}"
+                    "table ip s2pnat {{ chain post {{ type nat hook postrouting priority 100; oifname \"b1\" masquerade; }} }}"
                 ),
             );
         }
@@ -212,7 +231,11 @@ impl Path {
     /// Adds `rule` (nft rule syntax) to a `forward` filter chain of `hop`
     /// (or `input` for the gateway, which forwards nothing).
     pub fn rule(&self, hop: Hop, rule: &str) {
-        let hook = if hop == Hop::Gateway { "input" } else { "forward" };
+        let hook = if hop == Hop::Gateway {
+            "input"
+        } else {
+            "forward"
+        };
         self.nft(
             hop,
             &format!(
@@ -226,7 +249,9 @@ impl Path {
     pub fn loss(&self, percent: u8) {
         self.rule(
             Hop::Box,
-            &format!("meta l4proto tcp numgen random mod 100 < {percent} counter drop comment \"loss\""),
+            &format!(
+                "meta l4proto tcp numgen random mod 100 < {percent} counter drop comment \"loss\""
+            ),
         );
     }
 
@@ -250,11 +275,6 @@ impl Path {
         IpAddr::V4(Ipv4Addr::new(10, self.n, a, b))
     }
 
-    /// The shop's own address on its main link.
-    pub fn shop_addr(&self) -> IpAddr {
-        self.addr(1, 2)
-    }
-
     /// The shop's address on the backup link.
     pub fn shop_backup_addr(&self) -> IpAddr {
         self.addr(4, 2)
@@ -268,11 +288,6 @@ impl Path {
     /// The ISP router's address towards the box: hop 2.
     pub fn isp_addr(&self) -> IpAddr {
         self.addr(2, 2)
-    }
-
-    /// The backup router's address on the shop side.
-    pub fn backup_addr(&self) -> IpAddr {
-        self.addr(4, 1)
     }
 
     /// The primary site (hop 3).
@@ -326,7 +341,12 @@ impl Path {
     /// with the repository's `STCA2_PROBE_ALLOW` and no colour.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new("ip")
-            .args(["netns", "exec", &self.shop, env!("CARGO_BIN_EXE_stca2-probe")])
+            .args([
+                "netns",
+                "exec",
+                &self.shop,
+                env!("CARGO_BIN_EXE_stca2-probe"),
+            ])
             .args(args)
             .env("STCA2_PROBE_ALLOW", "127.0.0.0/8,10.0.0.0/8")
             .env("NO_COLOR", "1")

@@ -118,7 +118,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
 
 /// The hops, one a line, then where the path stops.
 fn render(out: &mut Vec<u8>, target: &SocketAddr, t: &PathTrace) -> std::io::Result<()> {
-    writeln!(out, "TCP trace to {target}, {} SYNs per hop", t.probes_per_hop)?;
+    writeln!(
+        out,
+        "TCP trace to {target}, {} SYNs per hop",
+        t.probes_per_hop
+    )?;
     for h in &t.hops {
         let who = h
             .address
@@ -131,7 +135,11 @@ fn render(out: &mut Vec<u8>, target: &SocketAddr, t: &PathTrace) -> std::io::Res
             .rtt_ms
             .map(|ms| format!("{ms:.1} ms"))
             .unwrap_or_else(|| "-".into());
-        let icmp = h.icmp.as_deref().map(|i| format!(" ICMP {i}")).unwrap_or_default();
+        let icmp = h
+            .icmp
+            .as_deref()
+            .map(|i| format!(" ICMP {i}"))
+            .unwrap_or_default();
         writeln!(
             out,
             "{:>3}  {who:<36} {:<14} {}/{}  {rtt}{icmp}",

@@ -38,8 +38,8 @@ pub use result::{
 };
 pub use summary::{
     Broken, Expiry, Failover, FailoverReason, FailoverTarget, Finding, FindingFacts, Headline,
-    Intercepted, NotMeasuredReason, PathStopAt, Recommendation, Severity, SiteRef, SiteSummary, Summary,
-    TargetRef, TlsFailing, codes, endpoint,
+    Intercepted, NotMeasuredReason, PathStopAt, Recommendation, Severity, SiteRef, SiteSummary,
+    Summary, TargetRef, TlsFailing, codes, endpoint,
 };
 pub use target::{Role, Service};
 

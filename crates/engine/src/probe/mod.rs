@@ -43,13 +43,11 @@ use crate::cert::{Anchor, Classification};
 use crate::probe::dns::{Dns, DnsSetup};
 use crate::probe::latency::Recorder;
 use crate::probe::race::{RacePlan, SlowestConnect};
-use crate::probe::trace::TracePlan;
 use crate::probe::tcp::{ConnectFailure, ConnectOptions};
 use crate::probe::tls::{Handshake, TlsOptions};
+use crate::probe::trace::TracePlan;
 use crate::targets::{Address, Port, Site, TargetSet};
-use stca2_report::{
-    PathMtu, TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus,
-};
+use stca2_report::{PathMtu, TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
 
 /// Default number of attempts per target.
 pub const DEFAULT_ATTEMPTS: u32 = 3;
@@ -294,7 +292,9 @@ pub async fn check_with_dns(
 /// firewall sends in its name). All traces run at once.
 async fn trace_closed(results: &mut [TargetResult], connect: &ConnectOptions, plan: TracePlan) {
     let closed = |r: &TargetResult| !matches!(r.tcp.status, TcpStatus::Open | TcpStatus::Error);
-    let mut wanted: Vec<usize> = (0..results.len()).filter(|&i| closed(&results[i])).collect();
+    let mut wanted: Vec<usize> = (0..results.len())
+        .filter(|&i| closed(&results[i]))
+        .collect();
     let mut yardsticks: Vec<usize> = Vec::new();
     for (i, r) in results.iter().enumerate() {
         let site_traced = wanted.iter().any(|&w| results[w].site == r.site);
@@ -306,9 +306,18 @@ async fn trace_closed(results: &mut [TargetResult], connect: &ConnectOptions, pl
     wanted.extend(yardsticks);
     let addrs: Vec<(usize, SocketAddr)> = wanted
         .into_iter()
-        .filter_map(|i| results[i].ip.map(|ip| (i, SocketAddr::new(ip, results[i].port))))
+        .filter_map(|i| {
+            results[i]
+                .ip
+                .map(|ip| (i, SocketAddr::new(ip, results[i].port)))
+        })
         .collect();
-    let traces = join_all(addrs.iter().map(|(_, addr)| trace::trace(*addr, connect, plan))).await;
+    let traces = join_all(
+        addrs
+            .iter()
+            .map(|(_, addr)| trace::trace(*addr, connect, plan)),
+    )
+    .await;
     let wanted = addrs.into_iter().map(|(i, _)| i);
     for (i, t) in wanted.zip(traces) {
         if let (Ok(t), Some(r)) = (t, results.get_mut(i)) {
@@ -501,8 +510,8 @@ async fn probe_target(
     }
     let mut tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
     note_unanswered_syns(&mut tcp, syns);
-    let stalled = !handshakes.is_empty()
-        && handshakes.iter().all(|h| h.status == TlsStatus::Timeout);
+    let stalled =
+        !handshakes.is_empty() && handshakes.iter().all(|h| h.status == TlsStatus::Timeout);
     let path_mtu = if stalled {
         Some(clamped_retry(shared, addr, &name).await)
     } else {
@@ -564,7 +573,9 @@ async fn clamped_retry(shared: &Shared, addr: SocketAddr, name: &ServerName<'sta
             timeout: bound,
             identity: identity.clone(),
         };
-        tls::handshake(won.stream, name.clone(), &opts).await.answered()
+        tls::handshake(won.stream, name.clone(), &opts)
+            .await
+            .answered()
     });
     let completed = join_all(tries).await;
     PathMtu {

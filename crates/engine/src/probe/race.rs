@@ -248,7 +248,10 @@ mod tests {
     fn the_budget_stretches_with_slow_links_within_the_step() {
         let plan = RacePlan::default();
         let step = Duration::from_secs(5);
-        assert_eq!(plan.budget_for(Duration::ZERO, step), Duration::from_secs(1));
+        assert_eq!(
+            plan.budget_for(Duration::ZERO, step),
+            Duration::from_secs(1)
+        );
         assert_eq!(
             plan.budget_for(Duration::from_millis(400), step),
             Duration::from_millis(1600)

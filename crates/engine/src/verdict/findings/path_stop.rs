@@ -67,10 +67,18 @@ pub fn stop(
             Some(far) if far > last.ttl => {
                 // Answered in the gateway's name from closer by: the hop
                 // before (the last to forward) rejects with a reset.
-                let before = trace.hops.iter().find(|h| h.ttl.checked_add(1) == Some(last.ttl));
+                let before = trace
+                    .hops
+                    .iter()
+                    .find(|h| h.ttl.checked_add(1) == Some(last.ttl));
                 match before {
                     Some(b) if b.answer == HopAnswer::TimeExceeded => at_hop(b, HopAnswer::Reset),
-                    _ => (PathStopAt::Box, Some(1), trace.default_gateway, HopAnswer::Reset),
+                    _ => (
+                        PathStopAt::Box,
+                        Some(1),
+                        trace.default_gateway,
+                        HopAnswer::Reset,
+                    ),
                 }
             }
             _ => (
@@ -137,34 +145,57 @@ mod tests {
     fn where_the_path_stops() {
         use HopAnswer::*;
         let ip = |a: &str| Some(a.parse::<IpAddr>().unwrap());
-        let cases: Vec<(&str, PathTrace, Option<u8>, (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer))> = vec![
+        let cases: Vec<(
+            &str,
+            PathTrace,
+            Option<u8>,
+            (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer),
+        )> = vec![
             (
                 "the box drops",
-                t(vec![h(1, TimeExceeded, Some(BOX)), h(2, Silent, None), h(3, Silent, None)]),
+                t(vec![
+                    h(1, TimeExceeded, Some(BOX)),
+                    h(2, Silent, None),
+                    h(3, Silent, None),
+                ]),
                 None,
                 (PathStopAt::Box, Some(1), ip(BOX), Silent),
             ),
             (
                 "the ISP drops",
-                t(vec![h(1, TimeExceeded, Some(BOX)), h(2, TimeExceeded, Some(ISP)), h(3, Silent, None)]),
+                t(vec![
+                    h(1, TimeExceeded, Some(BOX)),
+                    h(2, TimeExceeded, Some(ISP)),
+                    h(3, Silent, None),
+                ]),
                 None,
                 (PathStopAt::BeyondBox, Some(2), ip(ISP), Silent),
             ),
             (
                 "the box answers admin-prohibited for TTL 2",
-                t(vec![h(1, TimeExceeded, Some(BOX)), h(2, Unreachable, Some(BOX))]),
+                t(vec![
+                    h(1, TimeExceeded, Some(BOX)),
+                    h(2, Unreachable, Some(BOX)),
+                ]),
                 None,
                 (PathStopAt::Box, Some(2), ip(BOX), Unreachable),
             ),
             (
                 "the ISP has no route",
-                t(vec![h(1, TimeExceeded, Some(BOX)), h(2, Unreachable, Some(ISP))]),
+                t(vec![
+                    h(1, TimeExceeded, Some(BOX)),
+                    h(2, Unreachable, Some(ISP)),
+                ]),
                 None,
                 (PathStopAt::BeyondBox, Some(2), ip(ISP), Unreachable),
             ),
             (
                 "the gateway's port is closed",
-                t(vec![h(1, TimeExceeded, Some(BOX)), h(2, TimeExceeded, Some(ISP)), h(3, Reset, Some(GW))]),
+                t(vec![
+                    h(1, TimeExceeded, Some(BOX)),
+                    h(2, TimeExceeded, Some(ISP)),
+                    h(3, Reset, Some(GW)),
+                ]),
                 Some(3),
                 (PathStopAt::Destination, Some(3), ip(GW), Reset),
             ),
@@ -182,7 +213,11 @@ mod tests {
             ),
             (
                 "nothing answers",
-                t(vec![h(1, Silent, None), h(2, Silent, None), h(3, Silent, None)]),
+                t(vec![
+                    h(1, Silent, None),
+                    h(2, Silent, None),
+                    h(3, Silent, None),
+                ]),
                 None,
                 (PathStopAt::Unknown, None, None, Silent),
             ),
