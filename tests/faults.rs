@@ -7,7 +7,7 @@
 use std::path::Path as FsPath;
 use std::time::Instant;
 
-use crate::util::path::{Hop, Options, Path};
+use crate::util::path::{Hop, Options, Path, chain};
 use crate::util::report::result;
 use stca2_report::{Role, TcpStatus, TlsStatus};
 
@@ -256,7 +256,12 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
         p.exec(Hop::Box, &["ip", "link", "set", "b0", "mtu", "576"]);
         p.nft(
             Hop::Box,
-            "table inet s2pmtu { chain output { type filter hook output priority 0; policy accept; icmp type destination-unreachable icmp code frag-needed drop } }",
+            &chain(
+                "inet s2pmtu",
+                "output",
+                "type filter hook output priority 0",
+                "icmp type destination-unreachable icmp code frag-needed drop",
+            ),
         );
     }
     let lab = if f.intercept {

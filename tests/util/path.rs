@@ -194,8 +194,11 @@ impl Path {
         if options.nat {
             self.nft(
                 Hop::Box,
-                &format!(
-                    "table ip s2pnat {{ chain post {{ type nat hook postrouting priority 100; oifname \"b1\" masquerade; }} }}"
+                &chain(
+                    "ip s2pnat",
+                    "post",
+                    "type nat hook postrouting priority 100",
+                    "oifname \"b1\" masquerade",
                 ),
             );
         }
@@ -222,7 +225,8 @@ impl Path {
         run(&full)
     }
 
-    /// Loads an nftables ruleset (`nft -f -` syntax) into `hop`'s namespace.
+    /// Loads an nftables ruleset (`nft -f -`, the file format: see
+    /// [`chain`]) into `hop`'s namespace.
     pub fn nft(&self, hop: Hop, ruleset: &str) {
         let cmd = ["ip", "netns", "exec", self.namespace(hop), "nft", "-f", "-"];
         try_run(&cmd, Some(ruleset)).unwrap_or_else(|e| panic!("{e}\nruleset:\n{ruleset}"));
@@ -238,8 +242,11 @@ impl Path {
         };
         self.nft(
             hop,
-            &format!(
-                "table inet s2p {{\n  chain {hook} {{\n    type filter hook {hook} priority 0; policy accept;\n    {rule}\n  }}\n}}\n"
+            &chain(
+                "inet s2p",
+                hook,
+                &format!("type filter hook {hook} priority 0"),
+                rule,
             ),
         );
     }
@@ -353,6 +360,15 @@ impl Path {
             .output()
             .expect("run stca2-probe in the shop namespace")
     }
+}
+
+/// An nftables ruleset in the file format `nft -f -` reads: table `table`
+/// ("family name"), base chain `name` declared by `hook` (with policy
+/// accept), holding `rule`. One statement a line: this machine's nft (1.0.6)
+/// refuses the one-line form `{ type ...; rule; }` with "unexpected '}'".
+/// Loading it again appends `rule` to the same chain.
+pub fn chain(table: &str, name: &str, hook: &str, rule: &str) -> String {
+    format!("table {table} {{\n  chain {name} {{\n    {hook}; policy accept;\n    {rule}\n  }}\n}}\n")
 }
 
 impl Drop for Path {

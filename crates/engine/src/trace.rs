@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 use stca2_report::{HopAnswer, PathTrace};
+use stca2_words::{Lang, Words, args, findings};
 
 use crate::allow::{self, AllowList};
 use crate::cli::{EXIT_USAGE, parse_cidr};
@@ -66,7 +67,8 @@ pub struct TraceArgs {
 }
 
 /// Runs `stca2-probe trace`.
-pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: TraceArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let words = Words::new(lang);
     let allowed = if args.allow.is_empty() {
         vec![IpNet::from(args.target.ip())]
     } else {
@@ -74,14 +76,27 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     };
     let allow = AllowList::new(allowed, AllowList::ceiling_from_env()?);
     if let Err(refusal) = allow.check(args.target.ip()) {
-        eprintln!("stca2-probe: refusing {}: {refusal}", args.target);
+        let target = args.target.to_string();
+        eprintln!(
+            "stca2-probe: {}",
+            words.text(
+                "trace-refusing",
+                Some(&args!("target" => target.as_str(), "why" => refusal.to_string()))
+            )
+        );
         if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {
             eprintln!(
-                "stca2-probe: {} is set but empty, which allows nothing",
-                allow::CEILING_ENV
+                "stca2-probe: {}",
+                words.text(
+                    "check-ceiling-empty",
+                    Some(&args!("variable" => allow::CEILING_ENV))
+                )
             );
         }
-        eprintln!("stca2-probe: nothing was sent");
+        eprintln!(
+            "stca2-probe: {}",
+            words.text("trace-nothing-sent", Some(&args!("target" => target)))
+        );
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     let wait = Duration::from_secs_f64(args.wait);
@@ -100,7 +115,10 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     let traced = match trace::trace(args.target, &opts, plan).await {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("stca2-probe: the trace could not run from this machine: {e}");
+            eprintln!(
+                "stca2-probe: {}",
+                words.text("trace-cannot-run", Some(&args!("error" => e)))
+            );
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -110,25 +128,36 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &traced)?;
         out.push(b'\n');
     } else {
-        render(&mut out, &args.target, &traced)?;
+        render(&mut out, words, &args.target, &traced)?;
     }
     std::io::stdout().lock().write_all(&out)?;
     Ok(ExitCode::from(if open { 0 } else { 1 }))
 }
 
 /// The hops, one a line, then where the path stops.
-fn render(out: &mut Vec<u8>, target: &SocketAddr, t: &PathTrace) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "TCP trace to {target}, {} SYNs per hop",
-        t.probes_per_hop
-    )?;
+fn render(
+    out: &mut Vec<u8>,
+    words: Words,
+    target: &SocketAddr,
+    t: &PathTrace,
+) -> std::io::Result<()> {
+    let header = words.text(
+        "trace-header",
+        Some(&args!("target" => target.to_string(), "probes" => t.probes_per_hop.to_string())),
+    );
+    writeln!(out, "{header}")?;
     for h in &t.hops {
         let who = h
             .address
             .map(|a| {
-                let gw = (Some(a) == t.default_gateway).then_some(" (default gateway)");
-                format!("{a}{}", gw.unwrap_or_default())
+                if Some(a) == t.default_gateway {
+                    words.text(
+                        "trace-default-gateway",
+                        Some(&args!("address" => a.to_string())),
+                    )
+                } else {
+                    a.to_string()
+                }
             })
             .unwrap_or_else(|| "*".into());
         let rtt = h
@@ -149,12 +178,13 @@ fn render(out: &mut Vec<u8>, target: &SocketAddr, t: &PathTrace) -> std::io::Res
             t.probes_per_hop
         )?;
     }
-    let endpoint = target.to_string();
+    let what = target.to_string();
+    let endpoint = words.endpoint_of(&target.ip().to_string(), target.port());
     let sentence = match t.hops.iter().find(|h| h.answer == HopAnswer::Open) {
-        Some(h) => stca2_words::findings::trace_open(&endpoint, h.ttl),
+        Some(h) => findings::trace_open(&words, &endpoint, h.ttl),
         None => {
             let (at, hop, address, how) = crate::verdict::path_stop(t, None);
-            stca2_words::findings::trace_stop(&endpoint, &endpoint, at, hop, address, how)
+            findings::path_stop(&words, &what, &endpoint, at, hop, address, how)
         }
     };
     writeln!(out, "\n{sentence}")
