@@ -92,9 +92,11 @@ fn drop_site(p: &Path, ip: std::net::IpAddr) {
 }
 
 /// Issue 10 item 2: with the default settings, a primary site dropped by the
-/// box is decided fast, the whole check with it. The bound here is a
-/// generous one that only catches a return to the old behaviour (a whole
-/// 5 s step per silent port); the real figure is measured in BENCHMARKS.md.
+/// box is decided by one race of the 1 s budget per port, both ports at
+/// once, while the other site keeps its three spaced latency samples: the
+/// whole check is decided in about a second (the wall-clock figure is a
+/// benchmark's, BENCHMARKS.md; this test asserts what the probe decided and
+/// how, not how long the machine took).
 #[test]
 fn a_dropped_primary_decides_the_default_check_fast() {
     let Some(p) = Path::build("fastdrop", Options::default()) else {
@@ -108,20 +110,23 @@ fn a_dropped_primary_decides_the_default_check_fast() {
         std::time::Duration::from_secs(5),
         "not the default step"
     );
+    assert_eq!(
+        config.race.budget,
+        std::time::Duration::from_secs(1),
+        "not the default race budget"
+    );
     let start = Instant::now();
     let report = p.check(&lab.targets, config);
-    let took = start.elapsed();
-    eprintln!("the whole default check took {took:?}");
+    eprintln!("the whole default check took {:?}", start.elapsed());
     for port in [1146, 7212] {
         let r = result(&report, Role::Primary, port);
         assert_eq!(r.tcp.status, TcpStatus::Timeout, "{r:#?}");
-        assert!(
-            r.tcp
-                .detail
-                .as_deref()
-                .unwrap_or_default()
-                .contains("silently drops")
-        );
+        // One race, lost after the 1 s budget with several SYNs: not a 5 s
+        // step, and no second attempt after a silence.
+        assert_eq!(r.tcp.attempts, 1, "{r:#?}");
+        let detail = r.tcp.detail.as_deref().unwrap_or_default();
+        assert!(detail.contains("TCP connection attempts within 1 s"), "{detail}");
+        assert!(detail.contains("silently drops"), "{detail}");
         let s = result(&report, Role::Secondary, port);
         assert_eq!(s.tcp.status, TcpStatus::Open, "{s:#?}");
         assert_eq!(s.tcp.successes, 3, "three latency samples: {s:#?}");
@@ -131,10 +136,6 @@ fn a_dropped_primary_decides_the_default_check_fast() {
     assert!(
         p.counter(Hop::Box, "dropped") >= 4,
         "several SYNs raced per port"
-    );
-    assert!(
-        took < std::time::Duration::from_secs(4),
-        "a dropped port waited a whole 5 s step: {took:?}"
     );
 }
 

@@ -330,6 +330,7 @@ pub fn primary_dropped_at_the_box() -> Vec<TargetResult> {
         last_answering_hop: Some(first),
         reached_at: None,
         default_gateway: "10.0.0.1".parse().ok(),
+        refused_by: None,
         probes_per_hop: 3,
         max_hops: 16,
     });

@@ -58,6 +58,13 @@ pub struct PathTrace {
     /// The probe's default gateway when the trace ran: normally the merchant's box, hop 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_gateway: Option<IpAddr>,
+    /// The router that sent the ICMP error refusing the connection (host or
+    /// network unreachable, administratively prohibited), as the check's own
+    /// attempts or the trace's probes saw it. Routers rate-limit these errors
+    /// (Linux: 5 at once, then one a second, for a missing route), so the
+    /// trace's probes often get none after the check's: this is who refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_by: Option<IpAddr>,
     /// SYNs sent per TTL.
     pub probes_per_hop: u32,
     /// The highest TTL tried.

@@ -28,7 +28,8 @@ pub mod trace;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -249,6 +250,7 @@ pub async fn check_with_dns(
         ports: targets.ports.clone(),
         race: config.race,
         slowest: SlowestConnect::default(),
+        refused_by: Mutex::new(HashMap::new()),
     });
 
     let mut set = JoinSet::new();
@@ -281,7 +283,13 @@ pub async fn check_with_dns(
         })
         .collect();
     if let Some(plan) = config.trace {
-        trace_closed(&mut results, &shared.connect, plan).await;
+        let refused_by = std::mem::take(
+            &mut *shared
+                .refused_by
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        trace_closed(&mut results, &shared.connect, plan, &refused_by).await;
     }
     results
 }
@@ -289,8 +297,15 @@ pub async fn check_with_dns(
 /// `--trace`: traces every target that was measured and did not open, and
 /// one port that opened on the same site as a yardstick for the
 /// destination's distance (it tells a reset from the gateway from one a
-/// firewall sends in its name). All traces run at once.
-async fn trace_closed(results: &mut [TargetResult], connect: &ConnectOptions, plan: TracePlan) {
+/// firewall sends in its name). All traces run at once. `refused_by`: the
+/// router whose ICMP error refused each address's own attempts (the trace
+/// may find it silent: its rate limit was spent on the check).
+async fn trace_closed(
+    results: &mut [TargetResult],
+    connect: &ConnectOptions,
+    plan: TracePlan,
+    refused_by: &HashMap<SocketAddr, IpAddr>,
+) {
     let closed = |r: &TargetResult| !matches!(r.tcp.status, TcpStatus::Open | TcpStatus::Error);
     let mut wanted: Vec<usize> = (0..results.len())
         .filter(|&i| closed(&results[i]))
@@ -318,9 +333,9 @@ async fn trace_closed(results: &mut [TargetResult], connect: &ConnectOptions, pl
             .map(|(_, addr)| trace::trace(*addr, connect, plan)),
     )
     .await;
-    let wanted = addrs.into_iter().map(|(i, _)| i);
-    for (i, t) in wanted.zip(traces) {
-        if let (Ok(t), Some(r)) = (t, results.get_mut(i)) {
+    for ((i, addr), t) in addrs.into_iter().zip(traces) {
+        if let (Ok(mut t), Some(r)) = (t, results.get_mut(i)) {
+            t.refused_by = refused_by.get(&addr).copied().or(t.refused_by);
             r.trace = Some(t);
         }
     }
@@ -340,6 +355,8 @@ struct Shared {
     ports: Vec<Port>,
     race: RacePlan,
     slowest: SlowestConnect,
+    /// Per address whose attempts an ICMP error refused: the router that sent it (`--trace`).
+    refused_by: Mutex<HashMap<SocketAddr, IpAddr>>,
 }
 
 impl Shared {
@@ -509,6 +526,17 @@ async fn probe_target(
         }
     }
     let mut tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
+    let refuser = failures
+        .iter()
+        .filter(|f| f.status == TcpStatus::Unreachable)
+        .find_map(|f| f.icmp.and_then(|i| i.offender));
+    if let (TcpStatus::Unreachable, Some(from)) = (tcp.status, refuser) {
+        shared
+            .refused_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(addr, from);
+    }
     note_unanswered_syns(&mut tcp, syns);
     let stalled =
         !handshakes.is_empty() && handshakes.iter().all(|h| h.status == TlsStatus::Timeout);
@@ -892,6 +920,7 @@ mod tests {
             ports: vec![],
             race: RacePlan::default(),
             slowest: SlowestConnect::default(),
+            refused_by: Mutex::new(HashMap::new()),
         }
     }
 

@@ -178,7 +178,7 @@ pub async fn race(
                     // Every attempt ended in silence (only when the step is
                     // shorter than the stagger): the next one is due now.
                     if syns >= plan.max_syns || Instant::now() >= deadline {
-                        return Err(silence(start.elapsed(), syns));
+                        return Err(silence(deadline - start, syns));
                     }
                     launch(&mut attempts);
                     syns += 1;
@@ -187,7 +187,7 @@ pub async fn race(
             },
             () = tokio::time::sleep_until(wake) => {
                 if Instant::now() >= deadline {
-                    return Err(silence(start.elapsed(), syns));
+                    return Err(silence(deadline - start, syns));
                 }
                 launch(&mut attempts);
                 syns += 1;
@@ -197,8 +197,10 @@ pub async fn race(
     }
 }
 
-/// The timeout failure of a race where nothing answered.
-fn silence(waited: Duration, syns: u32) -> Lost {
+/// The timeout failure of a race where nothing answered within `budget`
+/// (the detail names the budget, not the wall-clock wait: a loaded machine
+/// that wakes late does not change what the probe decided).
+fn silence(budget: Duration, syns: u32) -> Lost {
     let attempts = if syns == 1 {
         "the TCP connection".to_string()
     } else {
@@ -209,7 +211,7 @@ fn silence(waited: Duration, syns: u32) -> Lost {
             status: TcpStatus::Timeout,
             detail: format!(
                 "no answer to {attempts} within {} (SYN unanswered): a router or firewall on the path silently drops it, or the host is down",
-                super::fmt_duration(round_ms(waited))
+                super::fmt_duration(round_ms(budget))
             ),
             errno: None,
             icmp: None,

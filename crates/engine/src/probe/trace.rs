@@ -118,7 +118,12 @@ pub async fn trace(
         .rev()
         .find(|h| h.answer != HopAnswer::Silent)
         .cloned();
+    let refused_by = hops
+        .iter()
+        .find(|h| h.answer == HopAnswer::Unreachable)
+        .and_then(|h| h.address);
     Ok(PathTrace {
+        refused_by,
         hops,
         last_answering_hop,
         reached_at,

@@ -3,9 +3,17 @@
 //! gateway and, as a yardstick, the distance at which another port of the
 //! same site answered.
 //!
-//! * No hop answered past the last router that forwarded (or an ICMP
-//!   refusal came from it): the path stops there — at the box when that is
-//!   hop 1 or the probe's default gateway, else at the ISP or beyond.
+//! * An ICMP error refused the connection (`refused_by`, from the check's
+//!   own attempts or the trace's probes): the path stops at the router
+//!   that sent it — the box when it is the probe's default gateway (or
+//!   the hop 1 router), else the ISP or beyond. Its address decides, not
+//!   the last hop the trace heard: a router rate-limits its ICMP errors
+//!   (Linux: 5 at once, then one a second, for a missing route), so after
+//!   the check's attempts the trace often finds the refusing router
+//!   silent, and the last hop heard is the box that forwarded.
+//! * No hop answered past the last router that forwarded: the path stops
+//!   there — at the box when that is hop 1 or the probe's default gateway,
+//!   else at the ISP or beyond.
 //! * A reset at TTL d: from the gateway itself — unless another port of the
 //!   same site answered from further away, in which case a firewall at hop
 //!   d - 1 answered in the gateway's name (`reject with tcp reset`).
@@ -59,6 +67,9 @@ pub fn stop(
         };
         (at, Some(h.ttl), h.address, how)
     };
+    if let Some(from) = trace.refused_by {
+        return refused_by(trace, from);
+    }
     let Some(last) = trace.last_answering_hop.as_ref() else {
         return (PathStopAt::Unknown, None, None, HopAnswer::Silent);
     };
@@ -104,6 +115,28 @@ pub fn stop(
     }
 }
 
+/// The path stops at `from`, the router whose ICMP error refused the
+/// connection: named by the TTL at which the trace saw it (refusing, or
+/// forwarding at an earlier TTL), when it did.
+fn refused_by(
+    trace: &PathTrace,
+    from: IpAddr,
+) -> (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer) {
+    let seen = trace
+        .hops
+        .iter()
+        .filter(|h| h.address == Some(from))
+        .filter(|h| matches!(h.answer, HopAnswer::TimeExceeded | HopAnswer::Unreachable))
+        .map(|h| h.ttl)
+        .min();
+    let at = if Some(from) == trace.default_gateway || seen == Some(1) {
+        PathStopAt::Box
+    } else {
+        PathStopAt::BeyondBox
+    };
+    (at, seen, Some(from), HopAnswer::Unreachable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +169,7 @@ mod tests {
                 .map(|h| h.ttl),
             hops,
             default_gateway: Some(BOX.parse().unwrap()),
+            refused_by: None,
             probes_per_hop: 3,
             max_hops: 16,
         }
@@ -145,7 +179,7 @@ mod tests {
     fn where_the_path_stops() {
         use HopAnswer::*;
         let ip = |a: &str| Some(a.parse::<IpAddr>().unwrap());
-        let cases: Vec<(
+        let mut cases: Vec<(
             &str,
             PathTrace,
             Option<u8>,
@@ -222,6 +256,38 @@ mod tests {
                 (PathStopAt::Unknown, None, None, Silent),
             ),
         ];
+        // The check's own attempts were refused by ICMP; the refusing
+        // router, rate-limited, kept silent for the trace.
+        let refused = |hops, from: &str| PathTrace {
+            refused_by: from.parse().ok(),
+            ..t(hops)
+        };
+        cases.extend([
+            (
+                "the ISP has no route, and is silent for the trace",
+                refused(vec![h(1, TimeExceeded, Some(BOX)), h(2, Silent, None), h(3, Silent, None)], ISP),
+                None,
+                (PathStopAt::BeyondBox, None, ip(ISP), Unreachable),
+            ),
+            (
+                "the ISP has no route, seen forwarding an earlier probe",
+                refused(vec![h(1, TimeExceeded, Some(BOX)), h(2, TimeExceeded, Some(ISP)), h(3, Silent, None)], ISP),
+                None,
+                (PathStopAt::BeyondBox, Some(2), ip(ISP), Unreachable),
+            ),
+            (
+                "the box refuses, by its address",
+                refused(vec![h(1, Silent, None), h(2, Silent, None), h(3, Silent, None)], BOX),
+                None,
+                (PathStopAt::Box, None, ip(BOX), Unreachable),
+            ),
+            (
+                "the box refuses from another of its addresses, seen at hop 1",
+                refused(vec![h(1, TimeExceeded, Some("10.1.9.1")), h(2, Unreachable, Some("10.1.9.1"))], "10.1.9.1"),
+                None,
+                (PathStopAt::Box, Some(1), ip("10.1.9.1"), Unreachable),
+            ),
+        ]);
         for (name, trace, yardstick, want) in cases {
             assert_eq!(stop(&trace, yardstick), want, "{name}");
         }
