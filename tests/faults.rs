@@ -125,7 +125,10 @@ fn a_dropped_primary_decides_the_default_check_fast() {
         // step, and no second attempt after a silence.
         assert_eq!(r.tcp.attempts, 1, "{r:#?}");
         let detail = r.tcp.detail.as_deref().unwrap_or_default();
-        assert!(detail.contains("TCP connection attempts within 1 s"), "{detail}");
+        assert!(
+            detail.contains("TCP connection attempts within 1 s"),
+            "{detail}"
+        );
         assert!(detail.contains("silently drops"), "{detail}");
         let s = result(&report, Role::Secondary, port);
         assert_eq!(s.tcp.status, TcpStatus::Open, "{s:#?}");

@@ -368,7 +368,9 @@ impl Path {
 /// refuses the one-line form `{ type ...; rule; }` with "unexpected '}'".
 /// Loading it again appends `rule` to the same chain.
 pub fn chain(table: &str, name: &str, hook: &str, rule: &str) -> String {
-    format!("table {table} {{\n  chain {name} {{\n    {hook}; policy accept;\n    {rule}\n  }}\n}}\n")
+    format!(
+        "table {table} {{\n  chain {name} {{\n    {hook}; policy accept;\n    {rule}\n  }}\n}}\n"
+    )
 }
 
 impl Drop for Path {

@@ -117,7 +117,15 @@ pub(crate) fn render(w: &Words, f: &FindingFacts) -> Option<String> {
             hop,
             address,
             how,
-        } => path_stop(w, &w.at(target), &w.endpoint(target), *at, *hop, *address, *how),
+        } => path_stop(
+            w,
+            &w.at(target),
+            &w.endpoint(target),
+            *at,
+            *hop,
+            *address,
+            *how,
+        ),
         FindingFacts::PathMtu { target, mss } => match mss {
             Some(mss) => w.text(
                 "finding-path-mtu",

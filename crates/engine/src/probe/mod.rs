@@ -26,9 +26,9 @@ pub mod tcp;
 pub mod tls;
 pub mod trace;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -574,7 +574,9 @@ async fn probe_target(
 pub const MSS_STEPS: [u32; 2] = [1000, 536];
 
 /// The bound of each clamped retry: the path already answered a SYN, so a
-/// handshake that fits the path completes in a few round trips.
+/// handshake that fits the path completes in a few round trips. Half the
+/// step's `--timeout` at most, so that a silent server (which no MSS helps)
+/// costs the check half a step more, not a whole one.
 const CLAMPED_RETRY_BOUND: Duration = Duration::from_secs(2);
 
 /// TCP opened but every handshake stalled: is it a path-MTU black hole (the
@@ -584,7 +586,7 @@ const CLAMPED_RETRY_BOUND: Duration = Duration::from_secs(2);
 /// the largest that completes is the answer. A silent server stays silent
 /// with every MSS: `mss` is then `None`.
 async fn clamped_retry(shared: &Shared, addr: SocketAddr, name: &ServerName<'static>) -> PathMtu {
-    let bound = shared.timeout.min(CLAMPED_RETRY_BOUND);
+    let bound = (shared.timeout / 2).min(CLAMPED_RETRY_BOUND);
     let tries = MSS_STEPS.iter().map(|&mss| async move {
         let tuning = tcp::Tuning {
             ttl: None,

@@ -265,25 +265,48 @@ mod tests {
         cases.extend([
             (
                 "the ISP has no route, and is silent for the trace",
-                refused(vec![h(1, TimeExceeded, Some(BOX)), h(2, Silent, None), h(3, Silent, None)], ISP),
+                refused(
+                    vec![
+                        h(1, TimeExceeded, Some(BOX)),
+                        h(2, Silent, None),
+                        h(3, Silent, None),
+                    ],
+                    ISP,
+                ),
                 None,
                 (PathStopAt::BeyondBox, None, ip(ISP), Unreachable),
             ),
             (
                 "the ISP has no route, seen forwarding an earlier probe",
-                refused(vec![h(1, TimeExceeded, Some(BOX)), h(2, TimeExceeded, Some(ISP)), h(3, Silent, None)], ISP),
+                refused(
+                    vec![
+                        h(1, TimeExceeded, Some(BOX)),
+                        h(2, TimeExceeded, Some(ISP)),
+                        h(3, Silent, None),
+                    ],
+                    ISP,
+                ),
                 None,
                 (PathStopAt::BeyondBox, Some(2), ip(ISP), Unreachable),
             ),
             (
                 "the box refuses, by its address",
-                refused(vec![h(1, Silent, None), h(2, Silent, None), h(3, Silent, None)], BOX),
+                refused(
+                    vec![h(1, Silent, None), h(2, Silent, None), h(3, Silent, None)],
+                    BOX,
+                ),
                 None,
                 (PathStopAt::Box, None, ip(BOX), Unreachable),
             ),
             (
                 "the box refuses from another of its addresses, seen at hop 1",
-                refused(vec![h(1, TimeExceeded, Some("10.1.9.1")), h(2, Unreachable, Some("10.1.9.1"))], "10.1.9.1"),
+                refused(
+                    vec![
+                        h(1, TimeExceeded, Some("10.1.9.1")),
+                        h(2, Unreachable, Some("10.1.9.1")),
+                    ],
+                    "10.1.9.1",
+                ),
                 None,
                 (PathStopAt::Box, Some(1), ip("10.1.9.1"), Unreachable),
             ),
