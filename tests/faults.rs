@@ -205,6 +205,7 @@ struct Fault {
     target: String,
     tcp: String,
     tls: String,
+    detail: Option<String>,
     findings: Vec<String>,
     #[serde(default)]
     absent: Vec<String>,
@@ -299,6 +300,12 @@ fn run_fault(index: usize, f: &Fault) -> Vec<String> {
         }
     };
     expect(&mut wrong, "tcp", r.tcp.status.as_str().to_string(), &f.tcp);
+    if let Some(want) = &f.detail {
+        let got = r.tcp.detail.as_deref().unwrap_or_default();
+        if !got.contains(want.as_str()) {
+            wrong.push(format!("{}: tcp detail `{got}` lacks `{want}`", f.name));
+        }
+    }
     let tls = r.tls.as_ref().map_or("none", |t| t.status.as_str());
     expect(&mut wrong, "tls", tls.to_string(), &f.tls);
     let codes: Vec<&str> = report
