@@ -52,12 +52,12 @@ pub(super) fn rule(scope: &Scope<'_>, r: &TargetResult) -> Option<FindingFacts> 
     })
 }
 
+/// Where a path stops: the place, the blocking hop's TTL and address, and how it shows.
+pub type Stop = (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer);
+
 /// Where a trace stops: the place, the blocking hop's TTL and address, and how it shows.
 /// `yardstick`: the TTL at which another port of the same host answered open.
-pub fn stop(
-    trace: &PathTrace,
-    yardstick: Option<u8>,
-) -> (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer) {
+pub fn stop(trace: &PathTrace, yardstick: Option<u8>) -> Stop {
     let at_hop = |h: &TraceHop, how| {
         let is_box = h.ttl <= 1 || (h.address.is_some() && h.address == trace.default_gateway);
         let at = if is_box {
@@ -118,10 +118,7 @@ pub fn stop(
 /// The path stops at `from`, the router whose ICMP error refused the
 /// connection: named by the TTL at which the trace saw it (refusing, or
 /// forwarding at an earlier TTL), when it did.
-fn refused_by(
-    trace: &PathTrace,
-    from: IpAddr,
-) -> (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer) {
+fn refused_by(trace: &PathTrace, from: IpAddr) -> Stop {
     let seen = trace
         .hops
         .iter()
@@ -179,12 +176,7 @@ mod tests {
     fn where_the_path_stops() {
         use HopAnswer::*;
         let ip = |a: &str| Some(a.parse::<IpAddr>().unwrap());
-        let mut cases: Vec<(
-            &str,
-            PathTrace,
-            Option<u8>,
-            (PathStopAt, Option<u8>, Option<IpAddr>, HopAnswer),
-        )> = vec![
+        let mut cases: Vec<(&str, PathTrace, Option<u8>, Stop)> = vec![
             (
                 "the box drops",
                 t(vec![
