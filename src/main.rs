@@ -57,6 +57,9 @@ enum Command {
     /// Check every site x port of a target set, all in parallel, and give a verdict.
     #[command(after_help = check::CHECK_EXAMPLES)]
     Check(Box<check::CheckArgs>),
+    /// Where does the path to ADDRESS:PORT stop? A TCP traceroute on the real port.
+    #[command(after_help = stca2_engine::trace::TRACE_EXAMPLES)]
+    Trace(stca2_engine::trace::TraceArgs),
     /// Run checks on a schedule, spool the reports and upload them to the back office.
     #[command(after_help = stca2_daemon::cli::DAEMON_EXAMPLES)]
     Daemon(stca2_daemon::cli::DaemonArgs),
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
                 args.output.lang = lang;
                 check::run(*args).await
             }
+            Command::Trace(args) => stca2_engine::trace::run(args, lang).await,
             Command::Daemon(args) => stca2_daemon::cli::run(args).await,
             #[cfg(feature = "lab")]
             Command::Lab(mut args) => {

@@ -20,6 +20,7 @@ mod cli;
 mod console;
 mod daemon;
 mod daemon_field;
+mod faults;
 mod guard;
 mod i18n;
 mod lab_server;

@@ -9,4 +9,5 @@ pub mod cli;
 pub mod net;
 pub mod netns;
 pub mod openssl;
+pub mod path;
 pub mod report;

@@ -250,7 +250,7 @@ impl Topology {
     /// Starts the lab with `scenario` in the gateway namespace on
     /// [`Topology::primary`] and [`Topology::secondary`].
     pub fn start_lab(&self, scenario: &str) -> GatewayLab {
-        GatewayLab::start(self, scenario)
+        GatewayLab::start(&self.gateway, self.primary(), self.secondary(), scenario)
     }
 
     /// Runs one whole check (probe + verdict) from the client namespace,
@@ -302,17 +302,19 @@ struct LabThread {
 }
 
 impl GatewayLab {
-    fn start(topology: &Topology, scenario: &str) -> GatewayLab {
+    /// Starts the lab with `scenario` in the namespace `gateway`, serving
+    /// the two sites on `primary` and `secondary`.
+    pub fn start(gateway: &str, primary: IpAddr, secondary: IpAddr, scenario: &str) -> GatewayLab {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let mut config = LabConfig::new(Scenario::named(scenario).expect("a lab scenario"));
-        config.primary = topology.primary();
-        config.secondary = topology.secondary();
+        config.primary = primary;
+        config.secondary = secondary;
         config.ca_dir = dir.path().join("lab-ca");
         let target_file = dir.path().join("lab.toml");
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let file = target_file.clone();
-        let thread = spawn_in_netns(&topology.gateway, move || {
+        let thread = spawn_in_netns(gateway, move || {
             runtime().block_on(async move {
                 let lab = match Lab::start(config).await {
                     Ok(lab) => lab,

@@ -32,6 +32,7 @@ Examples:
   stca2-probe check --interface wwan0             the same over the 4G link instead of the ADSL box
   stca2-probe check --json --out report.json      the v1 report, for the back office or a ticket
   stca2-probe check --csv > isp-ticket.csv        rows to attach to an ISP ticket
+  stca2-probe check --trace                       also say where the path to each closed port stops
   stca2-probe check --targets targets/lab-ca/lab.toml   against `stca2-probe lab` on loopback
 
 Exit codes: 0 every site x port answered TLS with an STCA2 chain; 1 the check found a problem
@@ -47,6 +48,11 @@ pub struct CheckArgs {
     /// /etc/stca2-probe/ca, else the source tree's targets/ca.
     #[arg(long, short = 't', value_name = "FILE")]
     pub targets: Option<PathBuf>,
+    /// Trace every site x port that does not open (a TCP traceroute on its port, see
+    /// `stca2-probe trace`): the report then says where the path stops — the merchant's
+    /// box, the ISP or beyond, or the gateway itself. Adds about a second.
+    #[arg(long)]
+    pub trace: bool,
     #[command(flatten)]
     pub probe: ProbeArgs,
     #[command(flatten)]
@@ -218,10 +224,13 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(code) = refuse(&targets, &allow, words) {
         return Ok(code);
     }
-    let config = args
+    let mut config = args
         .probe
         .settings(args.output.with_pem)
         .probe_config(allow)?;
+    if args.trace {
+        config.trace = Some(crate::probe::trace::TracePlan::default());
+    }
     let identity = args.probe.identity();
     let total = targets.sites.len() * targets.ports.len();
     if std::io::stderr().is_terminal() && !args.output.json && !args.output.csv {

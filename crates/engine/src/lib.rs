@@ -17,5 +17,6 @@ pub mod human;
 pub mod output;
 pub mod probe;
 pub mod targets;
+pub mod trace;
 pub mod verdict;
 pub mod watch;

@@ -47,6 +47,7 @@ pub const COLUMNS: &[&str] = &[
     "stca2_port_closed",
     "recommendation",
     "message",
+    "last_answering_hop",
 ];
 
 /// Makes a cell safe to open in a spreadsheet: one that starts with `=`,
@@ -116,6 +117,14 @@ pub fn rows(report: &Report, public_ip: Option<&str>) -> Vec<Vec<String>> {
                 report.summary.stca2_port_closed.to_string(),
                 report.summary.failover.recommendation.as_str().to_string(),
                 report.summary.failover.message.clone(),
+                r.trace
+                    .as_ref()
+                    .and_then(|t| t.last_answering_hop.as_ref())
+                    .map(|h| match h.address {
+                        Some(a) => format!("{} {a}", h.ttl),
+                        None => h.ttl.to_string(),
+                    })
+                    .unwrap_or_default(),
             ];
             cells.iter().map(|c| cell(c)).collect()
         })

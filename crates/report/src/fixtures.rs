@@ -285,6 +285,8 @@ pub fn target(role: Role, port: u16, o: O) -> TargetResult {
         tcp,
         tls,
         wire: None,
+        trace: None,
+        path_mtu: None,
     }
 }
 
@@ -304,6 +306,47 @@ pub fn primary_only(p1: O, p2: O) -> Vec<TargetResult> {
         target(Role::Primary, 1146, p1),
         target(Role::Primary, 7212, p2),
     ]
+}
+
+/// `primary_only(TIMEOUT, Stca2)` with the dropped port traced: the box
+/// (10.0.0.1, the default gateway) answers at TTL 1, then silence.
+pub fn primary_dropped_at_the_box() -> Vec<TargetResult> {
+    use crate::result::{HopAnswer, PathTrace, TraceHop};
+    let hop = |ttl: u8, answer: HopAnswer, address: Option<&str>| TraceHop {
+        ttl,
+        address: address.and_then(|a| a.parse().ok()),
+        answer,
+        icmp: (answer == HopAnswer::TimeExceeded).then(|| "type 11 code 0".to_string()),
+        answered: u32::from(answer != HopAnswer::Silent) * 3,
+        rtt_ms: (answer != HopAnswer::Silent).then_some(0.2),
+    };
+    let first = hop(1, HopAnswer::TimeExceeded, Some("10.0.0.1"));
+    let mut results = primary_only(TIMEOUT, O::Stca2);
+    results[0].trace = Some(PathTrace {
+        hops: vec![
+            first.clone(),
+            hop(2, HopAnswer::Silent, None),
+            hop(3, HopAnswer::Silent, None),
+        ],
+        last_answering_hop: Some(first),
+        reached_at: None,
+        default_gateway: "10.0.0.1".parse().ok(),
+        refused_by: None,
+        probes_per_hop: 3,
+        max_hops: 16,
+    });
+    results
+}
+
+/// `primary_only(Tls(Timeout), Stca2)` where a clamped MSS of `mss`
+/// completed the handshake (`None`: no MSS helped, a silent server).
+pub fn primary_stalled(mss: Option<u32>) -> Vec<TargetResult> {
+    let mut results = primary_only(O::Tls(TlsStatus::Timeout), O::Stca2);
+    results[0].path_mtu = Some(crate::result::PathMtu {
+        mss,
+        tried: vec![1000, 536],
+    });
+    results
 }
 
 /// A port a router silently drops.
@@ -539,6 +582,8 @@ pub mod field {
             },
             tls: None,
             wire: None,
+            trace: None,
+            path_mtu: None,
         }
     }
 

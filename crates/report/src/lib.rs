@@ -33,13 +33,13 @@ pub mod text;
 
 pub use cert::{CaFamily, CertInfo, SignatureVerified};
 pub use result::{
-    ClientAuthRequest, DnsResult, DnsStatus, LatencyStats, TargetResult, TcpResult, TcpStatus,
-    TlsResult, TlsStack, TlsStatus, WireBytes,
+    ClientAuthRequest, DnsResult, DnsStatus, HopAnswer, LatencyStats, PathMtu, PathTrace,
+    TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus, TraceHop, WireBytes,
 };
 pub use summary::{
     Broken, Expiry, Failover, FailoverReason, FailoverTarget, Finding, FindingFacts, Headline,
-    Intercepted, NotMeasuredReason, Recommendation, Severity, SiteRef, SiteSummary, Summary,
-    TargetRef, TlsFailing, codes, endpoint,
+    Intercepted, NotMeasuredReason, PathStopAt, Recommendation, Severity, SiteRef, SiteSummary,
+    Summary, TargetRef, TlsFailing, codes, endpoint,
 };
 pub use target::{Role, Service};
 

@@ -39,6 +39,14 @@ pub struct TargetResult {
     /// An extension of v1: readers that do not know it ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireBytes>,
+    /// A TCP traceroute on this port (`check --trace`): an extension of v1,
+    /// absent when no trace was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<PathTrace>,
+    /// The handshake stalled and completed once the MSS was clamped: a
+    /// path-MTU black hole, confirmed (an extension of v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_mtu: Option<PathMtu>,
 }
 
 /// Bytes on the wire, both ways, of one target's TCP connections.
@@ -80,6 +88,93 @@ impl std::ops::AddAssign for WireBytes {
         self.received = self.received.saturating_add(o.received);
         self.retransmitted = self.retransmitted.saturating_add(o.retransmitted);
     }
+
+
+/// A TCP traceroute towards one site x port, on that port: SYNs with a
+/// growing TTL, each hop named by the ICMP "time exceeded" it sent back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathTrace {
+    /// One entry per TTL tried, from 1, up to the destination (or the bound).
+    pub hops: Vec<TraceHop>,
+    /// The last hop that answered anything (ICMP, a reset, a SYN-ACK): where the path was last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_answering_hop: Option<TraceHop>,
+    /// The TTL at which the destination port itself answered (a SYN-ACK or a reset), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached_at: Option<u8>,
+    /// The probe's default gateway when the trace ran: normally the merchant's box, hop 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_gateway: Option<IpAddr>,
+    /// The router that sent the ICMP error refusing the connection (host or
+    /// network unreachable, administratively prohibited), as the check's own
+    /// attempts or the trace's probes saw it. Routers rate-limit these errors
+    /// (Linux: 5 at once, then one a second, for a missing route), so the
+    /// trace's probes often get none after the check's: this is who refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_by: Option<IpAddr>,
+    /// SYNs sent per TTL.
+    pub probes_per_hop: u32,
+    /// The highest TTL tried.
+    pub max_hops: u8,
+}
+
+/// What came back for one TTL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceHop {
+    /// The TTL of the SYNs.
+    pub ttl: u8,
+    /// Who answered: the router for ICMP, the destination for a reset or SYN-ACK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// The most telling answer among the probes.
+    pub answer: HopAnswer,
+    /// The ICMP type and code, when the answer was ICMP (`type 11 code 0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<String>,
+    /// Probes that got an answer, out of [`PathTrace::probes_per_hop`].
+    pub answered: u32,
+    /// The fastest answer, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+}
+
+/// The answer to a TTL-limited SYN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HopAnswer {
+    /// ICMP time exceeded: a router that forwards (the path goes on).
+    TimeExceeded,
+    /// Another ICMP error (unreachable, administratively prohibited): this hop refuses.
+    Unreachable,
+    /// A TCP reset for the destination's address.
+    Reset,
+    /// A SYN-ACK: the destination's port is open.
+    Open,
+    /// Nothing within the bound.
+    Silent,
+}
+
+impl HopAnswer {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HopAnswer::TimeExceeded => "time_exceeded",
+            HopAnswer::Unreachable => "unreachable",
+            HopAnswer::Reset => "reset",
+            HopAnswer::Open => "open",
+            HopAnswer::Silent => "silent",
+        }
+    }
+}
+
+/// A path-MTU black hole, confirmed by a retry with a clamped MSS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathMtu {
+    /// The MSS (TCP_MAXSEG) with which the handshake completed; absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mss: Option<u32>,
+    /// Every MSS tried, in order.
+    pub tried: Vec<u32>,
 }
 
 /// The outcome of resolving a hostname.

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::cert::CaFamily;
-use crate::result::{DnsStatus, TcpStatus, TlsStatus};
+use crate::result::{DnsStatus, HopAnswer, TcpStatus, TlsStatus};
 use crate::target::{Role, Service};
 
 /// The verdict over one check.
@@ -184,6 +184,10 @@ pub mod codes {
     /// stopped the connection before the network said anything. Says
     /// nothing about the merchant's router.
     pub const NOT_MEASURED: &str = "not_measured";
+    /// Where the path to a port that did not open stops (from `check --trace`).
+    pub const PATH_STOP: &str = "path_stop";
+    /// A path-MTU black hole, confirmed by a clamped MSS.
+    pub const PATH_MTU: &str = "path_mtu";
 }
 
 /// `address:port`, with brackets around IPv6 literals.
@@ -522,6 +526,20 @@ pub enum NotMeasuredReason {
     },
 }
 
+/// Where the path to a port stops, as a TCP traceroute shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStopAt {
+    /// At the merchant's box: the first hop (the probe's default gateway).
+    Box,
+    /// After the box: at the ISP or further on.
+    BeyondBox,
+    /// At the gateway itself: its port refuses (a reset from the destination).
+    Destination,
+    /// Not even the first hop answered.
+    Unknown,
+}
+
 /// The facts of one finding: one variant per finding code. Rendered by
 /// `stca2_words::finding`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -607,6 +625,29 @@ pub enum FindingFacts {
     },
     /// [`codes::ANCHORS_MISSING`]: about the whole check.
     AnchorsMissing,
+    /// [`codes::PATH_STOP`].
+    PathStop {
+        /// The target.
+        target: TargetRef,
+        /// Where the path stops.
+        at: PathStopAt,
+        /// The hop (TTL) that blocks, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hop: Option<u8>,
+        /// The blocking hop's address, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<IpAddr>,
+        /// How the path stops there: `silent` (dropped), `unreachable` (ICMP), `reset`.
+        how: HopAnswer,
+    },
+    /// [`codes::PATH_MTU`].
+    PathMtu {
+        /// The target.
+        target: TargetRef,
+        /// The MSS with which the handshake completed; `None`: no clamp helped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mss: Option<u32>,
+    },
     /// A code this version does not know (written by a newer one).
     #[serde(other)]
     Unknown,
@@ -626,6 +667,8 @@ impl FindingFacts {
             FindingFacts::Expired { .. } => codes::EXPIRED,
             FindingFacts::Expiring { .. } => codes::EXPIRING,
             FindingFacts::AnchorsMissing => codes::ANCHORS_MISSING,
+            FindingFacts::PathStop { .. } => codes::PATH_STOP,
+            FindingFacts::PathMtu { .. } => codes::PATH_MTU,
             FindingFacts::Unknown => "unknown",
         }
     }
@@ -636,13 +679,16 @@ impl FindingFacts {
             FindingFacts::NotMeasured { .. }
             | FindingFacts::Expiring { .. }
             | FindingFacts::AnchorsMissing => Severity::Warning,
-            FindingFacts::ClientAuth { .. } | FindingFacts::Unknown => Severity::Info,
+            FindingFacts::ClientAuth { .. }
+            | FindingFacts::PathStop { .. }
+            | FindingFacts::Unknown => Severity::Info,
             FindingFacts::DnsFailed { .. }
             | FindingFacts::PortClosed { .. }
             | FindingFacts::TlsFailed { .. }
             | FindingFacts::OldCa { .. }
             | FindingFacts::Interception(_)
-            | FindingFacts::Expired { .. } => Severity::Error,
+            | FindingFacts::Expired { .. }
+            | FindingFacts::PathMtu { .. } => Severity::Error,
         }
     }
 
@@ -657,7 +703,9 @@ impl FindingFacts {
             | FindingFacts::OldCa { target, .. }
             | FindingFacts::Interception(Intercepted { target, .. })
             | FindingFacts::Expired { target, .. }
-            | FindingFacts::Expiring { target, .. } => Some(target),
+            | FindingFacts::Expiring { target, .. }
+            | FindingFacts::PathStop { target, .. }
+            | FindingFacts::PathMtu { target, .. } => Some(target),
             FindingFacts::AnchorsMissing | FindingFacts::Unknown => None,
         }
     }

@@ -5,7 +5,12 @@
 //! and the message in `i18n/en/verdict.ftl` and `i18n/fr/verdict.ftl` (the
 //! tests fail until both languages have it with the same variables).
 
-use stca2_report::{DnsStatus, FindingFacts, NotMeasuredReason, TargetRef, TcpStatus, TlsStatus};
+use std::net::IpAddr;
+
+use stca2_report::{
+    DnsStatus, FindingFacts, HopAnswer, NotMeasuredReason, PathStopAt, TargetRef, TcpStatus,
+    TlsStatus,
+};
 
 use crate::{CEILING_ENV, Words, args};
 
@@ -106,6 +111,31 @@ pub(crate) fn render(w: &Words, f: &FindingFacts) -> Option<String> {
             *days_to_expiry,
         ),
         FindingFacts::AnchorsMissing => w.text("finding-anchors-missing", None),
+        FindingFacts::PathStop {
+            target,
+            at,
+            hop,
+            address,
+            how,
+        } => path_stop(
+            w,
+            &w.at(target),
+            &w.endpoint(target),
+            *at,
+            *hop,
+            *address,
+            *how,
+        ),
+        FindingFacts::PathMtu { target, mss } => match mss {
+            Some(mss) => w.text(
+                "finding-path-mtu",
+                Some(&args!("at" => w.at(target), "mss" => mss.to_string())),
+            ),
+            None => w.text(
+                "finding-path-mtu-silent",
+                Some(&args!("at" => w.at(target))),
+            ),
+        },
         FindingFacts::Unknown => return None,
     })
 }
@@ -180,6 +210,61 @@ fn port_closed(w: &Words, t: &TargetRef, tcp: TcpStatus, detail: Option<&str>) -
     w.text(
         "finding-port-closed",
         Some(&args!("at" => w.at(t), "why" => why, "endpoint" => w.endpoint(t))),
+    )
+}
+
+/// "hop 2 (10.1.2.2)", "hop 2", "10.1.2.2" or "an unnamed hop" (`path-hop*`).
+fn hop_label(w: &Words, hop: Option<u8>, address: Option<IpAddr>) -> String {
+    match (hop, address) {
+        (Some(h), Some(a)) => w.text(
+            "path-hop",
+            Some(&args!("hop" => h.to_string(), "address" => a.to_string())),
+        ),
+        (Some(h), None) => w.text("path-hop-ttl", Some(&args!("hop" => h.to_string()))),
+        (None, Some(a)) => w.text("path-hop-address", Some(&args!("address" => a.to_string()))),
+        (None, None) => w.text("path-hop-unnamed", None),
+    }
+}
+
+/// Where the path to `what` (the endpoint `endpoint`, as a sentence names
+/// it) stops and who must act: the sentence of the `path_stop` finding and
+/// of `stca2-probe trace`.
+pub fn path_stop(
+    w: &Words,
+    what: &str,
+    endpoint: &str,
+    stop: PathStopAt,
+    hop: Option<u8>,
+    address: Option<IpAddr>,
+    how: HopAnswer,
+) -> String {
+    let how = match how {
+        HopAnswer::Unreachable => "path-how-unreachable",
+        HopAnswer::Reset => "path-how-reset",
+        HopAnswer::Silent | HopAnswer::TimeExceeded | HopAnswer::Open => "path-how-silent",
+    };
+    let id = match stop {
+        PathStopAt::Box => "finding-path-stop-box",
+        PathStopAt::BeyondBox => "finding-path-stop-beyond-box",
+        PathStopAt::Destination => "finding-path-stop-destination",
+        PathStopAt::Unknown => "finding-path-stop-unknown",
+    };
+    w.text(
+        id,
+        Some(&args!(
+            "what" => what,
+            "endpoint" => endpoint,
+            "hop" => hop_label(w, hop, address),
+            "how" => w.text(how, None),
+        )),
+    )
+}
+
+/// `stca2-probe trace`: the path reaches the port and it is open.
+pub fn trace_open(w: &Words, endpoint: &str, ttl: u8) -> String {
+    w.text(
+        "trace-open",
+        Some(&args!("endpoint" => endpoint, "ttl" => ttl.to_string())),
     )
 }
 

@@ -104,9 +104,14 @@ impl Words {
     /// An endpoint in a sentence (`endpoint`): "127.0.38.45:1146" in
     /// English, "le port TCP 1146 vers 127.0.38.45" in French.
     pub fn endpoint(&self, t: &TargetRef) -> String {
+        self.endpoint_of(&t.address, t.port)
+    }
+
+    /// [`Words::endpoint`] of an address and a port.
+    pub fn endpoint_of(&self, address: &str, port: u16) -> String {
         self.text(
             "endpoint",
-            Some(&args!("host" => host(&t.address), "port" => t.port.to_string())),
+            Some(&args!("host" => host(address), "port" => port.to_string())),
         )
     }
 

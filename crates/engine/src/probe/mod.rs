@@ -21,14 +21,17 @@
 pub mod dns;
 pub mod latency;
 pub mod legacy;
+pub mod race;
 pub mod tcp;
 pub mod tls;
+pub mod trace;
 pub mod wire;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -41,10 +44,12 @@ use stca2_report::{CaFamily, CertInfo, SignatureVerified};
 use crate::cert::{Anchor, Classification};
 use crate::probe::dns::{Dns, DnsSetup};
 use crate::probe::latency::Recorder;
+use crate::probe::race::{RacePlan, SlowestConnect};
 use crate::probe::tcp::{ConnectFailure, ConnectOptions};
 use crate::probe::tls::{Handshake, TlsOptions};
+use crate::probe::trace::TracePlan;
 use crate::targets::{Address, Port, Site, TargetSet};
-use stca2_report::{TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
+use stca2_report::{PathMtu, TargetResult, TcpResult, TcpStatus, TlsResult, TlsStack, TlsStatus};
 
 /// Default number of attempts per target.
 pub const DEFAULT_ATTEMPTS: u32 = 3;
@@ -99,6 +104,10 @@ pub struct ProbeConfig {
     /// a metered link, `tls_every`): no handshake, and the TLS part of
     /// every target that opened says [`TlsStatus::NotAttempted`].
     pub tls: bool,
+    /// How each connect is raced: staggered SYNs, a silent port called after a short budget.
+    pub race: RacePlan,
+    /// `--trace`: trace every site x port that did not open ([`trace`]).
+    pub trace: Option<TracePlan>,
 }
 
 impl ProbeConfig {
@@ -123,6 +132,8 @@ impl ProbeConfig {
             client_identity: None,
             with_pem: false,
             tls: true,
+            race: RacePlan::default(),
+            trace: None,
         }
     }
 }
@@ -244,6 +255,9 @@ pub async fn check_with_dns(
             .any(|s| matches!(s.address, Address::Host(_)))
             .then(|| Dns::new(dns, config.timeout, &config.allow)),
         ports: targets.ports.clone(),
+        race: config.race,
+        slowest: SlowestConnect::default(),
+        refused_by: Mutex::new(HashMap::new()),
     });
 
     let mut set = JoinSet::new();
@@ -260,7 +274,7 @@ pub async fn check_with_dns(
             *slot = Some(results);
         }
     }
-    per_site
+    let mut results: Vec<TargetResult> = per_site
         .into_iter()
         .zip(&targets.sites)
         .flat_map(|(results, site)| {
@@ -274,7 +288,64 @@ pub async fn check_with_dns(
                 )
             })
         })
-        .collect()
+        .collect();
+    if let Some(plan) = config.trace {
+        let refused_by = std::mem::take(
+            &mut *shared
+                .refused_by
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        trace_closed(&mut results, &shared.connect, plan, &refused_by).await;
+    }
+    results
+}
+
+/// `--trace`: traces every target that was measured and did not open, and
+/// one port that opened on the same site as a yardstick for the
+/// destination's distance (it tells a reset from the gateway from one a
+/// firewall sends in its name). All traces run at once. `refused_by`: the
+/// router whose ICMP error refused each address's own attempts (the trace
+/// may find it silent: its rate limit was spent on the check).
+async fn trace_closed(
+    results: &mut [TargetResult],
+    connect: &ConnectOptions,
+    plan: TracePlan,
+    refused_by: &HashMap<SocketAddr, IpAddr>,
+) {
+    let closed = |r: &TargetResult| !matches!(r.tcp.status, TcpStatus::Open | TcpStatus::Error);
+    let mut wanted: Vec<usize> = (0..results.len())
+        .filter(|&i| closed(&results[i]))
+        .collect();
+    let mut yardsticks: Vec<usize> = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        let site_traced = wanted.iter().any(|&w| results[w].site == r.site);
+        let site_has_one = yardsticks.iter().any(|&y| results[y].site == r.site);
+        if r.tcp.status == TcpStatus::Open && site_traced && !site_has_one {
+            yardsticks.push(i);
+        }
+    }
+    wanted.extend(yardsticks);
+    let addrs: Vec<(usize, SocketAddr)> = wanted
+        .into_iter()
+        .filter_map(|i| {
+            results[i]
+                .ip
+                .map(|ip| (i, SocketAddr::new(ip, results[i].port)))
+        })
+        .collect();
+    let traces = join_all(
+        addrs
+            .iter()
+            .map(|(_, addr)| trace::trace(*addr, connect, plan)),
+    )
+    .await;
+    for ((i, addr), t) in addrs.into_iter().zip(traces) {
+        if let (Ok(mut t), Some(r)) = (t, results.get_mut(i)) {
+            t.refused_by = refused_by.get(&addr).copied().or(t.refused_by);
+            r.trace = Some(t);
+        }
+    }
 }
 
 /// What every target task reads.
@@ -290,6 +361,10 @@ struct Shared {
     families: Vec<(CaFamily, Vec<Anchor>)>,
     dns: Option<Dns>,
     ports: Vec<Port>,
+    race: RacePlan,
+    slowest: SlowestConnect,
+    /// Per address whose attempts an ICMP error refused: the router that sent it (`--trace`).
+    refused_by: Mutex<HashMap<SocketAddr, IpAddr>>,
 }
 
 impl Shared {
@@ -350,7 +425,7 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
         let dns_result = dns_result.clone();
         async move {
             let target = probe_target(shared, SocketAddr::new(ip, port.number), name);
-            let ((tcp, tls), wire) = wire::counted(target).await;
+            let ((tcp, tls, path_mtu), wire) = wire::counted(target).await;
             TargetResult {
                 site: site.name.clone(),
                 role: site.role,
@@ -362,6 +437,8 @@ async fn probe_site(shared: &Shared, site: &Site) -> Vec<TargetResult> {
                 tcp,
                 tls,
                 wire,
+                trace: None,
+                path_mtu,
             }
         }
     });
@@ -397,6 +474,8 @@ fn not_probed(
             },
             tls: None,
             wire: None,
+            trace: None,
+            path_mtu: None,
         })
         .collect()
 }
@@ -406,32 +485,44 @@ async fn probe_target(
     shared: &Shared,
     addr: SocketAddr,
     name: ServerName<'static>,
-) -> (TcpResult, Option<TlsResult>) {
+) -> (TcpResult, Option<TlsResult>, Option<PathMtu>) {
     let mut connect_lat = Recorder::new();
     let mut failures: Vec<ConnectFailure> = Vec::new();
     let mut handshakes: Vec<Handshake> = Vec::new();
     let mut tcp_attempts = 0;
+    let mut syns = 0;
     for i in 0..shared.attempts {
         if i > 0 {
             tokio::time::sleep(shared.spacing).await;
         }
         tcp_attempts += 1;
-        let start = Instant::now();
-        match tcp::connect(addr, &shared.connect).await {
-            Err(f) => {
-                let timed_out = f.status == TcpStatus::Timeout;
-                failures.push(f);
+        let raced = race::race(
+            addr,
+            &shared.connect,
+            tcp::Tuning::default(),
+            shared.race,
+            &shared.slowest,
+        )
+        .await;
+        match raced {
+            Err(lost) => {
+                syns += lost.syns;
+                let timed_out = lost.failure.status == TcpStatus::Timeout;
+                failures.push(lost.failure);
                 if timed_out {
                     break;
                 }
             }
-            Ok(stream) if !shared.tls => {
-                connect_lat.record(start.elapsed());
+            Ok(won) if !shared.tls => {
+                syns += won.syns;
+                connect_lat.record(won.connect);
                 // Closed at once; a watch counts what the connect cost.
-                drop(wire::Watch::new(&stream));
+                drop(wire::Watch::new(&won.stream));
             }
-            Ok(stream) => {
-                connect_lat.record(start.elapsed());
+            Ok(won) => {
+                syns += won.syns;
+                connect_lat.record(won.connect);
+                let stream = won.stream;
                 let hs = match &shared.identity {
                     Err(why) => tls::Handshake::failed(Some(why.clone())),
                     Ok(identity) => {
@@ -450,13 +541,32 @@ async fn probe_target(
             }
         }
     }
-    let tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
+    let mut tcp = summarise_tcp(tcp_attempts, &connect_lat, &failures);
+    let refuser = failures
+        .iter()
+        .filter(|f| f.status == TcpStatus::Unreachable)
+        .find_map(|f| f.icmp.and_then(|i| i.offender));
+    if let (TcpStatus::Unreachable, Some(from)) = (tcp.status, refuser) {
+        shared
+            .refused_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(addr, from);
+    }
+    note_unanswered_syns(&mut tcp, syns);
+    let stalled =
+        !handshakes.is_empty() && handshakes.iter().all(|h| h.status == TlsStatus::Timeout);
+    let path_mtu = if stalled {
+        Some(clamped_retry(shared, addr, &name).await)
+    } else {
+        None
+    };
     if !shared.tls {
         let tls = (tcp.status == TcpStatus::Open).then(|| {
             // Data, not words: the verdict and crates/words say what it means.
             TlsResult::not_attempted("tcp-only cycle (tls_every)")
         });
-        return (tcp, tls);
+        return (tcp, tls, None);
     }
     let tls = match summarise_tls(shared, handshakes) {
         Some((mut t, true)) => {
@@ -466,7 +576,69 @@ async fn probe_target(
         Some((t, false)) => Some(t),
         None => None,
     };
-    (tcp, tls)
+    let tls = tls.map(|mut t| {
+        if let Some(PathMtu { mss: Some(mss), .. }) = &path_mtu {
+            let note = format!(
+                "retried with a TCP MSS of {mss}: the handshake then completed (a path-MTU black hole)"
+            );
+            t.detail = Some(match t.detail.take() {
+                Some(d) => format!("{d}; {note}"),
+                None => note,
+            });
+        }
+        t
+    });
+    (tcp, tls, path_mtu)
+}
+
+/// The MSS values a stalled handshake is retried with (`TCP_MAXSEG`),
+/// largest first: 1000 fits most tunnels (PPPoE, VPN, 4G), 536 is the
+/// IPv4 minimum every path must carry.
+pub const MSS_STEPS: [u32; 2] = [1000, 536];
+
+/// The bound of each clamped retry: the path already answered a SYN, so a
+/// handshake that fits the path completes in a few round trips. Half the
+/// step's `--timeout` at most, so that a silent server (which no MSS helps)
+/// costs the check half a step more, not a whole one.
+const CLAMPED_RETRY_BOUND: Duration = Duration::from_secs(2);
+
+/// TCP opened but every handshake stalled: is it a path-MTU black hole (the
+/// server's full-size flight never arrives, the ICMP "fragmentation needed"
+/// that should say so is dropped)? One connection per [`MSS_STEPS`] value,
+/// all at once, each announcing that MSS so the server's segments shrink;
+/// the largest that completes is the answer. A silent server stays silent
+/// with every MSS: `mss` is then `None`.
+async fn clamped_retry(shared: &Shared, addr: SocketAddr, name: &ServerName<'static>) -> PathMtu {
+    let bound = (shared.timeout / 2).min(CLAMPED_RETRY_BOUND);
+    let tries = MSS_STEPS.iter().map(|&mss| async move {
+        let tuning = tcp::Tuning {
+            ttl: None,
+            mss: Some(mss),
+        };
+        let won = race::race(addr, &shared.connect, tuning, shared.race, &shared.slowest).await;
+        let Ok(won) = won else {
+            return false;
+        };
+        let Ok(identity) = &shared.identity else {
+            return false;
+        };
+        let opts = TlsOptions {
+            timeout: bound,
+            identity: identity.clone(),
+        };
+        tls::handshake(won.stream, name.clone(), &opts)
+            .await
+            .answered()
+    });
+    let completed = join_all(tries).await;
+    PathMtu {
+        mss: MSS_STEPS
+            .iter()
+            .zip(completed)
+            .find(|(_, ok)| *ok)
+            .map(|(mss, _)| *mss),
+        tried: MSS_STEPS.to_vec(),
+    }
 }
 
 /// rustls refused to negotiate (legacy suites, SHA-1 chain): read the chain
@@ -494,6 +666,24 @@ async fn legacy_capture(
         ))),
     };
     legacy::apply(tls, outcome, &families, shared.with_pem);
+}
+
+/// On an open port, says how many extra SYNs the races needed: each is a
+/// SYN or SYN-ACK lost (or slower than the stagger), the path's loss figure.
+fn note_unanswered_syns(tcp: &mut TcpResult, syns: u32) {
+    let extra = syns.saturating_sub(tcp.attempts);
+    if tcp.status != TcpStatus::Open || extra == 0 {
+        return;
+    }
+    let note = format!(
+        "{syns} SYNs for {} attempts: {extra} went unanswered within {} (packet loss or a slow path)",
+        tcp.attempts,
+        human_duration(race::DEFAULT_STAGGER)
+    );
+    tcp.detail = Some(match tcp.detail.take() {
+        Some(d) => format!("{d}; {note}"),
+        None => note,
+    });
 }
 
 /// Rank of a failure's informativeness: an ICMP reason beats an RST beats a local error beats silence.
@@ -757,6 +947,9 @@ mod tests {
             families,
             dns: None,
             ports: vec![],
+            race: RacePlan::default(),
+            slowest: SlowestConnect::default(),
+            refused_by: Mutex::new(HashMap::new()),
         }
     }
 

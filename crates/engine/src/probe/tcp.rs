@@ -131,11 +131,31 @@ impl IcmpReport {
     }
 }
 
+/// Per-connection socket settings beyond [`ConnectOptions`]: what `trace`
+/// (a TTL-limited SYN) and the path-MTU retry (a clamped MSS) change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// `IP_TTL` / `IPV6_UNICAST_HOPS` of the SYN: the hop that sees it expire answers ICMP time exceeded.
+    pub ttl: Option<u32>,
+    /// `TCP_MAXSEG` before connecting: the MSS announced in the SYN (e.g. 1000, 536).
+    pub mss: Option<u32>,
+}
+
 /// Opens one TCP connection to `addr` with the given source, interface and timeout.
 ///
 /// The caller has already checked `addr` against the allow-list.
 pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<TcpStream, ConnectFailure> {
+    connect_tuned(addr, opts, Tuning::default()).await
+}
+
+/// [`connect`] with a TTL or an MSS of its own ([`Tuning`]).
+pub async fn connect_tuned(
+    addr: SocketAddr,
+    opts: &ConnectOptions,
+    tuning: Tuning,
+) -> Result<TcpStream, ConnectFailure> {
     let socket = prepare(addr, opts)?;
+    tune(&socket, addr, tuning)?;
     // Counts a connection that does not open; handed over when it does.
     let wire = super::wire::Watch::new(&socket);
     let fd = socket.as_raw_fd();
@@ -231,6 +251,24 @@ fn prepare(addr: SocketAddr, opts: &ConnectOptions) -> Result<Socket, ConnectFai
             })?;
     }
     Ok(socket)
+}
+
+/// Applies a [`Tuning`] to a socket not yet connected.
+fn tune(socket: &Socket, addr: SocketAddr, tuning: Tuning) -> Result<(), ConnectFailure> {
+    if let Some(ttl) = tuning.ttl {
+        let set = if addr.is_ipv6() {
+            socket.set_unicast_hops_v6(ttl)
+        } else {
+            socket.set_ttl_v4(ttl)
+        };
+        set.map_err(|e| local_error("set the TTL", &e))?;
+    }
+    if let Some(mss) = tuning.mss {
+        socket
+            .set_tcp_mss(mss)
+            .map_err(|e| local_error("set the MSS (TCP_MAXSEG)", &e))?;
+    }
+    Ok(())
 }
 
 fn local_error(what: &str, e: &io::Error) -> ConnectFailure {

@@ -30,6 +30,7 @@ use stca2_report::{FailoverReason, FindingFacts, Headline};
 
 mod failover;
 mod findings;
+pub use findings::path_stop;
 mod headline;
 mod site;
 

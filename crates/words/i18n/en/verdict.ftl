@@ -158,3 +158,31 @@ finding-leaf = the leaf certificate
 finding-expired = { $at } presents an expired certificate ({ $subject }, expired { $days } days ago): terminals will refuse it; tell the gateway operator.
 finding-expiring = The STCA2 chain on { $at } expires in { $days } days ({ $subject }): tell the gateway operator before it does.
 finding-anchors-missing = The STCA2 and STCA anchor files of the target set are missing, so the CA family of a certificate cannot be told (this is not a sign of interception). Reachability is still checked; add the anchor files and run the check again.
+
+## Where the path stops, and path-MTU black holes (issue 10: the
+## `path_stop` and `path_mtu` findings, `check --trace`, `stca2-probe trace`).
+
+# The hop a TCP traceroute names: "hop 2 (10.1.2.2)", "hop 2", "10.1.2.2".
+path-hop = hop { $hop } ({ $address })
+path-hop-ttl = hop { $hop }
+path-hop-address = { $address }
+path-hop-unnamed = an unnamed hop
+# How the path stops at that hop, after "it".
+path-how-unreachable = refuses it with an ICMP error
+path-how-reset = rejects it with a TCP reset in the gateway's name
+path-how-silent = forwards nothing further (the packets are silently dropped there)
+# $what names the target ("10.1.3.45:1146 (site 1, lyon, stca2 port)" or
+# just the endpoint for `stca2-probe trace`), $endpoint is an endpoint, $hop a path-hop.
+finding-path-stop-box = The path to { $what } stops at the merchant's box, { $hop }, the shop's first hop: it { $how }. Open outbound TCP to { $endpoint } on the box; the ISP is not involved.
+finding-path-stop-beyond-box = The path to { $what } crosses the merchant's box and stops after it, at { $hop }, at the ISP or beyond: it { $how }. The box is not the one blocking; open a ticket with the ISP for outbound TCP to { $endpoint }, naming the last answering hop, { $hop }.
+finding-path-stop-destination = The path to { $what } reaches the gateway ({ $hop }) and the gateway itself refuses the port with a TCP reset: neither the box nor the ISP blocks it. Call the gateway operator.
+finding-path-stop-unknown = No hop answered on the path to { $what }, not even the merchant's box: the box may drop the probe's expired packets too. Check the box's firewall for outbound TCP to { $endpoint } first.
+finding-path-mtu = { $at } opens at TCP but the TLS handshake stalls with full-size packets and completes with a TCP MSS of { $mss }: a path-MTU black hole (large packets are dropped and the ICMP "fragmentation needed" that should say so never arrives). On the merchant's box, enable MSS clamping (to { $mss } or the path MTU), or lower the WAN MTU, or let ICMP "fragmentation needed" through.
+finding-path-mtu-silent = { $at } opens at TCP but the TLS handshake stalls, and a smaller TCP MSS does not help either: this is not a path-MTU problem; the service (or a middlebox) accepts the connection and never answers. Call the gateway operator with this report.
+# `stca2-probe trace`.
+trace-header = TCP trace to { $target }, { $probes } SYNs per hop
+trace-default-gateway = { $address } (default gateway)
+trace-open = The path to { $endpoint } is open end to end: the port answered at hop { $ttl }.
+trace-refusing = refusing { $target }: { $why }
+trace-nothing-sent = nothing was sent to { $target }
+trace-cannot-run = the trace could not run from this machine: { $error }

@@ -173,3 +173,29 @@ finding-expiring = La chaîne STCA2 sur { $at } expire dans { $days ->
    *[other] { $days } jours
 } ({ $subject }) : prévenez l'exploitant de la passerelle avant l'échéance.
 finding-anchors-missing = Les fichiers d'ancres STCA2 et STCA du jeu de cibles sont absents : impossible d'identifier l'autorité de certification d'un certificat (ce n'est pas un signe d'interception). L'accès aux ports est quand même vérifié ; ajoutez les fichiers d'ancres et relancez le test.
+
+## Où s'arrête le chemin, et trous noirs de MTU (ticket 10 : constats
+## `path_stop` et `path_mtu`, `check --trace`, `stca2-probe trace`).
+
+# Le saut que nomme un traceroute TCP : « saut 2 (10.1.2.2) ».
+path-hop = saut { $hop } ({ $address })
+path-hop-ttl = saut { $hop }
+path-hop-address = { $address }
+path-hop-unnamed = saut non identifié
+# Comment le chemin s'arrête à ce saut.
+path-how-unreachable = la connexion y est refusée par un message ICMP
+path-how-reset = la connexion y est rejetée par un RST TCP envoyé au nom de la passerelle
+path-how-silent = rien n'est transmis au-delà (les paquets y sont jetés sans réponse)
+finding-path-stop-box = Le chemin vers { $what } s'arrête à la box du commerçant, { $hop }, premier routeur après le magasin : { $how }. Ouvrez en sortie { $endpoint } sur la box ; le FAI n'est pas en cause.
+finding-path-stop-beyond-box = Le chemin vers { $what } traverse la box du commerçant et s'arrête après elle, chez le FAI ou plus loin, au { $hop } : { $how }. Ce n'est pas la box qui bloque : ouvrez un ticket chez le FAI pour { $endpoint } en sortie, en indiquant le dernier saut qui a répondu, { $hop }.
+finding-path-stop-destination = Le chemin vers { $what } arrive jusqu'à la passerelle ({ $hop }), et c'est la passerelle elle-même qui refuse le port par un RST TCP : ni la box ni le FAI ne bloquent. Appelez l'exploitant de la passerelle.
+finding-path-stop-unknown = Aucun saut n'a répondu sur le chemin vers { $what }, pas même la box du commerçant : elle jette peut-être aussi les paquets expirés de la sonde. Vérifiez d'abord le pare-feu de la box pour { $endpoint } en sortie.
+finding-path-mtu = { $at } s'ouvre en TCP mais la négociation TLS reste bloquée avec des paquets pleine taille, et aboutit avec un MSS TCP de { $mss } : trou noir de MTU (les gros paquets sont jetés et le message ICMP « fragmentation nécessaire » qui devrait le signaler n'arrive jamais). Sur la box du commerçant, activez le MSS clamping (à { $mss } ou à la MTU du chemin), ou baissez la MTU côté WAN, ou laissez passer l'ICMP « fragmentation nécessaire ».
+finding-path-mtu-silent = { $at } s'ouvre en TCP mais la négociation TLS reste bloquée, et un MSS TCP plus petit n'y change rien : ce n'est pas un problème de MTU ; le service (ou un équipement intermédiaire) accepte la connexion et ne répond jamais. Appelez l'exploitant de la passerelle avec ce rapport.
+# `stca2-probe trace`.
+trace-header = Traceroute TCP vers { $target }, { $probes } SYN par saut
+trace-default-gateway = { $address } (passerelle par défaut)
+trace-open = Le chemin vers { $endpoint } est ouvert de bout en bout : le port a répondu au saut { $ttl }.
+trace-refusing = refus de { $target } : { $why }
+trace-nothing-sent = rien n'a été envoyé à { $target }
+trace-cannot-run = le traceroute n'a pas pu partir de cette machine : { $error }

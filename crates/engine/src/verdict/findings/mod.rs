@@ -22,8 +22,12 @@ mod expiry;
 mod interception;
 mod not_measured;
 mod old_ca;
+mod path_mtu;
+mod path_stop;
 mod port_closed;
 mod tls_failed;
+
+pub use path_stop::stop as path_stop;
 
 /// What every rule may look at besides the result it judges.
 pub(super) struct Scope<'a> {
@@ -46,7 +50,9 @@ pub(super) const RULES: &[Rule] = &[
     Rule::Target(not_measured::rule),
     Rule::Target(dns_failed::rule),
     Rule::Target(port_closed::rule),
+    Rule::Target(path_stop::rule),
     Rule::Target(tls_failed::rule),
+    Rule::Target(path_mtu::rule),
     Rule::Target(client_auth::rule),
     Rule::Target(old_ca::rule),
     Rule::Target(interception::rule),
@@ -251,6 +257,34 @@ mod tests {
                 Severity::Error,
                 &["could not be resolved"],
             ),
+            (
+                "path stops at the box",
+                primary_dropped_at_the_box(),
+                ctx,
+                codes::PATH_STOP,
+                Severity::Info,
+                &[
+                    "127.0.38.45:1146",
+                    "stops at the merchant's box, hop 1 (10.0.0.1)",
+                    "the ISP is not involved",
+                ],
+            ),
+            (
+                "path-MTU black hole",
+                primary_stalled(Some(536)),
+                ctx,
+                codes::PATH_MTU,
+                Severity::Error,
+                &["TCP MSS of 536", "MSS clamping", "fragmentation needed"],
+            ),
+            (
+                "a silent server is not an MTU problem",
+                primary_stalled(None),
+                ctx,
+                codes::PATH_MTU,
+                Severity::Error,
+                &["not a path-MTU problem", "never answers"],
+            ),
         ];
         for (name, results, ctx, code, severity, needles) in cases {
             let s = judge(&results, &ctx);
@@ -336,6 +370,8 @@ mod tests {
                 primary_only(O::Stca2, O::Stca2),
                 no_anchors,
             ),
+            (codes::PATH_STOP, primary_dropped_at_the_box(), ctx),
+            (codes::PATH_MTU, primary_stalled(Some(536)), ctx),
         ];
         assert_eq!(rows.len(), super::RULES.len(), "one row per rule");
         for (code, results, ctx) in rows {
