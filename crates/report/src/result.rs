@@ -88,7 +88,7 @@ impl std::ops::AddAssign for WireBytes {
         self.received = self.received.saturating_add(o.received);
         self.retransmitted = self.retransmitted.saturating_add(o.retransmitted);
     }
-
+}
 
 /// A TCP traceroute towards one site x port, on that port: SYNs with a
 /// growing TTL, each hop named by the ICMP "time exceeded" it sent back.
