@@ -123,7 +123,7 @@ async fn every_scenario_reads_whole_in_both_languages() {
                 Lang::Fr => {
                     assert_ne!(headline, s.headline, "{what}: not translated");
                     assert!(
-                        text.contains("\nConnectivité secondaire\u{a0}: "),
+                        text.contains("\nConnectivité secondaire\u{a0}:\n"),
                         "{what}:\n{text}"
                     );
                     assert!(

@@ -235,7 +235,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     "ports" => targets.ports.len(),
                     "total" => total,
                     "attempts" => config.attempts,
-                    "timeout" => human_duration(config.timeout),
+                    "timeout" => words.decimal(&human_duration(config.timeout)),
                 ))
             )
         );

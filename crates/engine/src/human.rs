@@ -78,23 +78,31 @@ pub fn render(
         Recommendation::None => Style::new(),
         _ => WARN,
     };
+    // The catalogue lays the line out (French puts the label on a line of
+    // its own: no capital after a colon); the pieces are cleaned and
+    // painted first, the catalogue's own text is trusted.
     writeln!(
         out,
-        "{} {}",
-        paint.paint(
-            &words.text("report-failover", None),
-            failover_style.effects(Effects::BOLD)
-        ),
-        paint.paint(
-            &said(
-                summary
-                    .failover
-                    .params
-                    .as_ref()
-                    .and_then(|f| words.failover(f)),
-                &summary.failover.message
-            ),
-            Style::new()
+        "{}",
+        words.text(
+            "report-failover-line",
+            Some(&args!(
+                "label" => paint.paint(
+                    &words.text("report-failover", None),
+                    failover_style.effects(Effects::BOLD)
+                ),
+                "message" => paint.paint(
+                    &said(
+                        summary
+                            .failover
+                            .params
+                            .as_ref()
+                            .and_then(|f| words.failover(f)),
+                        &summary.failover.message
+                    ),
+                    Style::new()
+                ),
+            ))
         )
     )?;
     writeln!(out)?;
@@ -117,12 +125,17 @@ pub fn render(
             let label = words.text("report-severity", Some(&args!("severity" => severity)));
             writeln!(
                 out,
-                "- {} ({}): {}",
-                paint.paint(&label, style.effects(Effects::BOLD)),
-                paint.paint(&f.code, Style::new()),
-                paint.paint(
-                    &said(f.params.as_ref().and_then(|p| words.finding(p)), &f.message),
-                    Style::new()
+                "{}",
+                words.text(
+                    "report-finding-line",
+                    Some(&args!(
+                        "severity" => paint.paint(&label, style.effects(Effects::BOLD)),
+                        "code" => paint.paint(&f.code, Style::new()),
+                        "message" => paint.paint(
+                            &said(f.params.as_ref().and_then(|p| words.finding(p)), &f.message),
+                            Style::new()
+                        ),
+                    ))
                 )
             )?;
         }
@@ -304,7 +317,7 @@ fn row(r: &TargetResult, words: Words) -> Vec<Cell> {
             (
                 Cell::styled(text, if answered { GOOD } else { BAD }),
                 ca,
-                Cell::plain(ms(t.handshake_ms, false)),
+                Cell::plain(ms(t.handshake_ms, false, words)),
             )
         }
     };
@@ -316,17 +329,18 @@ fn row(r: &TargetResult, words: Words) -> Vec<Cell> {
         tcp,
         tls,
         ca,
-        Cell::plain(ms(r.tcp.connect_ms, true)),
+        Cell::plain(ms(r.tcp.connect_ms, true, words)),
         handshake,
     ]
 }
 
-/// "12.3/45.6 ms" (p50/p99) or "12.3 ms" (p50), "-" when nothing was measured.
-fn ms(stats: Option<LatencyStats>, with_p99: bool) -> String {
+/// "12.3/45.6 ms" (p50/p99) or "12.3 ms" (p50), "-" when nothing was
+/// measured; "12,3 ms" in French.
+fn ms(stats: Option<LatencyStats>, with_p99: bool, words: Words) -> String {
     match stats {
         None => "-".to_string(),
-        Some(s) if with_p99 => format!("{:.1}/{:.1} ms", s.p50, s.p99),
-        Some(s) => format!("{:.1} ms", s.p50),
+        Some(s) if with_p99 => words.decimal(&format!("{:.1}/{:.1} ms", s.p50, s.p99)),
+        Some(s) => words.decimal(&format!("{:.1} ms", s.p50)),
     }
 }
 

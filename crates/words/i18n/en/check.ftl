@@ -5,6 +5,8 @@
 ## The human report.
 
 report-failover = Failover:
+# The failover line: the label (report-failover), then the recommendation.
+report-failover-line = { $label } { $message }
 report-findings = Findings:
 report-warnings = Warnings:
 report-severity = { $severity ->
@@ -13,6 +15,8 @@ report-severity = { $severity ->
    *[info] info
 }
 report-footer = report { $id } | target set { $set } | probe { $probe } | { $when }
+# One finding: "- error (port_closed): message".
+report-finding-line = - { $severity } ({ $code }): { $message }
 
 ## The table: its headers, then the words in its cells.
 
@@ -52,7 +56,7 @@ explain-not-measured = TCP error with the finding not_measured: the probe did no
 check-progress = checking { $set } ({ $sites ->
     [one] { $sites } site
    *[other] { $sites } sites
-} x { $ports ->
+} × { $ports ->
     [one] { $ports } port
    *[other] { $ports } ports
 } = { $total ->
