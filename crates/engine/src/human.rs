@@ -37,6 +37,7 @@ use stca2_report::{
 };
 use stca2_words::{Words, args};
 
+use crate::targets::TargetWarning;
 use crate::verdict;
 
 const GOOD: Style = AnsiColor::Green.on_default();
@@ -52,7 +53,7 @@ const BOLD: Style = Style::new().effects(Effects::BOLD);
 /// styles and nothing else changes.
 pub fn render(
     report: &Report,
-    warnings: &[String],
+    warnings: &[TargetWarning],
     words: Words,
     out: &mut dyn Write,
     color: bool,
@@ -148,7 +149,7 @@ pub fn render(
             paint.paint(&words.text("report-warnings", None), BOLD)
         )?;
         for w in warnings {
-            writeln!(out, "- {}", paint.paint(w, WARN))?;
+            writeln!(out, "- {}", paint.paint(&w.said(words), WARN))?;
         }
     }
     writeln!(out)?;
@@ -364,7 +365,7 @@ mod tests {
         )
     }
 
-    fn text(report: &Report, warnings: &[String], color: bool) -> String {
+    fn text(report: &Report, warnings: &[TargetWarning], color: bool) -> String {
         let mut out = Vec::new();
         render(report, warnings, Words::english(), &mut out, color).unwrap();
         String::from_utf8(out).unwrap()
@@ -373,7 +374,11 @@ mod tests {
     #[test]
     fn plain_rendering_has_everything_and_no_escapes() {
         let r = report(set(O::Stca2, O::ClientAuth, TIMEOUT, O::Stca2));
-        let warnings = vec!["anchor file targets/ca/stca-root.pem is missing".to_string()];
+        let warnings = vec![TargetWarning::AnchorsMissing {
+            family: CaFamily::Stca,
+            path: "targets/ca/stca-root.pem".into(),
+            by_name: false,
+        }];
         let t = text(&r, &warnings, false);
         assert!(!t.contains('\u{1b}'), "{t}");
         // Verdict first, failover next.
@@ -395,7 +400,7 @@ mod tests {
         assert!(t.contains("2.0/4.0 ms"));
         assert!(t.contains("- error (port_closed): "));
         assert!(t.contains("- info (client_auth): "));
-        assert!(t.contains("Warnings:\n- anchor file targets/ca/stca-root.pem is missing"));
+        assert!(t.contains("Warnings:\n- no STCA anchors at targets/ca/stca-root.pem: "));
         assert!(t.contains(&r.report_id));
     }
 

@@ -112,11 +112,15 @@ watch-change = { $what ->
 watch-ready = Tout est prêt : le terminal peut passer en STCA2.
 watch-timeout = Toujours pas prêt après { $timeout } : arrêt (code de sortie 1). Le dernier verdict est affiché au-dessus.
 
-## `check --upload`.
+## `check --upload` (crates/daemon/src/check_upload.rs).
 
 upload-sent = Rapport envoyé au back-office. Numéro de rapport à donner par téléphone : { $id }
-upload-failed = Le rapport n'a pas pu être envoyé au back-office : { $error }. Il est affiché ci-dessus ; renvoyez-le avec check --upload, ou donnez au support le numéro de rapport { $id }.
-upload-no-config = check --upload a besoin de l'adresse du back-office et du jeton de la sonde : ajoutez --config avec le fichier de configuration du démon ({ $default }).
+upload-failed = Le rapport n'a pas pu être envoyé au back-office : { $error }. Rien n'est perdu : le rapport est affiché ci-dessus (ou écrit dans le fichier de --out) et conservé dans { $kept }. Relancez check --upload quand le réseau est revenu, ou donnez au support le numéro de rapport { $id }.
+upload-token-refused = Le back-office a refusé le jeton de la sonde lu dans { $path } ({ $error }) : il est erroné, révoqué, ou émis pour une autre sonde. Demandez au support un jeton pour la sonde { $probe }, écrivez-le dans ce fichier, puis relancez check --upload. Le rapport (numéro { $id }) est affiché ci-dessus et conservé dans { $kept }.
+upload-rejected = Le back-office a refusé ce rapport ({ $error }). Donnez au support le numéro de rapport { $id } et le fichier { $kept } ; le rapport est affiché ci-dessus.
+upload-token-unreadable = Impossible de lire le jeton de la sonde ({ $error }). Écrivez dans { $path } le jeton de sonde fourni par le support, sur une ligne, puis relancez le test. Rien n'a été testé ni envoyé.
+upload-bad-flags = check --upload ne peut pas envoyer à ce back-office : { $error }. Rien n'a été testé ni envoyé.
+upload-no-token = check --upload a besoin du fichier qui contient le jeton de la sonde : ajoutez --upload-token FICHIER.
 
 ## `demo` et `lab`.
 
@@ -129,3 +133,39 @@ lab-targets-written = Fichier de cibles écrit dans { $path }
 lab-next = Dans un autre terminal : stca2-probe check --targets { $path }
 lab-stop = Ctrl-C pour arrêter.
 lab-unknown-scenario = `{ $name }` n'est ni un scénario ni un comportement : choisissez un scénario ({ $scenarios }) ou un comportement pour tous les sites et ports ({ $behaviours }) ; `stca2-probe lab --list` les décrit
+
+## Avertissements sur le jeu de cibles (engine/src/targets.rs).
+
+target-warning-anchors-missing = pas d'ancres { $family } dans { $path } : impossible de distinguer les familles d'AC tant que l'exploitant n'y a pas déposé le fichier PEM{ $lookup ->
+    [by-name] {" "}(ou faites pointer { $variable } vers le dossier qui le contient)
+   *[relative] {""}
+} ; l'accès aux ports est quand même vérifié
+
+## Les refus de la liste des adresses autorisées, avant tout envoi (engine/src/check.rs).
+
+refused-address = site « { $site } » ({ $ip }) refusé : { $why }
+refused-not-allowed = { $addr } est hors de la liste des adresses autorisées ({ $list }) ; ajoutez --allow avec un réseau qui la contient
+refused-above-ceiling = { $addr } est hors de { $variable } ({ $list }) ; aucune option ne peut lever ce plafond : modifiez l'environnement si cette destination est vraiment voulue
+refused-resolver = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
+    [one] le serveur DNS
+   *[other] les serveurs DNS
+} { $servers }, hors de la liste des adresses autorisées ; ajoutez --allow avec les réseaux du serveur DNS et de la passerelle, ou indiquez l'adresse IP de la passerelle
+refused-resolver-ceiling = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
+    [one] le serveur DNS
+   *[other] les serveurs DNS
+} { $servers }, hors de { $variable } ({ $list }) ; aucune option ne peut lever ce plafond : indiquez l'adresse IP de la passerelle, ou modifiez l'environnement si ce serveur DNS est vraiment voulu
+
+## Valeurs de la ligne de commande (engine/src/cli.rs).
+
+duration-invalid = « { $value } » : { $error } (écrivez 10m, 90s, 1m 30s)
+duration-zero = « { $value } » n'est pas une durée
+
+## Une commande absente de cette version (src/absent.rs).
+
+absent-command = « { $name } » fait partie { $part ->
+    [lab] du labo
+   *[backoffice] du back-office
+}, absent de cette version de stca2-probe{ $shop ->
+    [yes] {" "}(c'est la version boutique : `check` et `daemon` seulement)
+   *[no] {""}
+}. Lancez-la depuis la version complète, sur le serveur du back-office ou un poste de travail : `cargo build --release` (fonctionnalités par défaut), ou le paquet stca2-probe construit ainsi.
