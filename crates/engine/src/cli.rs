@@ -86,7 +86,7 @@ pub enum Ran {
     /// Nothing more to do: the exit code (an --explain, a watch, a refusal).
     Done(ExitCode),
     /// The check ran and its report was printed (or written to --out).
-    Checked(Report),
+    Checked(Box<Report>),
 }
 
 /// What an installer at the router adds to a check: the legend, a watch
@@ -322,7 +322,7 @@ pub async fn check_and_emit(args: &CheckArgs) -> anyhow::Result<Ran> {
     }
     let report = check::run(&targets, &config, identity).await;
     emit(&report, &targets.warnings, &args.output)?;
-    Ok(Ran::Checked(report))
+    Ok(Ran::Checked(Box::new(report)))
 }
 
 /// Refuses a check the allow-list forbids, before anything is sent: prints

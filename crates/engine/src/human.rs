@@ -446,7 +446,12 @@ mod tests {
             "the verdict quotes the issuer"
         );
         for color in [false, true] {
-            let t = text(&r, &[format!("warning {evil}")], color);
+            let warning = TargetWarning::AnchorsMissing {
+                family: CaFamily::Stca,
+                path: format!("warning {evil}").into(),
+                by_name: false,
+            };
+            let t = text(&r, &[warning], color);
             let controls: Vec<char> = t
                 .chars()
                 .filter(|c| c.is_control() && *c != '\n' && !(color && *c == '\u{1b}'))

@@ -19,9 +19,9 @@ use super::{
     Chrome, PAGE_SIZE, Tr, enc, error_page, html, language, query, shown, store_error, when,
 };
 use crate::api::AppState;
+use crate::store::{ConsoleList, LatestRow, ListKind, Sort, parse_rfc3339_ms};
 use stca2_report::FailoverReason;
 use stca2_words::Words;
-use crate::store::{ConsoleList, LatestRow, ListKind, Sort, parse_rfc3339_ms};
 
 /// A list's query parameters.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
