@@ -35,29 +35,31 @@ pub struct Rest {
 
 impl Command {
     /// Says where the command lives, and exits 2.
-    pub fn explain(self) -> ExitCode {
+    /// (`absent-command` in `check.ftl`, in `lang`).
+    pub fn explain(self, lang: stca2_words::Lang) -> ExitCode {
         let (name, part): (&str, &str) = match self {
             #[cfg(not(feature = "backoffice"))]
-            Command::Serve(_) => ("serve", "the back office"),
+            Command::Serve(_) => ("serve", "backoffice"),
             #[cfg(not(feature = "backoffice"))]
-            Command::Token(_) => ("token", "the back office"),
+            Command::Token(_) => ("token", "backoffice"),
             #[cfg(not(feature = "backoffice"))]
-            Command::Export(_) => ("export", "the back office"),
+            Command::Export(_) => ("export", "backoffice"),
             #[cfg(not(feature = "lab"))]
-            Command::Lab(_) => ("lab", "the lab"),
+            Command::Lab(_) => ("lab", "lab"),
             #[cfg(not(feature = "lab"))]
-            Command::Demo(_) => ("demo", "the lab"),
+            Command::Demo(_) => ("demo", "lab"),
+        };
+        let shop = if cfg!(any(feature = "backoffice", feature = "lab")) {
+            "no"
+        } else {
+            "yes"
         };
         eprintln!(
-            "stca2-probe: `{name}` is part of {part}, which this build of stca2-probe was made \
-             without{shop}. Run it from the full build, on the back-office server or a \
-             workstation: `cargo build --release` (default features), or the stca2-probe \
-             package built that way.",
-            shop = if cfg!(any(feature = "backoffice", feature = "lab")) {
-                ""
-            } else {
-                " (this is the shop build: `check` and `daemon`)"
-            }
+            "stca2-probe: {}",
+            stca2_words::Words::new(lang).text(
+                "absent-command",
+                Some(&stca2_words::args!("name" => name, "part" => part, "shop" => shop)),
+            )
         );
         ExitCode::from(stca2_engine::cli::EXIT_USAGE)
     }

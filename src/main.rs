@@ -109,7 +109,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(mut args) => {
                 args.output.lang = lang;
-                check::run(*args).await
+                if args.upload.upload.is_some() {
+                    stca2_daemon::check_upload::run(*args).await
+                } else {
+                    check::run(*args).await
+                }
             }
             Command::Trace(args) => stca2_engine::trace::run(args, lang).await,
             Command::Daemon(args) => stca2_daemon::cli::run(args).await,
@@ -126,7 +130,7 @@ fn main() -> ExitCode {
             #[cfg(feature = "backoffice")]
             Command::Backoffice(cmd) => stca2_backoffice::run(cmd).await,
             #[cfg(not(all(feature = "backoffice", feature = "lab")))]
-            Command::Absent(cmd) => Ok(cmd.explain()),
+            Command::Absent(cmd) => Ok(cmd.explain(lang)),
         }
     });
     // A task stuck in blocking I/O must not hold the exit past the

@@ -423,6 +423,13 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 body.contains("203.0.113.7"),
                 "the public IP is shown: {body}"
             );
+            // "Ce qui bloque" is worded from the report's facts in the
+            // page's language, not the stored English sentence.
+            assert!(
+                body.contains("La box du commerçant bloque")
+                    && !body.contains("The merchant's router"),
+                "{body}"
+            );
             c.find(Locator::Id("merchant"))
                 .await
                 .unwrap()

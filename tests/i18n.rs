@@ -123,7 +123,7 @@ async fn every_scenario_reads_whole_in_both_languages() {
                 Lang::Fr => {
                     assert_ne!(headline, s.headline, "{what}: not translated");
                     assert!(
-                        text.contains("\nConnectivité secondaire\u{a0}: "),
+                        text.contains("\nConnectivité secondaire\u{a0}:\n"),
                         "{what}:\n{text}"
                     );
                     assert!(
@@ -360,4 +360,84 @@ async fn watch_gives_up_after_its_timeout() {
         "{text}"
     );
     assert!(!text.contains("now open"), "nothing changed:\n{text}");
+}
+
+/// `check --upload` against a real back office (`serve`, in process, on
+/// loopback): the report arrives, the id printed to quote on the phone is
+/// the stored one, and a token the back office refuses says what to do
+/// while the report is still printed and kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_sends_the_report_and_says_its_id() {
+    use crate::util::backoffice;
+    let dir = tempfile::tempdir().unwrap();
+    let (lab, file) = start_lab(Scenario::named("primary-blocked").unwrap(), dir.path()).await;
+    let db = backoffice::sqlite().await;
+    let server = backoffice::start(&db.store, "127.0.0.1:0", &[]).await;
+    let token = backoffice::token(&db.store, Some("shop-upload"), None).await;
+    let good = dir.path().join("token");
+    std::fs::write(&good, format!("{token}\n")).unwrap();
+    let bad = dir.path().join("revoked-token");
+    std::fs::write(&bad, "stca2_not_a_token_the_back_office_knows\n").unwrap();
+    let base = server.base.clone();
+    let run = move |token: &Path| {
+        with_locale(bin(), &[])
+            .args(["check", "--targets"])
+            .arg(&file)
+            .args(["--timeout", "1", "--attempts", "1"])
+            .args(["--probe-id", "shop-upload", "--lang", "fr"])
+            .args(["--upload", &base, "--upload-token"])
+            .arg(token)
+            .output()
+            .unwrap()
+    };
+    let (sent, refused) = tokio::task::spawn_blocking(move || (run(&good), run(&bad)))
+        .await
+        .unwrap();
+    lab.shutdown().await;
+    let text = |o: &std::process::Output| {
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (out, err) = text(&sent);
+    // The report is printed as without --upload (primary blocked: exit 1).
+    assert_eq!(sent.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.starts_with("Port STCA2 non ouvert\u{a0}: "), "{out}");
+    let said = "Numéro de rapport à donner par téléphone\u{a0}: ";
+    let printed = err
+        .lines()
+        .find_map(|l| l.split_once(said).map(|(_, id)| id.trim().to_string()))
+        .unwrap_or_else(|| panic!("no report id in:\n{err}"));
+    let (latest, body) = db.store.probe("shop-upload").await.unwrap().unwrap();
+    assert_eq!(printed, latest.report_id);
+    let stored = Report::from_json(&body.unwrap()).unwrap();
+    assert_eq!(stored.report_id, printed);
+    assert!(
+        out.contains(&printed),
+        "the footer names the same id:\n{out}"
+    );
+    // The token is never printed.
+    assert!(!out.contains(&token) && !err.contains(&token));
+
+    let (out, err) = text(&refused);
+    assert_eq!(refused.status.code(), Some(3), "{out}\n{err}");
+    assert!(out.starts_with("Port STCA2 non ouvert\u{a0}: "), "{out}");
+    assert!(
+        err.contains("Le back-office a refusé le jeton de la sonde")
+            && err.contains("Demandez au support un jeton pour la sonde shop-upload"),
+        "{err}"
+    );
+    // Nothing lost: the report's JSON is kept where the message says.
+    let kept = err
+        .split("conservé dans ")
+        .nth(1)
+        .and_then(|rest| rest.split(".json").next())
+        .map(|p| PathBuf::from(format!("{p}.json")))
+        .unwrap_or_else(|| panic!("no kept file in:\n{err}"));
+    let kept_report = Report::from_json(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert!(err.contains(&kept_report.report_id), "{err}");
+    let _ = std::fs::remove_dir_all(kept.parent().unwrap());
+    server.stop().await;
+    db.cleanup().await;
 }

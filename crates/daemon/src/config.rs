@@ -143,6 +143,40 @@ pub struct UploadConfig {
     pub timeout: Duration,
 }
 
+impl UploadConfig {
+    /// `[upload]` from a command line (`check --upload URL --upload-token
+    /// FILE [--upload-ca PEM]`): the same rules as the file's (https://, or
+    /// http:// to loopback only; no credentials in the URL; under
+    /// `STCA2_PROBE_ALLOW`, an IP literal inside it) and the same defaults.
+    /// The error says what to change.
+    pub fn from_flags(
+        url: &str,
+        token_file: PathBuf,
+        ca_file: Option<PathBuf>,
+        ceiling: Option<&[IpNet]>,
+    ) -> Result<UploadConfig, String> {
+        let raw = RawUpload {
+            url: Spanned::new(0..url.len(), url.to_string()),
+            token_file,
+            batch: None,
+            ca_file,
+            timeout: None,
+        };
+        let at = |_: Option<Range<usize>>, message: String| ConfigError::Unusable {
+            path: PathBuf::from("--upload"),
+            message,
+        };
+        let upload = parse_upload(raw, &at, &|p| p).map_err(|e| match e {
+            ConfigError::Unusable { message, .. } => message,
+            other => other.to_string(),
+        })?;
+        if let Some(ceiling) = ceiling {
+            upload_within(&upload.url, ceiling)?;
+        }
+        Ok(upload)
+    }
+}
+
 /// A configuration ready to run: the target set loaded and the allow-list
 /// settled. Cycles read it; SIGHUP replaces it whole or not at all.
 #[derive(Debug, Clone)]

@@ -32,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod check_upload;
 pub mod cli;
 pub mod config;
 pub mod metrics;

@@ -11,6 +11,7 @@
 //! such a set needs `--allow` with the DNS server's and the gateway's
 //! networks. [`refused_targets`] settles that before anything is sent.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::probe::{self, ClientIdentity, ProbeConfig};
 use crate::targets::{Address, TargetSet};
 use crate::verdict::Context;
 use stca2_report::{ProbeIdentity, Report};
+use stca2_words::{Words, args};
 
 /// Builds the allow-list for a target set: `flags` when given, else the
 /// file's own `allow` key, else exactly the set's IP addresses; always under
@@ -43,11 +45,12 @@ pub fn allow_list(targets: &TargetSet, flags: &[IpNet], ceiling: Option<Vec<IpNe
     AllowList::new(allowed, ceiling)
 }
 
-/// A site the allow-list refuses before the check starts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A site the allow-list refuses before the check starts. `Display` is the
+/// English (logs, the daemon's configuration errors); [`RefusedSite::said`]
+/// is the reader's language (`refused-*` in `check.ftl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefusedSite {
     /// An IP-literal site outside the allow-list (or the ceiling).
-    #[error("refusing site `{site}` ({ip}): {refusal}")]
     Address {
         /// The site's name.
         site: String,
@@ -58,7 +61,6 @@ pub enum RefusedSite {
     },
     /// A hostname site whose DNS servers are all outside the allow-list:
     /// resolving it would send a packet to a forbidden place.
-    #[error("{}", resolver_message(site, servers, ceiling.as_deref()))]
     Resolver {
         /// The site's name.
         site: String,
@@ -76,23 +78,61 @@ impl RefusedSite {
             RefusedSite::Address { site, .. } | RefusedSite::Resolver { site, .. } => site,
         }
     }
-}
 
-fn resolver_message(site: &str, servers: &[IpAddr], ceiling: Option<&str>) -> String {
-    let ips: Vec<String> = servers.iter().map(IpAddr::to_string).collect();
-    let which = match ips.as_slice() {
-        [one] => format!("the DNS server {one}"),
-        many => format!("the DNS servers {}", many.join(", ")),
-    };
-    match ceiling {
-        None => format!(
-            "site `{site}` is a hostname: resolving it would contact {which}, outside the allow-list; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address"
-        ),
-        Some(list) => format!(
-            "site `{site}` is a hostname: resolving it would contact {which}, outside {CEILING_ENV} ({list}); no flag can lift that ceiling: write the gateway's IP address, or change the environment if this DNS server is really wanted"
-        ),
+    /// Why the site is refused and what to do, in `words`' language.
+    pub fn said(&self, words: Words) -> String {
+        match self {
+            RefusedSite::Address { site, ip, refusal } => {
+                let why = match refusal {
+                    Refusal::NotAllowed { addr, list } => words.text(
+                        "refused-not-allowed",
+                        Some(&args!("addr" => addr.to_string(), "list" => list.as_str())),
+                    ),
+                    Refusal::AboveCeiling { addr, list } => words.text(
+                        "refused-above-ceiling",
+                        Some(&args!(
+                            "addr" => addr.to_string(),
+                            "list" => list.as_str(),
+                            "variable" => CEILING_ENV,
+                        )),
+                    ),
+                };
+                words.text(
+                    "refused-address",
+                    Some(&args!("site" => site.as_str(), "ip" => ip.to_string(), "why" => why)),
+                )
+            }
+            RefusedSite::Resolver {
+                site,
+                servers,
+                ceiling,
+            } => {
+                let ips: Vec<String> = servers.iter().map(IpAddr::to_string).collect();
+                let mut a = args!(
+                    "site" => site.as_str(),
+                    "count" => ips.len(),
+                    "servers" => ips.join(", "),
+                );
+                match ceiling {
+                    None => words.text("refused-resolver", Some(&a)),
+                    Some(list) => {
+                        a.set("variable", CEILING_ENV);
+                        a.set("list", list.clone());
+                        words.text("refused-resolver-ceiling", Some(&a))
+                    }
+                }
+            }
+        }
     }
 }
+
+impl fmt::Display for RefusedSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.said(Words::english()))
+    }
+}
+
+impl std::error::Error for RefusedSite {}
 
 /// The sites the allow-list refuses, with the system's DNS configuration:
 /// a check with any of these is not started, so that not a single packet

@@ -19,7 +19,7 @@ use crate::allow::{self, AllowList};
 use crate::check::{self, Settings};
 use crate::output::write_atomically;
 use crate::probe::human_duration;
-use crate::targets::TargetSet;
+use crate::targets::{TargetSet, TargetWarning};
 
 /// Exit code: bad arguments, a bad target file, or the check could not run.
 /// (0 and 1 come from [`Report::exit_code`].)
@@ -59,6 +59,40 @@ pub struct CheckArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub installer: InstallerArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// `check --upload`: the report goes to the back office too, so the support
+/// desk sees what the installer saw (the daemon's upload client and rules;
+/// the root binary runs it, see `stca2_daemon::check_upload`).
+#[derive(Args)]
+pub struct UploadArgs {
+    /// After the check, send the report to the back office at URL (https://, verified
+    /// against the system's CAs or --upload-ca; http:// to loopback only) with the
+    /// probe's token, and print the report id to quote on the phone. Exit code 3 when
+    /// it could not be sent (the report is still printed, and kept in a file).
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "upload_token",
+        conflicts_with = "watch"
+    )]
+    pub upload: Option<String>,
+    /// With --upload: the file holding the probe's token (never printed).
+    #[arg(long, value_name = "FILE", requires = "upload")]
+    pub upload_token: Option<PathBuf>,
+    /// With --upload: the back office's CA (PEM) when it is not in the system's trust store.
+    #[arg(long, value_name = "PEM", requires = "upload")]
+    pub upload_ca: Option<PathBuf>,
+}
+
+/// How [`check_and_emit`] ended.
+pub enum Ran {
+    /// Nothing more to do: the exit code (an --explain, a watch, a refusal).
+    Done(ExitCode),
+    /// The check ran and its report was printed (or written to --out).
+    Checked(Box<Report>),
 }
 
 /// What an installer at the router adds to a check: the legend, a watch
@@ -188,13 +222,38 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
 }
 
 /// `--watch-timeout`, `--watch-every`: "10m", "90s", "1m 30s".
+///
+/// Clap calls this before `--lang` is known, so the error is in the
+/// language of the command line's `--lang` if it has one, else the locale's.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d =
-        humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (write 10m, 90s, 1m 30s)"))?;
+    let words = || Words::new(early_lang(std::env::args()));
+    let d = humantime::parse_duration(s).map_err(|e| {
+        words().text(
+            "duration-invalid",
+            Some(&args!("value" => s, "error" => e.to_string())),
+        )
+    })?;
     if d.is_zero() {
-        return Err(format!("`{s}` is no time at all"));
+        return Err(words().text("duration-zero", Some(&args!("value" => s))));
     }
     Ok(d)
+}
+
+/// The language a command line asks for (`--lang fr`, `--lang=fr`) before
+/// clap has parsed it, else the locale's ([`Lang::from_env`]).
+pub fn early_lang(args: impl IntoIterator<Item = String>) -> Lang {
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        let value = match a.strip_prefix("--lang=") {
+            Some(v) => Some(v.to_string()),
+            None if a == "--lang" => args.next(),
+            None => None,
+        };
+        if let Some(lang) = value.as_deref().and_then(Lang::parse) {
+            return lang;
+        }
+    }
+    Lang::from_env()
 }
 
 /// `--allow`: one network.
@@ -204,10 +263,19 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
 
 /// Runs `stca2-probe check`.
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    Ok(match check_and_emit(&args).await? {
+        Ran::Done(code) => code,
+        Ran::Checked(report) => ExitCode::from(report.exit_code()),
+    })
+}
+
+/// `check` up to its printed report, which it returns for what follows
+/// (`--upload`).
+pub async fn check_and_emit(args: &CheckArgs) -> anyhow::Result<Ran> {
     let words = Words::new(args.output.lang);
     if args.installer.explain {
         print!("{}", explain(words));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Ran::Done(ExitCode::SUCCESS));
     }
     let loaded = match &args.targets {
         Some(path) => TargetSet::load(path),
@@ -217,12 +285,12 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(t) => t,
         Err(e) => {
             eprintln!("stca2-probe: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Ran::Done(ExitCode::from(EXIT_USAGE)));
         }
     };
     let allow = check::allow_list(&targets, &args.probe.allow, AllowList::ceiling_from_env()?);
     if let Some(code) = refuse(&targets, &allow, words) {
-        return Ok(code);
+        return Ok(Ran::Done(code));
     }
     let mut config = args
         .probe
@@ -244,7 +312,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     "ports" => targets.ports.len(),
                     "total" => total,
                     "attempts" => config.attempts,
-                    "timeout" => human_duration(config.timeout),
+                    "timeout" => words.decimal(&human_duration(config.timeout)),
                 ))
             )
         );
@@ -258,11 +326,12 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             &args.installer,
             words,
         )
-        .await;
+        .await
+        .map(Ran::Done);
     }
     let report = check::run(&targets, &config, identity).await;
     emit(&report, &targets.warnings, &args.output)?;
-    Ok(ExitCode::from(report.exit_code()))
+    Ok(Ran::Checked(Box::new(report)))
 }
 
 /// Refuses a check the allow-list forbids, before anything is sent: prints
@@ -273,7 +342,7 @@ pub fn refuse(targets: &TargetSet, allow: &AllowList, words: Words) -> Option<Ex
         return None;
     }
     for why in &refused {
-        eprintln!("stca2-probe: {why}");
+        eprintln!("stca2-probe: {}", why.said(words));
     }
     if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {
         eprintln!(
@@ -295,7 +364,7 @@ pub fn refuse(targets: &TargetSet, allow: &AllowList, words: Words) -> Option<Ex
 }
 
 /// Renders the report as asked and writes it to stdout or, atomically, to --out.
-pub fn emit(report: &Report, warnings: &[String], out: &OutputArgs) -> anyhow::Result<()> {
+pub fn emit(report: &Report, warnings: &[TargetWarning], out: &OutputArgs) -> anyhow::Result<()> {
     let mut buf = Vec::new();
     let words = Words::new(out.lang);
     if out.json {

@@ -37,6 +37,7 @@ use stca2_report::{
 };
 use stca2_words::{Words, args};
 
+use crate::targets::TargetWarning;
 use crate::verdict;
 
 const GOOD: Style = AnsiColor::Green.on_default();
@@ -52,7 +53,7 @@ const BOLD: Style = Style::new().effects(Effects::BOLD);
 /// styles and nothing else changes.
 pub fn render(
     report: &Report,
-    warnings: &[String],
+    warnings: &[TargetWarning],
     words: Words,
     out: &mut dyn Write,
     color: bool,
@@ -78,23 +79,31 @@ pub fn render(
         Recommendation::None => Style::new(),
         _ => WARN,
     };
+    // The catalogue lays the line out (French puts the label on a line of
+    // its own: no capital after a colon); the pieces are cleaned and
+    // painted first, the catalogue's own text is trusted.
     writeln!(
         out,
-        "{} {}",
-        paint.paint(
-            &words.text("report-failover", None),
-            failover_style.effects(Effects::BOLD)
-        ),
-        paint.paint(
-            &said(
-                summary
-                    .failover
-                    .params
-                    .as_ref()
-                    .and_then(|f| words.failover(f)),
-                &summary.failover.message
-            ),
-            Style::new()
+        "{}",
+        words.text(
+            "report-failover-line",
+            Some(&args!(
+                "label" => paint.paint(
+                    &words.text("report-failover", None),
+                    failover_style.effects(Effects::BOLD)
+                ),
+                "message" => paint.paint(
+                    &said(
+                        summary
+                            .failover
+                            .params
+                            .as_ref()
+                            .and_then(|f| words.failover(f)),
+                        &summary.failover.message
+                    ),
+                    Style::new()
+                ),
+            ))
         )
     )?;
     writeln!(out)?;
@@ -117,12 +126,17 @@ pub fn render(
             let label = words.text("report-severity", Some(&args!("severity" => severity)));
             writeln!(
                 out,
-                "- {} ({}): {}",
-                paint.paint(&label, style.effects(Effects::BOLD)),
-                paint.paint(&f.code, Style::new()),
-                paint.paint(
-                    &said(f.params.as_ref().and_then(|p| words.finding(p)), &f.message),
-                    Style::new()
+                "{}",
+                words.text(
+                    "report-finding-line",
+                    Some(&args!(
+                        "severity" => paint.paint(&label, style.effects(Effects::BOLD)),
+                        "code" => paint.paint(&f.code, Style::new()),
+                        "message" => paint.paint(
+                            &said(f.params.as_ref().and_then(|p| words.finding(p)), &f.message),
+                            Style::new()
+                        ),
+                    ))
                 )
             )?;
         }
@@ -135,7 +149,7 @@ pub fn render(
             paint.paint(&words.text("report-warnings", None), BOLD)
         )?;
         for w in warnings {
-            writeln!(out, "- {}", paint.paint(w, WARN))?;
+            writeln!(out, "- {}", paint.paint(&w.said(words), WARN))?;
         }
     }
     writeln!(out)?;
@@ -304,7 +318,7 @@ fn row(r: &TargetResult, words: Words) -> Vec<Cell> {
             (
                 Cell::styled(text, if answered { GOOD } else { BAD }),
                 ca,
-                Cell::plain(ms(t.handshake_ms, false)),
+                Cell::plain(ms(t.handshake_ms, false, words)),
             )
         }
     };
@@ -316,17 +330,18 @@ fn row(r: &TargetResult, words: Words) -> Vec<Cell> {
         tcp,
         tls,
         ca,
-        Cell::plain(ms(r.tcp.connect_ms, true)),
+        Cell::plain(ms(r.tcp.connect_ms, true, words)),
         handshake,
     ]
 }
 
-/// "12.3/45.6 ms" (p50/p99) or "12.3 ms" (p50), "-" when nothing was measured.
-fn ms(stats: Option<LatencyStats>, with_p99: bool) -> String {
+/// "12.3/45.6 ms" (p50/p99) or "12.3 ms" (p50), "-" when nothing was
+/// measured; "12,3 ms" in French.
+fn ms(stats: Option<LatencyStats>, with_p99: bool, words: Words) -> String {
     match stats {
         None => "-".to_string(),
-        Some(s) if with_p99 => format!("{:.1}/{:.1} ms", s.p50, s.p99),
-        Some(s) => format!("{:.1} ms", s.p50),
+        Some(s) if with_p99 => words.decimal(&format!("{:.1}/{:.1} ms", s.p50, s.p99)),
+        Some(s) => words.decimal(&format!("{:.1} ms", s.p50)),
     }
 }
 
@@ -350,7 +365,7 @@ mod tests {
         )
     }
 
-    fn text(report: &Report, warnings: &[String], color: bool) -> String {
+    fn text(report: &Report, warnings: &[TargetWarning], color: bool) -> String {
         let mut out = Vec::new();
         render(report, warnings, Words::english(), &mut out, color).unwrap();
         String::from_utf8(out).unwrap()
@@ -359,7 +374,11 @@ mod tests {
     #[test]
     fn plain_rendering_has_everything_and_no_escapes() {
         let r = report(set(O::Stca2, O::ClientAuth, TIMEOUT, O::Stca2));
-        let warnings = vec!["anchor file targets/ca/stca-root.pem is missing".to_string()];
+        let warnings = vec![TargetWarning::AnchorsMissing {
+            family: CaFamily::Stca,
+            path: "targets/ca/stca-root.pem".into(),
+            by_name: false,
+        }];
         let t = text(&r, &warnings, false);
         assert!(!t.contains('\u{1b}'), "{t}");
         // Verdict first, failover next.
@@ -381,7 +400,7 @@ mod tests {
         assert!(t.contains("2.0/4.0 ms"));
         assert!(t.contains("- error (port_closed): "));
         assert!(t.contains("- info (client_auth): "));
-        assert!(t.contains("Warnings:\n- anchor file targets/ca/stca-root.pem is missing"));
+        assert!(t.contains("Warnings:\n- no STCA anchors at targets/ca/stca-root.pem: "));
         assert!(t.contains(&r.report_id));
     }
 
@@ -427,7 +446,12 @@ mod tests {
             "the verdict quotes the issuer"
         );
         for color in [false, true] {
-            let t = text(&r, &[format!("warning {evil}")], color);
+            let warning = TargetWarning::AnchorsMissing {
+                family: CaFamily::Stca,
+                path: format!("warning {evil}").into(),
+                by_name: false,
+            };
+            let t = text(&r, &[warning], color);
             let controls: Vec<char> = t
                 .chars()
                 .filter(|c| c.is_control() && *c != '\n' && !(color && *c == '\u{1b}'))

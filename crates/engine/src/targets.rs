@@ -97,7 +97,51 @@ pub struct TargetSet {
     /// The file's own allow-list, when it has an `allow` key.
     pub allow: Option<Vec<IpNet>>,
     /// Things worth telling the user that do not stop a check (a missing optional anchor file).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<TargetWarning>,
+}
+
+/// Something about the target set worth telling a person that does not stop
+/// a check. `Display` is the English for logs; [`TargetWarning::said`] is
+/// the reader's language (`target-warning-*` in `check.ftl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetWarning {
+    /// An optional anchor file is missing: CA families cannot be told.
+    AnchorsMissing {
+        /// The family whose anchors are missing (`STCA2`, `STCA`).
+        family: CaFamily,
+        /// Where the file was looked for.
+        path: PathBuf,
+        /// The file was looked up by name in the CA folder, which
+        /// `STCA2_PROBE_CA_DIR` can point elsewhere.
+        by_name: bool,
+    },
+}
+
+impl TargetWarning {
+    /// The warning in `words`' language.
+    pub fn said(&self, words: stca2_words::Words) -> String {
+        match self {
+            TargetWarning::AnchorsMissing {
+                family,
+                path,
+                by_name,
+            } => words.text(
+                "target-warning-anchors-missing",
+                Some(&stca2_words::args!(
+                    "family" => family.to_string(),
+                    "path" => path.display().to_string(),
+                    "lookup" => if *by_name { "by-name" } else { "relative" },
+                    "variable" => CA_DIR_ENV,
+                )),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for TargetWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.said(stca2_words::Words::english()))
+    }
 }
 
 /// The real gateway's target set, compiled in: the default of `check`.
@@ -323,16 +367,11 @@ impl TargetSet {
                     )
                 })?,
                 Err(e) if c.optional && e.kind() == std::io::ErrorKind::NotFound => {
-                    let hint = match lookup {
-                        AnchorLookup::FileNameIn(_) => {
-                            format!(" (or set {CA_DIR_ENV} to the folder that holds it)")
-                        }
-                        AnchorLookup::RelativeTo(_) => String::new(),
-                    };
-                    warnings.push(format!(
-                        "no {family} anchors at {}: CA families cannot be told apart until the operator drops the PEM file there{hint}; reachability is still checked",
-                        anchor_path.display()
-                    ));
+                    warnings.push(TargetWarning::AnchorsMissing {
+                        family,
+                        path: anchor_path.clone(),
+                        by_name: matches!(lookup, AnchorLookup::FileNameIn(_)),
+                    });
                     Vec::new()
                 }
                 Err(e) => {
@@ -664,12 +703,14 @@ service = "stca2"
         assert_eq!(t.path, Path::new(BUILTIN_LYRA_PATH));
         assert_eq!(t.sites.len(), 2);
         assert_eq!(t.warnings.len(), 2);
-        assert!(t.warnings[0].contains(CA_DIR_ENV), "{}", t.warnings[0]);
+        let said = t.warnings[0].to_string();
+        assert!(said.contains(CA_DIR_ENV), "{said}");
         assert!(
-            t.warnings[0].contains(&empty.path().join("stca2-root.pem").display().to_string()),
-            "{}",
-            t.warnings[0]
+            said.contains(&empty.path().join("stca2-root.pem").display().to_string()),
+            "{said}"
         );
+        let fr = t.warnings[0].said(stca2_words::Words::new(stca2_words::Lang::Fr));
+        assert!(fr.contains("ancres") && fr.contains(CA_DIR_ENV), "{fr}");
         assert!(t.families.iter().all(|f| f.anchors.is_empty()));
         assert!(t.families.iter().all(|f| f.path.starts_with(empty.path())));
 

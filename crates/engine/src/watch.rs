@@ -126,8 +126,8 @@ pub async fn run(
                         words.text(
                             "watch-start",
                             Some(&args!(
-                                "every" => human_duration(installer.watch_every),
-                                "timeout" => human_duration(installer.watch_timeout),
+                                "every" => words.decimal(&human_duration(installer.watch_every)),
+                                "timeout" => words.decimal(&human_duration(installer.watch_timeout)),
                             ))
                         )
                     )?;
@@ -179,7 +179,7 @@ pub async fn run(
         "{}",
         words.text(
             "watch-timeout",
-            Some(&args!("timeout" => human_duration(installer.watch_timeout)))
+            Some(&args!("timeout" => words.decimal(&human_duration(installer.watch_timeout))))
         )
     )?;
     stdout.flush()?;

@@ -88,10 +88,12 @@ pub(crate) fn interceptor_issuer(w: &Words, i: &Intercepted) -> Option<String> {
 }
 
 fn ready(w: &Words, sites: &[SiteRef], ports: &[u16], expiring: Option<&Expiry>) -> String {
+    let ports = crate::once(ports.iter().map(u16::to_string));
     let mut a = args!(
         "sites" => all_sites(w, sites),
         "count" => sites.len(),
-        "ports" => w.list_once(ports.iter().map(u16::to_string)),
+        "portcount" => ports.len(),
+        "ports" => w.list(&ports),
     );
     match expiring {
         None => w.text("headline-ready", Some(&a)),

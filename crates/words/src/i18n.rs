@@ -376,7 +376,7 @@ mod tests {
         let en = catalogue(Lang::En);
         let fr = catalogue(Lang::Fr);
         assert_eq!(en.text("lang-name", None), "English");
-        assert_eq!(fr.text("lang-name", None), "français");
+        assert_eq!(fr.text("lang-name", None), "Français");
         // Plurals follow each language's rules: French 0 and 1 are "one".
         let ports = |c: &Catalogue, n: u32| c.text("ports-count", Some(&args!("count" => n)));
         assert_eq!(ports(en, 1), "1 port");

@@ -147,6 +147,16 @@ impl Words {
     pub fn every_site(&self, n: usize) -> String {
         self.text("every-site", Some(&args!("count" => n)))
     }
+
+    /// A number Rust formatted (`format!("{:.1}", x)`, "1.5 s") written as
+    /// this language writes numbers: French takes a decimal comma ("1,5 s").
+    /// Only the decimal point changes; digits and units stay.
+    pub fn decimal(&self, formatted: &str) -> String {
+        match self.lang() {
+            Lang::En => formatted.to_string(),
+            Lang::Fr => formatted.replace('.', ","),
+        }
+    }
 }
 
 /// An address as it is written before `:port`: bracketed when IPv6.
@@ -591,6 +601,8 @@ mod every_case {
              Ouvrez en sortie le port TCP 1146 vers 194.50.38.45 sur la box du commerçant."
         );
         assert_eq!(fr.list(&["a", "b", "c"]), "a, b et c");
+        assert_eq!(fr.decimal("0.3/1.5 ms"), "0,3/1,5 ms");
+        assert_eq!(Words::english().decimal("0.3/1.5 ms"), "0.3/1.5 ms");
         let f = fr
             .failover(&FailoverReason::AllAnswer {
                 sites: vec![s(1), s(2)],
@@ -602,7 +614,7 @@ mod every_case {
             .unwrap();
         assert_eq!(
             f,
-            "Les deux sites répondent\u{a0}: configurez le site 2 (bordeaux, 194.50.38.173 port 1146) comme passerelle de secours du terminal."
+            "Les deux sites répondent\u{a0}: configurez le site 2 (bordeaux, 194.50.38.173, port 1146) comme passerelle de secours du terminal."
         );
     }
 }

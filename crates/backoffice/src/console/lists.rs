@@ -20,6 +20,8 @@ use super::{
 };
 use crate::api::AppState;
 use crate::store::{ConsoleList, LatestRow, ListKind, Sort, parse_rfc3339_ms};
+use stca2_report::FailoverReason;
+use stca2_words::Words;
 
 /// A list's query parameters.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -56,7 +58,8 @@ pub struct Row {
     pub streak: i64,
     /// The recommendation, in words.
     pub recommendation: String,
-    /// The report's own failover sentence.
+    /// The failover sentence, in the page's language (from the report's
+    /// facts; the stored English sentence for a report without them).
     pub message: String,
     /// When the latest report started.
     pub last: String,
@@ -150,8 +153,12 @@ pub const RECOMMENDATIONS: &[&str] = &[
     "none",
 ];
 
-/// A row as shown.
-pub fn row(tr: &Tr, r: &LatestRow) -> Row {
+/// A row as shown; `failover` is the latest report's failover facts (JSON).
+pub fn row(tr: &Tr, r: &LatestRow, failover: Option<&str>) -> Row {
+    let message = failover
+        .and_then(|json| serde_json::from_str::<FailoverReason>(json).ok())
+        .and_then(|f| Words::new(tr.0).failover(&f))
+        .unwrap_or_else(|| r.message.clone());
     Row {
         merchant: shown(r.merchant_id.as_deref().unwrap_or("")),
         probe: shown(&r.probe_id),
@@ -160,7 +167,7 @@ pub fn row(tr: &Tr, r: &LatestRow) -> Row {
         since: r.closed_since.map(when).unwrap_or_default(),
         streak: r.closed_streak,
         recommendation: tr.recommendation(&r.recommendation),
-        message: shown(&r.message),
+        message: shown(&message),
         last: when(r.started_at),
     }
 }
@@ -196,6 +203,7 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
     let next = if found.len() > list.limit as usize {
         found.truncate(list.limit as usize);
         found.last().map(|r| {
+            let r = &r.latest;
             let cursor = match list.sort {
                 Sort::Since => format!(
                     "{}.{}",
@@ -233,7 +241,10 @@ async fn render(st: AppState, headers: HeaderMap, uri: Uri, q: ListQuery, spec: 
         )
     });
     let c = Chrome::new(lang, &uri, spec.title, spec.nav, Some(&op.csrf));
-    let rows = found.iter().map(|r| row(&c.tr, r)).collect();
+    let rows = found
+        .iter()
+        .map(|r| row(&c.tr, &r.latest, r.failover.as_deref()))
+        .collect();
     let tabs = spec
         .tabs
         .into_iter()

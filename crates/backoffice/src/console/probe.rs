@@ -7,7 +7,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use stca2_report::{Report, Role, Service, TargetResult};
+use stca2_report::{CaFamily, Report, Role, Service, TargetResult};
+use stca2_words::{Lang, Words};
 
 use super::session;
 use super::{
@@ -84,13 +85,22 @@ pub struct ProbePage {
     raw: String,
 }
 
-/// Median of a latency summary, `-` when none.
-fn ms(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1} ms"))
+/// Median of a latency summary, `-` when none; "1,5 ms" in French.
+fn ms(words: Words, v: Option<f64>) -> String {
+    v.map(|x| words.decimal(&format!("{x:.1} ms")))
         .unwrap_or_else(|| "-".into())
 }
 
+/// A status or code as the installer's report words it (`check.ftl`'s
+/// `table-*` messages: "sans réponse", "secours"...).
+fn word(tr: &Tr, id: &str, name: &'static str, value: &str) -> String {
+    let mut a = stca2_words::FluentArgs::new();
+    a.set(name, value.to_string());
+    stca2_words::catalogue(tr.0).text(id, Some(&a))
+}
+
 fn target(tr: &Tr, t: &TargetResult) -> Target {
+    let words = Words::new(tr.0);
     let tls = t.tls.as_ref();
     let detail = |status: &str, d: Option<&String>| match d {
         Some(d) => shown(&format!("{status} ({d})")),
@@ -103,14 +113,25 @@ fn target(tr: &Tr, t: &TargetResult) -> Target {
             Role::Secondary => "role-secondary",
         }),
         endpoint: shown(&stca2_report::endpoint(&t.address, t.port)),
-        service: t.service.as_str().to_string(),
-        tcp: detail(t.tcp.status.as_str(), t.tcp.detail.as_ref()),
+        service: word(tr, "table-service-value", "service", t.service.as_str()),
+        tcp: detail(
+            &word(tr, "table-tcp-status", "status", t.tcp.status.as_str()),
+            t.tcp.detail.as_ref(),
+        ),
         tls: tls
-            .map(|x| detail(x.status.as_str(), x.detail.as_ref()))
+            .map(|x| {
+                detail(
+                    &word(tr, "table-tls-status", "status", x.status.as_str()),
+                    x.detail.as_ref(),
+                )
+            })
             .unwrap_or_else(|| "-".into()),
         family: tls
             .and_then(|x| x.ca_family)
-            .map(|f| f.to_string())
+            .map(|f| match f {
+                CaFamily::Unknown => tr.s("table-ca-unknown"),
+                f => f.to_string(),
+            })
             .unwrap_or_else(|| "-".into()),
         expiry: tls
             .and_then(|x| x.days_to_expiry)
@@ -118,8 +139,8 @@ fn target(tr: &Tr, t: &TargetResult) -> Target {
             .unwrap_or_else(|| "-".into()),
         latency: format!(
             "{} / {}",
-            ms(t.tcp.connect_ms.map(|s| s.p50)),
-            ms(tls.and_then(|x| x.handshake_ms).map(|s| s.p50))
+            ms(words, t.tcp.connect_ms.map(|s| s.p50)),
+            ms(words, tls.and_then(|x| x.handshake_ms).map(|s| s.p50))
         ),
         open: t.tcp.status.as_str() == "open",
         chain: tls
@@ -150,8 +171,9 @@ fn charted(r: &Report) -> Option<&TargetResult> {
 /// A report's median connect and handshake times, when measured.
 type Medians = (Option<f64>, Option<f64>);
 
-/// The chart of `reports` (oldest first): median connect and handshake times.
-pub fn chart(reports: &[Report]) -> Option<Chart> {
+/// The chart of `reports` (oldest first): median connect and handshake
+/// times; its scale's top written as `lang` writes numbers.
+pub fn chart(reports: &[Report], lang: Lang) -> Option<Chart> {
     let points: Vec<Medians> = reports
         .iter()
         .map(|r| match charted(r) {
@@ -191,7 +213,7 @@ pub fn chart(reports: &[Report]) -> Option<Chart> {
     Some(Chart {
         connect: line(|p| p.0),
         handshake: line(|p| p.1),
-        max: format!("{max:.1} ms"),
+        max: Words::new(lang).decimal(&format!("{max:.1} ms")),
         points: i64::try_from(n).unwrap_or(i64::MAX),
     })
 }
@@ -279,7 +301,7 @@ pub async fn page(
         },
         targets,
         timeline,
-        chart: chart(&reports),
+        chart: chart(&reports, lang),
         raw,
         c,
     };

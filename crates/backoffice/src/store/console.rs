@@ -12,7 +12,7 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::query::{LATEST_COLS, LatestRow, latest_row};
+use super::query::{LATEST_COL_COUNT, LATEST_COLS, LatestRow, latest_row};
 use super::{Backend, Conditions, Param, Store, StoreError, TokenRow};
 
 /// Which probes a console list holds.
@@ -115,6 +115,25 @@ fn recommendation_condition(c: &mut Conditions, r: &str) {
 /// (contract spelling), which has a partial index of `latest`.
 pub const SECONDARY_READY: &str = "configure_secondary";
 
+/// A console list's row: the latest state, and the latest report's failover
+/// facts (`summary.failover.params`, JSON) so that the page words the
+/// recommendation in its own language rather than showing the stored
+/// English sentence.
+pub struct ConsoleRow {
+    /// The latest state.
+    pub latest: LatestRow,
+    /// The failover facts as JSON, when the latest report carries them.
+    pub failover: Option<String>,
+}
+
+/// The SQL that reads the latest report's failover facts, as JSON text.
+fn failover_facts(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "json_extract(latest.body, '$.summary.failover.params')",
+        Backend::Postgres => "(latest.body::jsonb #>> '{summary,failover,params}')",
+    }
+}
+
 /// The findings the console lists and counts: each has a partial index
 /// of `latest` on exactly [`finding_condition`] (migration 0004_findings).
 pub const INDEXED_FINDINGS: [&str; 3] = [
@@ -136,8 +155,8 @@ fn finding_condition(code: &'static str) -> String {
 }
 
 impl Store {
-    /// One page of a console list.
-    pub async fn console_list(&self, list: &ConsoleList) -> Result<Vec<LatestRow>, StoreError> {
+    /// One page of a console list, with each row's failover facts.
+    pub async fn console_list(&self, list: &ConsoleList) -> Result<Vec<ConsoleRow>, StoreError> {
         let mut c = list.conditions();
         let order = match list.sort {
             Sort::Probe => {
@@ -175,12 +194,21 @@ impl Store {
         };
         let clause = c.clause();
         let limit = c.next_param(Param::Int(i64::from(list.limit)));
-        let sql =
-            format!("SELECT {LATEST_COLS} FROM latest{clause} ORDER BY {order} LIMIT {limit}");
+        let facts = failover_facts(self.backend());
+        let sql = format!(
+            "SELECT {LATEST_COLS}, {facts} FROM latest{clause} ORDER BY {order} LIMIT {limit}"
+        );
         with_pool!(self, read, pool => {
             let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), c.params);
             let rows = q.fetch_all(pool).await?;
-            rows.iter().map(|r| Ok(latest_row!(r))).collect()
+            rows.iter()
+                .map(|row| {
+                    Ok(ConsoleRow {
+                        latest: latest_row!(row),
+                        failover: row.try_get(LATEST_COL_COUNT)?,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -317,7 +317,7 @@ mod query;
 mod tokens;
 mod write;
 
-pub use console::{ConsoleList, Counts, ListKind, Sort};
+pub use console::{ConsoleList, ConsoleRow, Counts, ListKind, Sort};
 pub use export::{ExportFilter, ExportRow};
 pub use query::{HistoryRow, HourRow, LatestFilter, LatestRow};
 pub use tokens::TokenRow;

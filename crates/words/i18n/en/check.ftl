@@ -5,6 +5,8 @@
 ## The human report.
 
 report-failover = Failover:
+# The failover line: the label (report-failover), then the recommendation.
+report-failover-line = { $label } { $message }
 report-findings = Findings:
 report-warnings = Warnings:
 report-severity = { $severity ->
@@ -13,6 +15,8 @@ report-severity = { $severity ->
    *[info] info
 }
 report-footer = report { $id } | target set { $set } | probe { $probe } | { $when }
+# One finding: "- error (port_closed): message".
+report-finding-line = - { $severity } ({ $code }): { $message }
 
 ## The table: its headers, then the words in its cells.
 
@@ -52,7 +56,7 @@ explain-not-measured = TCP error with the finding not_measured: the probe did no
 check-progress = checking { $set } ({ $sites ->
     [one] { $sites } site
    *[other] { $sites } sites
-} x { $ports ->
+} × { $ports ->
     [one] { $ports } port
    *[other] { $ports } ports
 } = { $total ->
@@ -84,11 +88,15 @@ watch-change = { $what ->
 watch-ready = Everything is ready: the terminal can move to STCA2.
 watch-timeout = Still not ready after { $timeout }: stopping (exit code 1). The last verdict is above.
 
-## `check --upload`.
+## `check --upload` (crates/daemon/src/check_upload.rs).
 
 upload-sent = Report sent to the back office. Report id to quote on the phone: { $id }
-upload-failed = The report could not be sent to the back office: { $error }. It is still written above; send it again with check --upload, or give the support desk the report id { $id }.
-upload-no-config = check --upload needs the probe's back office address and token: pass --config with the daemon's configuration file ({ $default }).
+upload-failed = The report could not be sent to the back office: { $error }. Nothing is lost: the report is printed above (or written to --out) and kept in { $kept }. Run check --upload again once the network is back, or give the support desk the report id { $id }.
+upload-token-refused = The back office refused the probe's token in { $path } ({ $error }): it is wrong, revoked, or issued for another probe. Ask the support desk for a probe token for probe { $probe }, write it in that file, and run check --upload again. The report (id { $id }) is printed above and kept in { $kept }.
+upload-rejected = The back office refused this report ({ $error }). Give the support desk the report id { $id } and the file { $kept }; the report is printed above.
+upload-token-unreadable = The probe's token cannot be read ({ $error }). Write the probe token the support desk gave you in { $path }, one line, then run the check again. Nothing was checked or sent.
+upload-bad-flags = check --upload cannot send to this back office: { $error }. Nothing was checked or sent.
+upload-no-token = check --upload needs the file holding the probe's token: add --upload-token FILE.
 
 ## `demo` and `lab`.
 
@@ -101,3 +109,39 @@ lab-targets-written = Target file written to { $path }
 lab-next = In another terminal: stca2-probe check --targets { $path }
 lab-stop = Ctrl-C to stop.
 lab-unknown-scenario = `{ $name }` is neither a scenario nor a behaviour: choose a scenario ({ $scenarios }) or a behaviour for every site and port ({ $behaviours }); `stca2-probe lab --list` describes them
+
+## Warnings about the target set (engine/src/targets.rs).
+
+target-warning-anchors-missing = no { $family } anchors at { $path }: CA families cannot be told apart until the operator drops the PEM file there{ $lookup ->
+    [by-name] {" "}(or set { $variable } to the folder that holds it)
+   *[relative] {""}
+}; reachability is still checked
+
+## The allow-list's refusals, before anything is sent (engine/src/check.rs).
+
+refused-address = refusing site `{ $site }` ({ $ip }): { $why }
+refused-not-allowed = { $addr } is outside the allow-list ({ $list }); pass --allow with a network that contains it
+refused-above-ceiling = { $addr } is outside { $variable } ({ $list }); no flag can lift that ceiling: change the environment if this destination is really wanted
+refused-resolver = site `{ $site }` is a hostname: resolving it would contact { $count ->
+    [one] the DNS server
+   *[other] the DNS servers
+} { $servers }, outside the allow-list; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address
+refused-resolver-ceiling = site `{ $site }` is a hostname: resolving it would contact { $count ->
+    [one] the DNS server
+   *[other] the DNS servers
+} { $servers }, outside { $variable } ({ $list }); no flag can lift that ceiling: write the gateway's IP address, or change the environment if this DNS server is really wanted
+
+## Command-line values (engine/src/cli.rs).
+
+duration-invalid = `{ $value }`: { $error } (write 10m, 90s, 1m 30s)
+duration-zero = `{ $value }` is no time at all
+
+## A command this build was made without (src/absent.rs).
+
+absent-command = `{ $name }` is part of { $part ->
+    [lab] the lab
+   *[backoffice] the back office
+}, which this build of stca2-probe was made without{ $shop ->
+    [yes] {" "}(this is the shop build: `check` and `daemon`)
+   *[no] {""}
+}. Run it from the full build, on the back-office server or a workstation: `cargo build --release` (default features), or the stca2-probe package built that way.

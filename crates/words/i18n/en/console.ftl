@@ -93,7 +93,10 @@ probe-days = { $n ->
    *[other] { $n } days
 }
 probe-history = Recent history
-probe-chart = Connect and handshake latency over { $n } reports
+probe-chart = Connect and handshake latency over { $n ->
+    [one] { $n } report
+   *[other] { $n } reports
+}
 probe-connect = connect
 probe-handshake = handshake
 probe-raw = Raw JSON report

@@ -52,8 +52,13 @@ headline-nothing-checked = Nothing was checked: the target set has no site or no
 headline-ready = Ready for STCA2: { $sites } { $count ->
     [one] answers
    *[other] answer
-} on { $ports } with an STCA2 certificate.
-headline-ready-expiring = { headline-ready } Its certificate on { $endpoint } expires in { $days } days: tell the gateway operator.
+} on { $portcount ->
+   *[other] { $ports }
+} with an STCA2 certificate.
+headline-ready-expiring = { headline-ready } Its certificate on { $endpoint } expires in { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}: tell the gateway operator.
 headline-primary-unresolved = Port STCA2 non ouvert: { $address } (site { $number }, { $site }) could not be resolved. { -dns-advice }
 headline-primary-closed = Port STCA2 non ouvert: { $router ->
     [yes] the router blocks { $closed } ({ $label })
@@ -77,7 +82,10 @@ headline-old-ca = Not ready for STCA2: { $targets } still { $count ->
 headline-tls-failing = Not ready: TCP opens but TLS does not complete on { $targets } (see the findings).
 # A daemon's TCP-only cycle (tls_every, metered links): every port opens, TLS not looked at.
 headline-tls-not-checked = TCP opens on every port. TLS was not checked on { $targets } in this cycle (a TCP-only check on a metered link): the last full check tells whether the gateways present STCA2.
-headline-expired = Not ready: the certificate presented on { $targets } has expired; tell the gateway operator.
+headline-expired = Not ready: the { $count ->
+    [one] certificate presented on { $targets } has
+   *[other] certificates presented on { $targets } have
+} expired; tell the gateway operator.
 headline-anchors-missing = Every site answers TLS, but the CA family cannot be told: the target set's STCA2 and STCA anchor files are missing. Add them and check again.
 headline-not-stca2 = Not ready for STCA2: { $targets } { $count ->
     [one] does
@@ -155,8 +163,14 @@ finding-old-ca-issuer = the STCA authority
 finding-interception = { $at }: suspected TLS interception by a middlebox on the merchant's network; the certificate was issued by { $issuer }. { -exempt }
 finding-interception-forged = { $at }: the chain claims to be { $family } but its signatures do not verify — a forged chain, suspected interception by a middlebox on the merchant's network. { -exempt }
 finding-leaf = the leaf certificate
-finding-expired = { $at } presents an expired certificate ({ $subject }, expired { $days } days ago): terminals will refuse it; tell the gateway operator.
-finding-expiring = The STCA2 chain on { $at } expires in { $days } days ({ $subject }): tell the gateway operator before it does.
+finding-expired = { $at } presents an expired certificate ({ $subject }, expired { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+} ago): terminals will refuse it; tell the gateway operator.
+finding-expiring = The STCA2 chain on { $at } expires in { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+} ({ $subject }): tell the gateway operator before it does.
 finding-anchors-missing = The STCA2 and STCA anchor files of the target set are missing, so the CA family of a certificate cannot be told (this is not a sign of interception). Reachability is still checked; add the anchor files and run the check again.
 
 ## Where the path stops, and path-MTU black holes (issue 10: the

@@ -3,7 +3,7 @@
 # chaque message a les mêmes variables dans chaque langue (testé).
 
 # Le nom de la langue dans la langue, pour le sélecteur de langue.
-lang-name = français
+lang-name = Français
 
 ports-count = { $count ->
     [one] { $count } port

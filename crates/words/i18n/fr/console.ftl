@@ -1,4 +1,4 @@
-# La console du back office (crates/backoffice/src/console/) : les pages
+# La console du back office (crates/backoffice/src/console/) : les pages
 # où les opérateurs travaillent, avec les mots de LUMA. Les mêmes messages
 # et variables que en/console.ftl (testé).
 
@@ -13,26 +13,26 @@ nav-sign-out = Se déconnecter
 ## Connexion
 signin-title = Connexion
 signin-token = Jeton d'administration
-signin-hint = Collez un jeton émis par « stca2-probe token issue --admin ». Un jeton de sonde ne permet pas de se connecter.
+signin-hint = Collez un jeton émis par « stca2-probe token issue --admin ». Un jeton de sonde ne permet pas de se connecter.
 signin-submit = Se connecter
-signin-unknown = Jeton inconnu ou révoqué : vérifiez-le, ou faites-en émettre un nouveau.
-signin-probe-token = Ce jeton est un jeton de sonde : il sert seulement à envoyer des rapports. Connectez-vous avec un jeton d'administration.
+signin-unknown = Jeton inconnu ou révoqué : vérifiez-le, ou faites-en émettre un nouveau.
+signin-probe-token = Ce jeton est un jeton de sonde : il sert seulement à envoyer des rapports. Connectez-vous avec un jeton d'administration.
 
 ## Tableau de bord
 dashboard-title = Tableau de bord
-dashboard-reporting = Sondes qui rapportent
+dashboard-reporting = Sondes qui remontent des rapports
 dashboard-closed = Vérification – Port STCA2 non ouvert
-dashboard-secondary = Prêtes pour la Connectivité secondaire
+dashboard-secondary = Prêtes pour la connectivité secondaire
 dashboard-interception = Interceptions TLS suspectées
 dashboard-old-ca = Anciennes chaînes STCA
 dashboard-expiring = Chaînes qui expirent bientôt
 dashboard-silent = Sondes silencieuses
-dashboard-silent-note = Une sonde est silencieuse quand elle n'a envoyé aucun rapport depuis { $n } minutes (trois intervalles) : le boîtier est peut-être éteint ou débranché.
+dashboard-silent-note = Une sonde est silencieuse quand elle n'a envoyé aucun rapport depuis { $n } minutes (trois intervalles) : le boîtier est peut-être éteint ou débranché.
 
 ## Listes
 blocked-title = Vérification – Port STCA2 non ouvert
 secondary-title = Connectivité secondaire
-secondary-ready = Site 2 joignable : à configurer en secours
+secondary-ready = Site 2 joignable : à configurer en secours
 secondary-open-first = Port à ouvrir d'abord
 list-all = Toutes les sondes
 list-interception = Interceptions TLS suspectées
@@ -65,13 +65,13 @@ col-endpoint = Adresse
 col-service = Service
 col-family = Famille d'AC
 col-expiry = Expiration
-col-latency = Connexion / poignée de main (médianes)
+col-latency = Connexion / négociation TLS (médianes)
 
 ## Recommandations
 recommendation-configure-secondary = Configurer le site 2 en secours
-recommendation-open-secondary = Ouvrir le site 2, puis le configurer
-recommendation-open-primary = Ouvrir le site principal
-recommendation-open-both = Ouvrir les deux sites
+recommendation-open-secondary = Ouvrir l'accès au site 2, puis le configurer
+recommendation-open-primary = Ouvrir l'accès au site principal
+recommendation-open-both = Ouvrir l'accès aux deux sites
 recommendation-none = Rien à faire
 
 ## Page d'une sonde
@@ -93,9 +93,12 @@ probe-days = { $n ->
    *[other] { $n } jours
 }
 probe-history = Historique récent
-probe-chart = Latence de connexion et de poignée de main sur { $n } rapports
+probe-chart = Latence de connexion et de négociation TLS sur { $n ->
+    [one] { $n } rapport
+   *[other] { $n } rapports
+}
 probe-connect = connexion
-probe-handshake = poignée de main
+probe-handshake = négociation TLS
 probe-raw = Rapport JSON brut
 role-primary = principal
 role-secondary = secours
@@ -109,15 +112,15 @@ exports-count = { $n ->
 }
 exports-isp = CSV pour le ticket FAI
 exports-isp-link = Télécharger le CSV FAI
-exports-campaign = Exports « campagne »
-exports-campaign-hint = La liste découpée en fichiers d'au plus 2 000 terminaux, la limite d'une campagne.
+exports-campaign = Exports « campagne »
+exports-campaign-hint = La liste découpée en fichiers d'au plus 2 000 terminaux, la limite d'une campagne.
 exports-part = Campagne, partie { $k } sur { $of }
 
 ## Jetons
 tokens-title = Jetons
 tokens-issue = Émettre un jeton
 tokens-issue-submit = Émettre
-tokens-issued = Voici le jeton. Copiez-le maintenant : il ne sera plus jamais affiché.
+tokens-issued = Voici le jeton. Copiez-le maintenant : il ne sera plus jamais affiché.
 tokens-kind = Type
 tokens-kind-admin = administration
 tokens-kind-probe = sonde
@@ -126,17 +129,17 @@ tokens-id = Identifiant
 tokens-created = Émis le
 tokens-revoked = Révoqué le
 tokens-revoke = Révoquer
-tokens-error-probe = Un jeton de sonde nomme sa sonde : remplissez le champ « Sonde ».
+tokens-error-probe = Un jeton de sonde est rattaché à une sonde : remplissez le champ « Sonde ».
 tokens-error-hash = Ce jeton n'existe pas.
 
 ## Erreurs
 error-title = Erreur
 error-back = Retour au tableau de bord
-error-csrf = Formulaire refusé : il ne vient pas de cette console ou a expiré. Rechargez la page et recommencez.
-error-database = La base de données ne répond pas : { $value }. Réessayez dans un instant.
-error-no-probe = Aucune sonde « { $value } » n'a envoyé de rapport.
-error-since = « Depuis » attend une date (2026-03-02) ou une heure RFC 3339.
+error-csrf = Formulaire refusé : il ne vient pas de cette console ou a expiré. Rechargez la page et recommencez.
+error-database = La base de données ne répond pas : { $value }. Réessayez dans un instant.
+error-no-probe = Aucun rapport reçu de la sonde « { $value } ».
+error-since = « Depuis » attend une date (2026-03-02) ou un horodatage RFC 3339.
 error-recommendation = Recommandation inconnue.
-error-cursor = Lien de page invalide : revenez à la première page.
+error-cursor = Lien de page invalide : revenez à la première page.
 error-part = Cette partie de la campagne n'existe pas.
 error-csv = L'export n'a pas pu être écrit.

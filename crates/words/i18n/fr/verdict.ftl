@@ -17,8 +17,8 @@ list-and = { $head } et { $item }
 
 ## Mots partagés.
 
--dns-advice = Vérifiez les serveurs DNS configurés sur la box ou sur la machine, ou utilisez l'adresse IP de la passerelle.
--dns-advice-lower = vérifiez les serveurs DNS configurés sur la box ou sur la machine, ou utilisez l'adresse IP de la passerelle.
+-dns-advice = Vérifiez les serveurs DNS utilisés chez le commerçant (sur la box ou sur cette machine), ou utilisez l'adresse IP de la passerelle.
+-dns-advice-lower = vérifiez les serveurs DNS utilisés chez le commerçant (sur la box ou sur cette machine), ou utilisez l'adresse IP de la passerelle.
 -exempt = Demandez au commerçant ou à son FAI d'exclure les adresses de la passerelle de l'inspection TLS (inspection SSL).
 -nothing-known = cela ne dit rien de la box du commerçant
 
@@ -33,9 +33,9 @@ endpoint = le port TCP { $port } vers { $host }
 target-at = { $host }:{ $port } (site { $number }, { $site }, { $service ->
     [stca2] port STCA2
     [declaration] port déclaration du terminal
-   *[other] port { $service }
+   *[other] autre port
 })
-issuer-forged = { $issuer }, une chaîne { $family } contrefaite dont les signatures ne se vérifient pas
+issuer-forged = { $issuer }, une chaîne { $family } contrefaite dont les signatures sont invalides
 unknown-issuer = un émetteur inconnu
 detail-aside = {" "}({ $detail })
 tls-class = { $class ->
@@ -43,7 +43,7 @@ tls-class = { $class ->
     [alert] alerte TLS
     [reset] connexion coupée par un RST
     [eof] connexion fermée
-    [timeout] pas de réponse
+    [timeout] sans réponse
     [error] erreur
     [client_auth_required] certificat client demandé
    *[other] { $class }
@@ -62,8 +62,11 @@ headline-nothing-checked = Rien n'a été vérifié : le jeu de cibles n'a aucu
 headline-ready = Prêt pour STCA2 : { $sites } { $count ->
     [one] répond
    *[other] répondent
-} sur { $ports } avec un certificat STCA2.
-headline-ready-expiring = { headline-ready } Son certificat sur { $endpoint } expire dans { $days ->
+} sur { $portcount ->
+    [one] le port
+   *[other] les ports
+} { $ports } avec un certificat STCA2.
+headline-ready-expiring = { headline-ready } Le certificat présenté sur { $endpoint } expire dans { $days ->
     [one] { $days } jour
    *[other] { $days } jours
 } : prévenez l'exploitant de la passerelle.
@@ -78,7 +81,7 @@ headline-blocked = Pas prêt : la box bloque { $blocked }. { $count ->
     [one] Ouvrez-le
    *[other] Ouvrez-les
 } en sortie sur la box du commerçant.
-headline-blocked-tls-failing = { headline-blocked } Sur { $failing }, le TCP s'ouvre mais la négociation TLS n'aboutit pas (voir les constats).
+headline-blocked-tls-failing = { headline-blocked } Sur { $failing }, la connexion TCP s'établit mais la négociation TLS n'aboutit pas (voir les constats).
 headline-not-measured = Non mesuré : { $targets } { $count ->
     [one] n'a pas pu être testé
    *[other] n'ont pas pu être testés
@@ -90,10 +93,13 @@ headline-old-ca = Pas prêt pour STCA2 : { $targets } { $count ->
     [one] présente
    *[other] présentent
 } encore l'ancienne chaîne STCA.
-headline-tls-failing = Pas prêt : le TCP s'ouvre mais la négociation TLS n'aboutit pas sur { $targets } (voir les constats).
-# Cycle TCP seul du démon (tls_every, liens facturés au volume) : tous les ports s'ouvrent, TLS non regardé.
-headline-tls-not-checked = Le TCP s'ouvre sur tous les ports. Le TLS n'a pas été vérifié sur { $targets } à ce cycle (un test TCP seul, sur un lien facturé au volume) : le dernier test complet dit si les passerelles présentent STCA2.
-headline-expired = Pas prêt : le certificat présenté sur { $targets } a expiré ; prévenez l'exploitant de la passerelle.
+headline-tls-failing = Pas prêt : la connexion TCP s'établit mais la négociation TLS n'aboutit pas sur { $targets } (voir les constats).
+# Cycle TCP seul du démon (tls_every, liens facturés au volume) : tous les ports s'ouvrent, TLS non regardé.
+headline-tls-not-checked = La connexion TCP s'établit sur tous les ports. La négociation TLS n'a pas été vérifiée sur { $targets } à ce cycle (un test TCP seul, sur un lien facturé au volume) : le dernier test complet dit si les passerelles présentent STCA2.
+headline-expired = Pas prêt : { $count ->
+    [one] le certificat présenté sur { $targets } a expiré
+   *[other] les certificats présentés sur { $targets } ont expiré
+} ; prévenez l'exploitant de la passerelle.
 headline-anchors-missing = Tous les sites répondent en TLS, mais l'autorité de certification ne peut pas être identifiée : les fichiers d'ancres STCA2 et STCA du jeu de cibles sont absents. Ajoutez-les et relancez le test.
 headline-not-stca2 = Pas prêt pour STCA2 : { $targets } ne { $count ->
     [one] répond
@@ -102,18 +108,18 @@ headline-not-stca2 = Pas prêt pour STCA2 : { $targets } ne { $count ->
 
 ## La connectivité secondaire (passerelle de secours).
 
-failover-configure-site = le site { $number } ({ $name }, { $address } { $count ->
+failover-configure-site = le site { $number } ({ $name }, { $address }, { $count ->
     [one] port
    *[other] ports
 } { $ports })
 failover-configure = configurez { $sites } comme passerelle de secours du terminal
-failover-why-intercepted = un équipement du réseau du commerçant intercepte le TLS vers { $endpoints } (certificat émis par { $issuers })
+failover-why-intercepted = un équipement du réseau du commerçant intercepte la connexion TLS sur { $endpoints } (certificat émis par { $issuers })
 failover-why-failing = la négociation TLS n'aboutit pas sur { $targets }
 failover-failing-target = { $endpoint } ({ $class })
 failover-why-both = { $intercepted } ; { $failing }
 failover-no-secondary = Le jeu de cibles n'a pas de site secondaire : pas de passerelle de secours à configurer.
-failover-no-primary = Le jeu de cibles n'a pas de site principal : impossible de juger la connectivité secondaire.
-failover-unmeasured = Connectivité secondaire impossible à juger pour l'instant : { $sites } { $count ->
+failover-no-primary = Le jeu de cibles n'a pas de site principal : impossible d'évaluer la connectivité secondaire.
+failover-unmeasured = Connectivité secondaire impossible à évaluer pour l'instant : { $sites } { $count ->
     [one] n'a pas été mesuré
    *[other] n'ont pas été mesurés
 } (voir les constats not_measured). Corrigez cela côté sonde et relancez le test.
@@ -128,9 +134,9 @@ failover-primary-blocked = La box du commerçant bloque { $primaries } : ouvrez
 failover-primary-blocked-secondary-broken = La box du commerçant bloque { $primaries } : ouvrez en sortie { $closed } sur la box. { $secondaries } ne peut pas encore servir de secours : { $why }.
 failover-all-blocked = La box du commerçant bloque { $sites } : ouvrez en sortie { $closed } sur la box, puis { $configure }.
 failover-secondary-broken = { $primaries } répond. Ne configurez pas encore { $secondaries } comme passerelle de secours : { $why }. Ouvrir des ports n'y changera rien ; réglez d'abord ce problème.
-failover-primary-broken-secondary-blocked = La connectivité secondaire n'aide pas encore : sur { $primaries }, { $why }, et ce n'est pas un port bloqué. Réglez d'abord ce problème ; la box bloque aussi { $secondaries } ({ $closed }).
-failover-all-broken = La connectivité secondaire n'aide pas : { $sites } acceptent le TCP mais { $why }. Ce n'est pas un port bloqué ; voir les constats.
-failover-all-broken-interception = La connectivité secondaire n'aide pas : { $sites } acceptent le TCP mais { $why }. Faites lever l'interception (exclure { $addresses } de l'inspection TLS) au lieu d'ouvrir des ports ou de configurer le site 2.
+failover-primary-broken-secondary-blocked = La connectivité secondaire ne résout rien pour l'instant : sur { $primaries }, { $why }, et ce n'est pas un port bloqué. Réglez d'abord ce problème ; la box bloque aussi { $secondaries }, sur { $closed }.
+failover-all-broken = La connectivité secondaire ne résout rien : { $sites } acceptent la connexion TCP mais { $why }. Ce n'est pas un port bloqué ; voir les constats.
+failover-all-broken-interception = La connectivité secondaire ne résout rien : { $sites } acceptent la connexion TCP mais { $why }. Faites lever l'interception (exclure { $addresses } de l'inspection TLS) au lieu d'ouvrir des ports ou de configurer le site 2.
 
 ## Les constats, un message (ou quelques-uns) par code.
 
@@ -141,28 +147,28 @@ finding-not-measured-allow-list = la sonde a refusé de le contacter ({ $detail 
 finding-not-measured-local = la connexion n'a pas pu partir de cette machine ({ $detail }). Corrigez la configuration de la sonde (--source, --interface, ou la configuration réseau de cette machine) et relancez le test ; { -nothing-known }.
 finding-dns-failed = { $address } ne se résout pas ({ dns-status }) : { -dns-advice-lower }
 finding-dns-failed-detail = { $address } ne se résout pas ({ dns-status } : { $detail }) : { -dns-advice-lower }
-finding-port-closed = { $at } ne s'ouvre pas en TCP : { $why }. Ouvrez en sortie { $endpoint } sur la box du commerçant.
-finding-port-closed-timeout = aucune réponse à la demande de connexion : un routeur ou un pare-feu sur le chemin la jette sans répondre, le plus souvent la box du commerçant qui bloque le port
-finding-port-closed-refused = la connexion a été refusée par un reset TCP (RST) : un routeur ou un pare-feu la rejette, ou rien n'écoute à cette adresse sur ce port
-finding-port-closed-unreachable = un message ICMP « destination injoignable » est revenu{ $aside } : un routeur sur le chemin refuse la destination (interdiction administrative) ou n'a pas de route vers elle
+finding-port-closed = La connexion TCP vers { $at } n'aboutit pas : { $why }. Ouvrez en sortie { $endpoint } sur la box du commerçant.
+finding-port-closed-timeout = aucune réponse à la demande de connexion, qu'un routeur ou un pare-feu sur le chemin jette silencieusement — le plus souvent la box du commerçant, qui bloque le port
+finding-port-closed-refused = la connexion a été refusée par un reset TCP (RST), envoyé par un routeur ou un pare-feu qui la rejette, ou parce que rien n'écoute à cette adresse sur ce port
+finding-port-closed-unreachable = un routeur sur le chemin a renvoyé un message ICMP « destination injoignable »{ $aside }, parce qu'il refuse la destination (interdiction administrative) ou n'a pas de route vers elle
 finding-port-closed-error = la connexion n'a pas pu être établie{ $aside }
 finding-tls-failed = { $at } : { $why }.
-finding-tls-failed-no-result = { $at } s'ouvre en TCP mais aucun résultat TLS n'a été enregistré.
+finding-tls-failed-no-result = La connexion TCP vers { $at } s'établit, mais aucun résultat TLS n'a été enregistré.
 finding-tls-failed-client-auth = le serveur a demandé un certificat client{ $aside }, ce que la passerelle ne fait que sur le port déclaration du terminal
 finding-tls-failed-alert = le serveur ou un équipement intermédiaire a envoyé l'alerte TLS { $alert }{ $aside }
 finding-tls-failed-unnamed-alert = (sans nom)
 finding-tls-failed-reset = la connexion a été coupée (RST) pendant la négociation TLS ; une coupure juste après le ClientHello signale souvent un équipement de filtrage sur le réseau du commerçant
 finding-tls-failed-eof = la connexion a été fermée pendant la négociation TLS : quelque chose accepte le TCP mais ne parle pas TLS à la sonde (un proxy ou un filtre)
-finding-tls-failed-timeout = le TCP s'ouvre mais la négociation TLS reste sans réponse dans le délai : un équipement intermédiaire muet, un service arrêté, ou un trou noir de MTU (un lien à MTU réduite, PPPoE ou VPN par exemple, dont les messages ICMP « fragmentation nécessaire » sont bloqués, si bien que le certificat du serveur n'arrive jamais ; essayez de baisser la MTU de la box ou d'activer le MSS clamping)
-# Jamais un constat (un test TCP seul n'en produit pas) ; dit simplement si on le demande.
+finding-tls-failed-timeout = la connexion TCP s'établit mais la négociation TLS n'obtient aucune réponse dans le délai imparti : un équipement intermédiaire muet, un service arrêté, ou un trou noir de MTU (un lien à MTU réduite, PPPoE ou VPN par exemple, dont les messages ICMP « fragmentation nécessaire » sont bloqués, si bien que le certificat du serveur n'arrive jamais ; essayez de baisser la MTU de la box ou d'activer le MSS clamping)
+# Jamais un constat (un test TCP seul n'en produit pas) ; dit simplement si on le demande.
 finding-tls-failed-not-attempted = aucune négociation TLS n'a été tentée pendant ce test TCP seul{ $aside }
 finding-tls-failed-error = la négociation TLS a échoué{ $aside }
 finding-client-auth = { $at } a demandé un certificat client, comme le fait la vraie passerelle sur le port déclaration du terminal ; c'est normal, le terminal présente le sien.{ $accepted }
 finding-client-auth-cas = {" "}AC acceptées : { $cas }.
 finding-old-ca = { $at } présente encore l'ancienne chaîne STCA (émise par { $issuer }) : la passerelle, ou un proxy devant elle, n'est pas encore passée en STCA2. Les terminaux migrés en STCA2 la refuseront.
-finding-old-ca-issuer = l'autorité STCA
+finding-old-ca-issuer = l'ancienne autorité STCA
 finding-interception = { $at } : interception TLS suspectée par un équipement du réseau du commerçant ; le certificat a été émis par { $issuer }. { -exempt }
-finding-interception-forged = { $at } : la chaîne se dit { $family } mais ses signatures ne se vérifient pas — chaîne contrefaite, interception suspectée par un équipement du réseau du commerçant. { -exempt }
+finding-interception-forged = { $at } : la chaîne se présente comme { $family } mais ses signatures sont invalides — chaîne contrefaite, interception suspectée par un équipement du réseau du commerçant. { -exempt }
 finding-leaf = le certificat du serveur
 finding-expired = { $at } présente un certificat expiré ({ $subject }, expiré depuis { $days ->
     [one] { $days } jour
