@@ -123,7 +123,7 @@ failover-unmeasured = Connectivité secondaire impossible à évaluer pour l'ins
     [one] n'a pas été mesuré
    *[other] n'ont pas été mesurés
 } (voir les constats not_measured). Corrigez cela côté sonde et relancez le test.
-failover-tls-not-checked = La connectivité secondaire se juge sur les tests complets : le TLS n'a pas été vérifié sur { $sites } pendant ce cycle TCP seul, la recommandation du dernier test complet reste donc valable.
+failover-tls-not-checked = La connectivité secondaire s'évalue sur les tests complets : la négociation TLS n'a pas été vérifiée sur { $sites } pendant ce cycle TCP seul, la recommandation du dernier test complet reste donc valable.
 failover-all-answer = { $count ->
     [2] Les deux sites répondent
    *[other] Les { $count } sites répondent
@@ -158,7 +158,7 @@ finding-tls-failed-client-auth = le serveur a demandé un certificat client{ $as
 finding-tls-failed-alert = le serveur ou un équipement intermédiaire a envoyé l'alerte TLS { $alert }{ $aside }
 finding-tls-failed-unnamed-alert = (sans nom)
 finding-tls-failed-reset = la connexion a été coupée (RST) pendant la négociation TLS ; une coupure juste après le ClientHello signale souvent un équipement de filtrage sur le réseau du commerçant
-finding-tls-failed-eof = la connexion a été fermée pendant la négociation TLS : quelque chose accepte le TCP mais ne parle pas TLS à la sonde (un proxy ou un filtre)
+finding-tls-failed-eof = la connexion a été fermée pendant la négociation TLS : quelque chose accepte la connexion TCP mais ne parle pas TLS à la sonde (un proxy ou un filtre)
 finding-tls-failed-timeout = la connexion TCP s'établit mais la négociation TLS n'obtient aucune réponse dans le délai imparti : un équipement intermédiaire muet, un service arrêté, ou un trou noir de MTU (un lien à MTU réduite, PPPoE ou VPN par exemple, dont les messages ICMP « fragmentation nécessaire » sont bloqués, si bien que le certificat du serveur n'arrive jamais ; essayez de baisser la MTU de la box ou d'activer le MSS clamping)
 # Jamais un constat (un test TCP seul n'en produit pas) ; dit simplement si on le demande.
 finding-tls-failed-not-attempted = aucune négociation TLS n'a été tentée pendant ce test TCP seul{ $aside }
@@ -196,8 +196,8 @@ finding-path-stop-box = Le chemin vers { $what } s'arrête à la box du commerç
 finding-path-stop-beyond-box = Le chemin vers { $what } traverse la box du commerçant et s'arrête après elle, chez le FAI ou plus loin, au { $hop } : { $how }. Ce n'est pas la box qui bloque : ouvrez un ticket chez le FAI pour { $endpoint } en sortie, en indiquant le dernier saut qui a répondu, { $hop }.
 finding-path-stop-destination = Le chemin vers { $what } arrive jusqu'à la passerelle ({ $hop }), et c'est la passerelle elle-même qui refuse le port par un RST TCP : ni la box ni le FAI ne bloquent. Appelez l'exploitant de la passerelle.
 finding-path-stop-unknown = Aucun saut n'a répondu sur le chemin vers { $what }, pas même la box du commerçant : elle jette peut-être aussi les paquets expirés de la sonde. Vérifiez d'abord le pare-feu de la box pour { $endpoint } en sortie.
-finding-path-mtu = { $at } s'ouvre en TCP mais la négociation TLS reste bloquée avec des paquets pleine taille, et aboutit avec un MSS TCP de { $mss } : trou noir de MTU (les gros paquets sont jetés et le message ICMP « fragmentation nécessaire » qui devrait le signaler n'arrive jamais). Sur la box du commerçant, activez le MSS clamping (à { $mss } ou à la MTU du chemin), ou baissez la MTU côté WAN, ou laissez passer l'ICMP « fragmentation nécessaire ».
-finding-path-mtu-silent = { $at } s'ouvre en TCP mais la négociation TLS reste bloquée, et un MSS TCP plus petit n'y change rien : ce n'est pas un problème de MTU ; le service (ou un équipement intermédiaire) accepte la connexion et ne répond jamais. Appelez l'exploitant de la passerelle avec ce rapport.
+finding-path-mtu = La connexion TCP vers { $at } s'établit mais la négociation TLS reste bloquée avec des paquets pleine taille, et aboutit avec un MSS TCP de { $mss } : trou noir de MTU (les gros paquets sont jetés et le message ICMP « fragmentation nécessaire » qui devrait le signaler n'arrive jamais). Sur la box du commerçant, activez le MSS clamping (à { $mss } ou à la MTU du chemin), ou baissez la MTU côté WAN, ou laissez passer l'ICMP « fragmentation nécessaire ».
+finding-path-mtu-silent = La connexion TCP vers { $at } s'établit mais la négociation TLS reste bloquée, et un MSS TCP plus petit n'y change rien : ce n'est pas un problème de MTU ; le service (ou un équipement intermédiaire) accepte la connexion et ne répond jamais. Appelez l'exploitant de la passerelle avec ce rapport.
 # `stca2-probe trace`.
 trace-header = Traceroute TCP vers { $target }, { $probes } SYN par saut
 trace-default-gateway = { $address } (passerelle par défaut)
