@@ -125,8 +125,10 @@ fn a_dropped_primary_decides_the_default_check_fast() {
         // step, and no second attempt after a silence.
         assert_eq!(r.tcp.attempts, 1, "{r:#?}");
         let detail = r.tcp.detail.as_deref().unwrap_or_default();
+        // The budget: 1 s, or four times the slowest connect the other
+        // site made (a loaded machine can stretch it), never the 5 s step.
         assert!(
-            detail.contains("TCP connection attempts within 1 s"),
+            detail.contains("TCP connection attempts within ") && !detail.contains("within 5 s"),
             "{detail}"
         );
         assert!(detail.contains("silently drops"), "{detail}");
@@ -238,8 +240,10 @@ fn hop_named(name: &str) -> Hop {
 /// Injects a row's fault, runs `check --trace` with the defaults from the
 /// shop, and returns every way the outcome differs from the row.
 fn run_fault(index: usize, f: &Fault) -> Vec<String> {
+    // The table's test checked that namespaces can be built: a row that
+    // cannot build its path ran nothing, which is a mismatch, not a pass.
     let Some(p) = Path::build(&format!("fault{index}"), Options::default()) else {
-        return Vec::new();
+        return vec![format!("{}: the path could not be built", f.name)];
     };
     let fill = |s: &str| {
         s.replace("{primary}", &p.primary().to_string())
@@ -402,9 +406,17 @@ fn trace_refuses_what_the_allow_list_refuses() {
         assert!(err.contains("nothing was sent"), "{err}");
         assert!(out.stdout.is_empty());
     }
-    // Outside an explicit --allow, under the ceiling.
+    // Outside an explicit --allow, under the ceiling: two loopback blocks
+    // of this test's own (should the refusal ever break, nothing leaves
+    // the machine).
+    let (target, allowed) = (crate::util::net::network(), crate::util::net::network());
     let out = crate::util::cli::bin()
-        .args(["trace", "10.254.0.1:1146", "--allow", "10.253.0.0/16"])
+        .args([
+            "trace",
+            &format!("{}:1146", target.host(1)),
+            "--allow",
+            &allowed.cidr(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -2,7 +2,8 @@
 -- (',interception,old_ca,'), so that the console's lists and counts of a
 -- finding walk a partial index instead of parsing every latest body.
 -- The PostgreSQL file of the same number holds the same column and indexes;
--- the predicates are spelled exactly as store/console.rs asks them.
+-- the predicates are spelled exactly as store/console.rs asks them (`_` is
+-- a wildcard of LIKE, hence the escape).
 
 ALTER TABLE latest ADD COLUMN findings TEXT NOT NULL DEFAULT '';
 
@@ -15,9 +16,9 @@ UPDATE latest SET findings = COALESCE(
               ORDER BY code)), '')
  WHERE body IS NOT NULL AND json_valid(body);
 
-CREATE INDEX latest_f_interception ON latest (probe_id) WHERE findings LIKE '%,interception,%';
-CREATE INDEX latest_f_old_ca ON latest (probe_id) WHERE findings LIKE '%,old_ca,%';
-CREATE INDEX latest_f_expiring ON latest (probe_id) WHERE findings LIKE '%,expiring,%';
+CREATE INDEX latest_f_interception ON latest (probe_id) WHERE findings LIKE '%,interception,%' ESCAPE '\';
+CREATE INDEX latest_f_old_ca ON latest (probe_id) WHERE findings LIKE '%,old\_ca,%' ESCAPE '\';
+CREATE INDEX latest_f_expiring ON latest (probe_id) WHERE findings LIKE '%,expiring,%' ESCAPE '\';
 
 -- The dashboard counts each number on an index, never reading the rows
 -- (which hold the latest bodies): the probes ready for site 2, and the

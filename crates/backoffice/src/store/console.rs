@@ -100,11 +100,11 @@ impl ConsoleList {
     }
 }
 
-/// `recommendation = 'r'`: a contract spelling (`[a-z_]`) as a literal, so
+/// `recommendation = 'r'`: a contract spelling as a literal, so
 /// that a plan PostgreSQL caches for the statement still sees the partial
 /// index of [`SECONDARY_READY`]; anything else as a parameter.
 fn recommendation_condition(c: &mut Conditions, r: &str) {
-    if !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+    if super::write::is_contract_spelling(r) {
         c.raw(&format!("recommendation = '{r}'"));
     } else {
         c.push("recommendation = ?", Param::Text(r.to_string()));
@@ -151,7 +151,11 @@ fn finding_condition(code: &'static str) -> String {
         INDEXED_FINDINGS.contains(&code),
         "{code} has no partial index on latest"
     );
-    format!("findings LIKE '%,{code},%'")
+    // `_` is a wildcard of LIKE: escaped, so that `old_ca` matches only itself.
+    format!(
+        "findings LIKE '%,{},%' ESCAPE '\\'",
+        code.replace('_', "\\_")
+    )
 }
 
 impl Store {

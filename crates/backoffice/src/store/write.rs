@@ -92,13 +92,6 @@ pub fn state_key(report: &Report) -> String {
         .findings
         .iter()
         .map(|f| f.code.as_str())
-        // A code from the field that is not a contract spelling cannot be
-        // asked for, and must not make `LIKE` match another code.
-        .filter(|c| {
-            !c.is_empty()
-                && c.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        })
         .collect();
     let rest = serde_json::json!([tls, report.summary.failover.recommendation, codes]);
     let half = |v: serde_json::Value| -> String {
@@ -240,15 +233,26 @@ impl NewReport {
     }
 }
 
+/// Whether `s` is spelled as the contract's codes and recommendations are:
+/// not empty, `[a-z0-9_]` only. Such a word can stand as a literal in SQL.
+pub fn is_contract_spelling(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// The finding codes of `report`, sorted, once each, each between commas:
 /// `,interception,old_ca,`, or `` when it has none. A code is a contract
-/// spelling (`[a-z_]`), so `findings LIKE '%,code,%'` finds exactly it.
+/// spelling ([`is_contract_spelling`]); one from the field that is not
+/// cannot be asked for, and is left out so that it cannot make a list's
+/// `LIKE` match another code.
 pub fn finding_codes(report: &Report) -> String {
     let mut codes: Vec<&str> = report
         .summary
         .findings
         .iter()
         .map(|f| f.code.as_str())
+        .filter(|c| is_contract_spelling(c))
         .collect();
     codes.sort_unstable();
     codes.dedup();

@@ -491,6 +491,7 @@ async fn probe_target(
     let mut handshakes: Vec<Handshake> = Vec::new();
     let mut tcp_attempts = 0;
     let mut syns = 0;
+    let mut overtaken = 0;
     for i in 0..shared.attempts {
         if i > 0 {
             tokio::time::sleep(shared.spacing).await;
@@ -515,12 +516,14 @@ async fn probe_target(
             }
             Ok(won) if !shared.tls => {
                 syns += won.syns;
+                overtaken += won.overtaken;
                 connect_lat.record(won.connect);
                 // Closed at once; a watch counts what the connect cost.
                 drop(wire::Watch::new(&won.stream));
             }
             Ok(won) => {
                 syns += won.syns;
+                overtaken += won.overtaken;
                 connect_lat.record(won.connect);
                 let stream = won.stream;
                 let hs = match &shared.identity {
@@ -553,7 +556,7 @@ async fn probe_target(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(addr, from);
     }
-    note_unanswered_syns(&mut tcp, syns);
+    note_unanswered_syns(&mut tcp, syns, overtaken, shared.race.stagger);
     let stalled =
         !handshakes.is_empty() && handshakes.iter().all(|h| h.status == TlsStatus::Timeout);
     let path_mtu = if stalled {
@@ -668,17 +671,16 @@ async fn legacy_capture(
     legacy::apply(tls, outcome, &families, shared.with_pem);
 }
 
-/// On an open port, says how many extra SYNs the races needed: each is a
-/// SYN or SYN-ACK lost (or slower than the stagger), the path's loss figure.
-fn note_unanswered_syns(tcp: &mut TcpResult, syns: u32) {
-    let extra = syns.saturating_sub(tcp.attempts);
-    if tcp.status != TcpStatus::Open || extra == 0 {
+/// On an open port, says how many SYNs were overtaken by a later one of
+/// their race: each a SYN or SYN-ACK lost, the path's loss figure.
+fn note_unanswered_syns(tcp: &mut TcpResult, syns: u32, overtaken: u32, stagger: Duration) {
+    if tcp.status != TcpStatus::Open || overtaken == 0 {
         return;
     }
     let note = format!(
-        "{syns} SYNs for {} attempts: {extra} went unanswered within {} (packet loss or a slow path)",
+        "{syns} SYNs for {} attempts: {overtaken} went unanswered while a later one, sent {} after, connected (packet loss)",
         tcp.attempts,
-        human_duration(race::DEFAULT_STAGGER)
+        human_duration(stagger)
     );
     tcp.detail = Some(match tcp.detail.take() {
         Some(d) => format!("{d}; {note}"),
