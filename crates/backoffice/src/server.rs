@@ -40,12 +40,16 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// closed as soon as accepted, so one address cannot take the
 /// [`MAX_CONNECTIONS`] every probe shares.
 pub const PER_CLIENT_CONNECTIONS: usize = 256;
-/// Most *unproven* connections one client address may hold: connections
-/// that have not presented a valid bearer token (new ones, and those whose
-/// last token failed), so at most this many requests without a valid token
-/// per address (HTTP/1: one request at a time on a connection). At the
-/// bound, the address's oldest unproven connection is closed to make room
-/// for the new one; trusted proxies are not counted.
+/// Most *unproven* connections one client address may hold: idle
+/// connections whose last request did not present a valid bearer token
+/// (new ones that have sent no request head yet, and those whose last token
+/// failed or that sent none). At the bound, the address's oldest unproven
+/// connection is closed to make room for the new one; trusted proxies are
+/// not counted. A connection whose request head has arrived is not
+/// unproven while that request runs (its token is being checked, its body
+/// read under the body deadline): many probes behind one address (a
+/// relay, a carrier-grade NAT) that open connections together lose none of
+/// the uploads they have begun; what is closed is silence.
 ///
 /// Room for probes: when all [`MAX_CONNECTIONS`] are open, the oldest
 /// unproven connection, whoever holds it, is closed for the next one, and
@@ -197,6 +201,8 @@ pub(crate) struct Conn {
     ip: Option<IpAddr>,
     registry: Arc<Registry>,
     close: Arc<Closer>,
+    /// The current request's token checked out ([`Conn::vouch`]).
+    vouched: AtomicBool,
 }
 
 impl Registry {
@@ -238,6 +244,7 @@ impl Registry {
             ip: counted_ip,
             registry: self.clone(),
             close,
+            vouched: AtomicBool::new(false),
         })
     }
 
@@ -261,6 +268,7 @@ impl Conn {
     /// connection is never closed to make room; one whose token failed is
     /// unproven again.
     fn vouch(&self, valid: bool) {
+        self.vouched.store(valid, Ordering::Relaxed);
         let mut t = self.registry.lock();
         if valid {
             if t.unproven.remove(&self.id).is_some()
@@ -280,6 +288,34 @@ impl Conn {
                     t.evict(old);
                 }
             }
+        }
+    }
+}
+
+impl Conn {
+    /// A request head arrived: the connection is not idle, and is not
+    /// closed to make room while the request runs (the returned guard's
+    /// drop, at the request's end, makes it unproven again unless its token
+    /// checked out).
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.vouched.store(false, Ordering::Relaxed);
+        let mut t = self.registry.lock();
+        if t.unproven.remove(&self.id).is_some()
+            && let Some(p) = self.ip.and_then(|ip| t.per_ip.get_mut(&ip))
+        {
+            p.unproven.remove(&self.id);
+        }
+        InFlight(self.clone())
+    }
+}
+
+/// A request in flight on a connection ([`Conn::begin`]).
+struct InFlight(Arc<Conn>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.0.vouched.load(Ordering::Relaxed) {
+            self.0.vouch(false);
         }
     }
 }
@@ -499,7 +535,13 @@ async fn serve_conn<I>(
 {
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        CONN.scope(conn.clone(), app.clone().oneshot(req))
+        let in_flight = conn.begin();
+        let answer = CONN.scope(conn.clone(), app.clone().oneshot(req));
+        async move {
+            let r = answer.await;
+            drop(in_flight);
+            r
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -573,6 +615,38 @@ mod tests {
             .map(|_| r.admit(ip(3), false).unwrap())
             .collect();
         assert!(proxied.iter().all(|c| !evicted(c)));
+    }
+
+    #[test]
+    fn a_request_in_flight_is_not_closed_to_make_room() {
+        let r = Arc::new(Registry::default());
+        // Probes behind one address open their connections together; each
+        // has sent its request head, whose token is still being checked.
+        let busy: Vec<Arc<Conn>> = (0..PER_CLIENT_UNPROVEN)
+            .map(|_| Arc::new(r.admit(ip(1), true).unwrap()))
+            .collect();
+        let requests: Vec<InFlight> = busy.iter().map(|c| c.begin()).collect();
+        let more: Vec<Conn> = (0..PER_CLIENT_UNPROVEN)
+            .map(|_| r.admit(ip(1), true).unwrap())
+            .collect();
+        assert!(
+            busy.iter().all(|c| !evicted(c)),
+            "an upload begun is not cut"
+        );
+        assert!(!r.lock().unproven.contains_key(&busy[0].id));
+        // One request's token checks out; the others end without one: they
+        // are idle and unproven again, and older than the 32 idle newcomers,
+        // so they are the ones that go.
+        busy[0].vouch(true);
+        drop(requests);
+        assert!(!evicted(&busy[0]));
+        assert!(
+            !r.lock().unproven.contains_key(&busy[0].id),
+            "proven stays proven"
+        );
+        assert!(busy[1..].iter().all(|c| evicted(c)));
+        assert!(more.iter().all(|c| !evicted(c)));
+        assert_eq!(r.lock().per_ip[&ip(1)].unproven.len(), PER_CLIENT_UNPROVEN);
     }
 
     #[test]
