@@ -162,7 +162,7 @@ fn render(
             .unwrap_or_else(|| "*".into());
         let rtt = h
             .rtt_ms
-            .map(|ms| format!("{ms:.1} ms"))
+            .map(|ms| words.decimal(&format!("{ms:.1} ms")))
             .unwrap_or_else(|| "-".into());
         let icmp = h
             .icmp

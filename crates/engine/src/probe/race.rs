@@ -175,10 +175,12 @@ pub async fn race(
     let mut next_syn = start + plan.stagger;
     loop {
         let deadline = start + plan.budget_for(slowest.get(), step);
+        // Wake for the next SYN, or (all sent) every stagger anyway: the
+        // deadline shrinks when another target connects meanwhile.
         let wake = if syns < plan.max_syns {
             next_syn.min(deadline)
         } else {
-            deadline
+            (Instant::now() + plan.stagger).min(deadline)
         };
         tokio::select! {
             // An answer that is there wins over a deadline due at the same
@@ -208,9 +210,11 @@ pub async fn race(
                 if Instant::now() >= deadline {
                     return Err(silence(deadline - start, syns));
                 }
-                syns += 1;
-                launch(&mut attempts, syns);
-                next_syn += plan.stagger;
+                if syns < plan.max_syns {
+                    syns += 1;
+                    launch(&mut attempts, syns);
+                    next_syn += plan.stagger;
+                }
             }
         }
     }
