@@ -156,14 +156,12 @@ impl Store {
         &self,
         probe_id: &str,
     ) -> Result<Option<(LatestRow, Option<String>)>, StoreError> {
-        let sql = "SELECT probe_id, report_id, started_at, stca2_port_closed, \
-                   closed_since, closed_streak, recommendation, message, \
-                   merchant_id, public_ip, body FROM latest WHERE probe_id = $1";
+        let sql = format!("SELECT {LATEST_COLS}, body FROM latest WHERE probe_id = $1");
         with_pool!(self, read, pool => {
-            let row = sqlx::query(sql).bind(probe_id).fetch_optional(pool).await?;
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(probe_id).fetch_optional(pool).await?;
             match row {
                 None => Ok(None),
-                Some(row) => Ok(Some((latest_row!(row), row.try_get(10)?))),
+                Some(row) => Ok(Some((latest_row!(row), row.try_get(LATEST_COL_COUNT)?))),
             }
         })
     }
