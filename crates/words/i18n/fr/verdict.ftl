@@ -95,7 +95,7 @@ headline-old-ca = Pas prêt pour STCA2 : { $targets } { $count ->
 } encore l'ancienne chaîne STCA.
 headline-tls-failing = Pas prêt : la connexion TCP s'établit mais la négociation TLS n'aboutit pas sur { $targets } (voir les constats).
 # Cycle TCP seul du démon (tls_every, liens facturés au volume) : tous les ports s'ouvrent, TLS non regardé.
-headline-tls-not-checked = La connexion TCP s'établit sur tous les ports. La négociation TLS n'a pas été vérifiée sur { $targets } à ce cycle (un test TCP seul, sur un lien facturé au volume) : le dernier test complet dit si les passerelles présentent STCA2.
+headline-tls-not-checked = La connexion TCP s'établit sur tous les ports. La négociation TLS n'a pas été vérifiée sur { $targets } à ce cycle (un test TCP seul, sur un lien facturé au volume) : le dernier test complet dit si les passerelles présentent STCA2.
 headline-expired = Pas prêt : { $count ->
     [one] le certificat présenté sur { $targets } a expiré
    *[other] les certificats présentés sur { $targets } ont expiré
