@@ -166,10 +166,20 @@ static SHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 async fn post(c: &reqwest::Client, url: &str, token: &str, body: String) -> reqwest::Response {
     let mut pause = Duration::from_millis(100);
     for _ in 0..30 {
-        match c.post(url).bearer_auth(token).body(body.clone()).send().await {
+        match c
+            .post(url)
+            .bearer_auth(token)
+            .body(body.clone())
+            .send()
+            .await
+        {
             Ok(r) if r.status() == 200 => return r,
             Ok(r) if r.status() == 503 => {}
-            Ok(r) => panic!("ingest failed: {} {}", r.status(), r.text().await.unwrap_or_default()),
+            Ok(r) => panic!(
+                "ingest failed: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            ),
             Err(e) if e.is_request() || e.is_connect() => {}
             Err(e) => panic!("post: {e}"),
         }
