@@ -26,9 +26,8 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{admin_token, percentile, scale, scaled};
+use common::{admin_token, percentile, scale, scaled, start};
 use futures_util::StreamExt;
-use stca2_backoffice::server::{ServeConfig, Server};
 use stca2_backoffice::store::{LatestRow, NewReport, Store, unix_ms};
 use stca2_report::fixtures::upload;
 use stca2_report::{Recommendation, Report, Role};
@@ -112,31 +111,6 @@ impl Db {
         self.store.close().await;
         self.db.drop_schema().await;
     }
-}
-
-async fn start(
-    store: &Store,
-) -> (
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database: String::new(),
-        tls: None,
-        trusted_proxies: vec![],
-        retention_days: 0,
-    };
-    let server = Server::with_store(store.clone(), &cfg, None)
-        .await
-        .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    (format!("http://{addr}"), tx, task)
 }
 
 fn client() -> reqwest::Client {

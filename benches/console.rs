@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use common::{Db, as_probe, lab_reports, percentile, scale};
 use stca2_backoffice::auth::{hash_token, new_token};
-use stca2_backoffice::server::{ServeConfig, Server};
 use stca2_backoffice::store::{NewReport, Store, unix_ms};
 use stca2_report::Report;
 use time::OffsetDateTime;
@@ -161,21 +160,7 @@ async fn run(db: Db, lab: &[(String, Report)], probes: usize) {
         seeded.as_secs_f64()
     );
     let cookie = session(&store).await;
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database: String::new(),
-        tls: None,
-        trusted_proxies: vec![],
-        retention_days: 0,
-    };
-    let server = Server::with_store(store.clone(), &cfg, None)
-        .await
-        .expect("bind");
-    let base = format!("http://{}", server.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
+    let (base, tx, task) = common::start(&store).await;
     let c = common::client(None, 16, Duration::from_secs(120));
     let queries = ((400.0 * scale()).round() as usize).clamp(40, 400);
     for page in [

@@ -22,6 +22,7 @@ use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use stca2_backoffice::auth::{hash_token, new_token};
+use stca2_backoffice::server::{ServeConfig, Server};
 use stca2_backoffice::store::{Store, TokenRow};
 use stca2_engine::allow::{AllowList, parse_cidr};
 use stca2_engine::probe::ProbeConfig;
@@ -231,6 +232,33 @@ pub fn client(
         .timeout(timeout)
         .build()
         .expect("client")
+}
+
+/// An in-process server over `store` on 127.0.0.1:0: its base URL, the
+/// sender that stops it, and its task.
+pub async fn start(
+    store: &Store,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let cfg = ServeConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database: String::new(),
+        tls: None,
+        trusted_proxies: vec![],
+        retention_days: 0,
+    };
+    let server = Server::with_store(store.clone(), &cfg, None)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    (format!("http://{addr}"), tx, task)
 }
 
 /// A new token stored in `store`: a probe token for `probe`, else an
