@@ -7,28 +7,10 @@
 use std::collections::BTreeMap;
 
 use crate::util::backoffice::{
-    at, each_backend, each_empty_url, json, post_reports, report, start, token,
+    at, each_backend, each_empty_url, json, post_reports, report, row, start, token,
 };
 use stca2_backoffice::store::{ExportFilter, NewReport, Store, hour_of, unix_ms};
 use stca2_report::Recommendation;
-
-fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
-    let r = report(
-        probe,
-        id,
-        at(minute),
-        closed,
-        Recommendation::ConfigureSecondary,
-    );
-    let body = serde_json::to_string(&r).unwrap();
-    NewReport::from_report(
-        &r,
-        body,
-        None,
-        Some("203.0.113.7".into()),
-        unix_ms(at(minute)),
-    )
-}
 
 /// `r` with findings of these codes (and one spelled as no contract code
 /// is, which the store leaves out of `findings`).

@@ -1,26 +1,8 @@
 //! Store tests, each run against SQLite and PostgreSQL.
 
-use crate::util::backoffice::{at, each_backend, report};
+use crate::util::backoffice::{at, each_backend, report, row};
 use stca2_backoffice::store::{ExportFilter, LatestFilter, NewReport, Store, unix_ms};
 use stca2_report::Recommendation;
-
-fn row(probe: &str, id: &str, minute: i64, closed: bool) -> NewReport {
-    let r = report(
-        probe,
-        id,
-        at(minute),
-        closed,
-        Recommendation::ConfigureSecondary,
-    );
-    let body = serde_json::to_string(&r).unwrap();
-    NewReport::from_report(
-        &r,
-        body,
-        None,
-        Some("203.0.113.7".into()),
-        unix_ms(at(minute)),
-    )
-}
 
 async fn latest_of(store: &Store, probe: &str) -> stca2_backoffice::store::LatestRow {
     store.probe(probe).await.unwrap().unwrap().0

@@ -417,3 +417,23 @@ pub async fn store_corrupt_row(store: &Store, report_id: &str, started_at: Offse
         }
     }
 }
+
+/// The stored row of probe `probe`'s report `id`, started `minute` minutes
+/// after [`at`]'s origin (port closed or not), as the ingest builds it.
+pub fn row(probe: &str, id: &str, minute: i64, closed: bool) -> stca2_backoffice::store::NewReport {
+    let r = report(
+        probe,
+        id,
+        at(minute),
+        closed,
+        stca2_report::Recommendation::ConfigureSecondary,
+    );
+    let body = serde_json::to_string(&r).unwrap();
+    stca2_backoffice::store::NewReport::from_report(
+        &r,
+        body,
+        None,
+        Some("203.0.113.7".into()),
+        stca2_backoffice::store::unix_ms(at(minute)),
+    )
+}
