@@ -9,9 +9,11 @@
 //!    all) to a server in a child process, whose peak RSS is reported;
 //! 2. single-report POSTs of those reports from 16 concurrent clients;
 //! 3. the "Port STCA2 non ouvert" query with 1,000,000 probes in `latest`
-//!    (seeded in bulk), first pages and cursor pages, p50/p99;
-//! 4. the ISP CSV export of 1,000,000 rows (250,000 reports x 4 targets)
-//!    over HTTP, in a child process whose peak RSS (VmHWM) is reported.
+//!    (real reports through the write path, as the console bench seeds
+//!    them), first pages and cursor pages, p50/p99;
+//! 4. the ISP CSV export of 1,000,000 rows (250,000 real reports x 4
+//!    targets) over HTTP, in a child process whose peak RSS (VmHWM) is
+//!    reported.
 //!
 //! Every loop is bounded in count. `STCA2_BENCH_SCALE=0.01` (any factor)
 //! shrinks every size for a quick smoke run; `STCA2_BENCH_ONLY=ingest,single`
@@ -28,51 +30,10 @@ use std::time::{Duration, Instant};
 
 use common::{admin_token, percentile, scale, scaled, start};
 use futures_util::StreamExt;
-use stca2_backoffice::store::{LatestRow, NewReport, Store, unix_ms};
+use stca2_backoffice::store::{NewReport, Store, unix_ms};
+use stca2_report::Report;
 use stca2_report::fixtures::upload;
-use stca2_report::{Recommendation, Report, Role};
 use time::OffsetDateTime;
-
-/// A report with 4 targets (2 sites x 2 ports), like the real gateway, from
-/// the back office's fixtures ([`stca2_report::fixtures::upload`]): the
-/// lean shape the export benchmark seeds by the hundred thousand.
-fn report(probe: &str, id: &str, started: OffsetDateTime, closed: bool) -> Report {
-    let mut identity = upload::probe(probe);
-    identity.hostname = Some(format!("{probe}.shop.example"));
-    identity.merchant = Some(format!("m-{}", probe.len() % 7));
-    let results = [
-        (Role::Primary, 1146, !closed),
-        (Role::Primary, 7212, true),
-        (Role::Secondary, 1146, true),
-        (Role::Secondary, 7212, true),
-    ]
-    .into_iter()
-    .map(|(role, port, open)| upload::result(role, port, open))
-    .collect();
-    let rec = if closed {
-        Recommendation::ConfigureSecondary
-    } else {
-        Recommendation::None
-    };
-    let mut summary = upload::summary(
-        closed,
-        rec,
-        "Configure 127.0.38.173 port 1146 as the failover gateway.",
-    );
-    summary.headline = "bench".into();
-    let mut r = upload::report(identity, &upload::rid(id), started, results, summary);
-    r.target_set = "lyra".into();
-    r
-}
-
-/// One real report per lab scenario ([`common::lab_reports`]).
-async fn lab_reports(dir: &std::path::Path) -> Vec<Report> {
-    common::lab_reports(dir, &[])
-        .await
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect()
-}
 
 /// Upload number `n` of probe `probe`: one of the lab's reports (`lab[n %
 /// len]`) under its own id, probe and time, as that probe would send it.
@@ -332,47 +293,19 @@ async fn bench_single(db: &Db, lab: &[Report], base: &str, admin: &str, out: &mu
     out.push(line);
 }
 
-/// 3. The stca2-port-closed query over 1,000,000 probes in `latest`.
-async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
+/// Benchmark 3: the stca2-port-closed query over 1,000,000 probes in
+/// `latest`, seeded through the write path with real reports
+/// ([`common::seed_fleet`]: 8 % ready for site 2, 1 % with both sites
+/// blocked, 1 % mixed...).
+async fn bench_query(
+    db: &Db,
+    lab: &[(String, Report)],
+    base: &str,
+    admin: &str,
+    out: &mut Vec<String>,
+) {
     let probes = scaled(1_000_000);
-    let now = unix_ms(OffsetDateTime::now_utc());
-    let seed_start = Instant::now();
-    let chunk = 20_000;
-    let mut i = 0;
-    while i < probes {
-        let rows: Vec<LatestRow> = (i..(i + chunk).min(probes))
-            .map(|n| {
-                let closed = n % 10 == 3;
-                LatestRow {
-                    probe_id: format!("fleet-{n:07}"),
-                    report_id: format!("fleet-r-{n}"),
-                    started_at: now - (n as i64 % 86_400) * 1000,
-                    stca2_port_closed: closed,
-                    closed_since: closed.then_some(now - 3_600_000),
-                    closed_streak: if closed { 12 } else { 0 },
-                    recommendation: if closed {
-                        "configure_secondary"
-                    } else {
-                        "none"
-                    }
-                    .into(),
-                    message: "Configure 127.0.38.173 port 1146 as the failover gateway.".into(),
-                    merchant_id: Some(format!("merchant-{:04}", n % 1000)),
-                    public_ip: Some(format!("198.51.100.{}", n % 250)),
-                    findings: String::new(),
-                }
-            })
-            .collect();
-        db.store.seed_latest(&rows).await.expect("seed");
-        i += chunk;
-    }
-    let seeded = seed_start.elapsed();
-    if let Store::Postgres(p) = &db.store {
-        sqlx::query("ANALYZE latest")
-            .execute(p)
-            .await
-            .expect("analyze");
-    }
+    let seeded = common::seed_fleet(&db.store, lab, probes).await;
     let c = client();
     let queries = scaled(2000).max(50);
     let mut lat = Vec::with_capacity(queries);
@@ -402,9 +335,14 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     }
     lat.sort();
     let line = format!(
-        "| {} | GET /filters/stca2-port-closed, {probes} probes in latest ({} closed), limit=100 | {queries} queries ({items} items), p50 {:.2} ms, p99 **{:.2} ms**, max {:.2} ms | seed {:.1} s |",
+        "| {} | GET /filters/stca2-port-closed, {probes} probes in latest (real reports, {} with the STCA2 port closed), limit=100 | {queries} queries ({items} items), p50 {:.2} ms, p99 **{:.2} ms**, max {:.2} ms | seed {:.1} s |",
         db.name,
-        probes / 10,
+        (0..probes)
+            .filter(|n| matches!(
+                common::mix(*n).0,
+                "primary-blocked" | "both-blocked" | "mixed"
+            ))
+            .count(),
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
@@ -414,9 +352,10 @@ async fn bench_query(db: &Db, base: &str, admin: &str, out: &mut Vec<String>) {
     out.push(line);
 }
 
-/// Benchmark 4: seeds `reports` up to 250,000 reports (1,000,000 CSV
-/// rows), then exports them over HTTP in a child process.
-async fn bench_export(db: &Db, out: &mut Vec<String>) {
+/// Benchmark 4: seeds `reports` up to 250,000 real reports (the lab's, 4
+/// targets each: 1,000,000 CSV rows) from 100,000 probes, then exports
+/// them over HTTP in a child process.
+async fn bench_export(db: &Db, lab: &[Report], out: &mut Vec<String>) {
     let want_reports = scaled(250_000) as i64;
     let have = db.store.count_reports().await.expect("count");
     let seed_start = Instant::now();
@@ -425,11 +364,11 @@ async fn bench_export(db: &Db, out: &mut Vec<String>) {
     while n < want_reports {
         let batch: Vec<NewReport> = (n..(n + 1000).min(want_reports))
             .map(|k| {
-                let r = report(
+                let r = lab_report(
+                    lab,
                     &format!("exp-{:06}", k % 100_000),
-                    &format!("exp-{k}"),
+                    k as usize,
                     t0 + time::Duration::seconds(k),
-                    k % 10 == 0,
                 );
                 let body = serde_json::to_string(&r).expect("json");
                 NewReport::from_report(&r, body, None, Some("203.0.113.9".into()), unix_ms(t0))
@@ -510,7 +449,9 @@ fn selected(name: &str) -> bool {
     }
 }
 
-async fn run_backend(db: Db, lab: &[Report], out: &mut Vec<String>) {
+async fn run_backend(db: Db, named: &[(String, Report)], out: &mut Vec<String>) {
+    let lab: Vec<Report> = named.iter().map(|(_, r)| r.clone()).collect();
+    let lab = lab.as_slice();
     eprintln!("== {} ==", db.name);
     if selected("ingest") {
         bench_ingest(&db, lab, out).await;
@@ -521,12 +462,12 @@ async fn run_backend(db: Db, lab: &[Report], out: &mut Vec<String>) {
         bench_single(&db, lab, &base, &admin, out).await;
     }
     if selected("query") {
-        bench_query(&db, &base, &admin, out).await;
+        bench_query(&db, named, &base, &admin, out).await;
     }
     let _ = stop.send(());
     let _ = task.await;
     if selected("export") {
-        bench_export(&db, out).await;
+        bench_export(&db, lab, out).await;
     }
     db.cleanup().await;
 }
@@ -557,18 +498,13 @@ fn main() {
     println!("| database | benchmark | result | |");
     println!("|---|---|---|---|");
     rt.block_on(async {
-        let lab = if selected("ingest") || selected("single") {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let lab = lab_reports(dir.path()).await;
-            let (min, mean, max) = common::sizes(&lab);
-            println!(
-                "lab reports: {} scenarios, JSON {min} to {max} bytes (mean {mean})",
-                lab.len()
-            );
-            lab
-        } else {
-            Vec::new()
-        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lab = common::lab_reports(dir.path(), &[]).await;
+        let (min, mean, max) = common::sizes(lab.iter().map(|(_, r)| r));
+        println!(
+            "lab reports: {} scenarios, JSON {min} to {max} bytes (mean {mean})",
+            lab.len()
+        );
         for b in common::backends() {
             if let Some(db) = open(&b).await {
                 run_backend(db, &lab, &mut out).await;

@@ -25,73 +25,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Db, as_probe, lab_reports, percentile, scale};
+use common::{Db, lab_reports, percentile, scale};
 use stca2_backoffice::auth::{hash_token, new_token};
-use stca2_backoffice::store::{NewReport, Store, unix_ms};
+use stca2_backoffice::store::{Store, unix_ms};
 use stca2_report::Report;
 use time::OffsetDateTime;
-
-/// The scenario of probe `n` (see the module's documentation), and whether
-/// it went silent a day ago.
-fn mix(n: usize) -> (&'static str, bool) {
-    let s = match n % 100 {
-        0..=79 | 99 => "healthy",
-        80..=87 => "primary-blocked",
-        88 | 89 => "secondary-blocked",
-        90 => "both-blocked",
-        91..=93 => "old-ca",
-        94 | 95 => "intercepted",
-        96 => "mixed",
-        97 => "slow",
-        _ => "expired",
-    };
-    (s, n % 100 == 99)
-}
-
-/// Fills `latest` with `probes` probes through the write path; returns how
-/// long it took.
-async fn seed(store: &Store, lab: &[(String, Report)], probes: usize) -> Duration {
-    let now = OffsetDateTime::now_utc();
-    let t = Instant::now();
-    let chunk = 1_000;
-    let mut i = 0;
-    while i < probes {
-        let rows: Vec<NewReport> = (i..(i + chunk).min(probes))
-            .map(|n| {
-                let (scenario, silent) = mix(n);
-                let template = &lab.iter().find(|(s, _)| s == scenario).expect("scenario").1;
-                let started = if silent {
-                    now - time::Duration::days(1)
-                } else {
-                    now - time::Duration::seconds((n % 600) as i64)
-                };
-                let probe = format!("fleet-{n:07}");
-                let mut r = as_probe(template, &probe, &uuid::Uuid::new_v4().to_string(), started);
-                r.probe.merchant = Some(format!("merchant-{:04}", n % 1000));
-                let body = serde_json::to_string(&r).expect("json");
-                NewReport::from_report(
-                    &r,
-                    body,
-                    None,
-                    Some(format!("198.51.100.{}", n % 250)),
-                    unix_ms(now),
-                )
-            })
-            .collect();
-        store.insert_batch(&rows).await.expect("seed");
-        i += chunk;
-        if i % 100_000 == 0 {
-            eprintln!("  seeded {i} probes in {:.0} s", t.elapsed().as_secs_f64());
-        }
-    }
-    if let Store::Postgres(p) = store {
-        sqlx::query("VACUUM ANALYZE latest")
-            .execute(p)
-            .await
-            .expect("vacuum");
-    }
-    t.elapsed()
-}
 
 /// A console session cookie, straight into the store.
 async fn session(store: &Store) -> String {
@@ -153,7 +91,7 @@ async fn bench_page(
 
 async fn run(db: Db, lab: &[(String, Report)], probes: usize) {
     let store = db.connect().await;
-    let seeded = seed(&store, lab, probes).await;
+    let seeded = common::seed_fleet(&store, lab, probes).await;
     eprintln!(
         "{}: {probes} probes seeded in {:.0} s",
         db.name,

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use stca2_engine::cli::{self as check, EXIT_USAGE};
 
 use logging::LogFormat;
@@ -37,15 +37,17 @@ const LONG_ABOUT: &str = long_about!();
     about = "Can this network reach the payment gateway's STCA2 entrance?",
     long_about = LONG_ABOUT,
     after_help = "Exit codes: 0 ready for STCA2, 1 the check found a problem, 2 bad arguments, \
-        a bad target file, or the check could not run."
+        a bad target file, or the check could not run, 3 (check --upload, daemon --once) the report \
+        could not be sent."
 )]
 struct Cli {
-    /// Log lines on stderr (serve): human text, or one JSON object a line for log shippers.
+    /// Log lines on stderr (serve, daemon): human text, or one JSON object a line for log shippers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// The language of what people read (reports, verdicts, the CSV's message column,
     /// errors to act on): fr or en. Default: the locale (LC_ALL, LC_MESSAGES, LANG;
-    /// fr_FR.UTF-8 is French), else English. The JSON report stays English.
+    /// fr_FR.UTF-8 is French), else English. The JSON report stays English. Also sets
+    /// the language of --help.
     #[arg(long, global = true, value_name = "fr|en")]
     lang: Option<stca2_words::Lang>,
     #[command(subcommand)]
@@ -91,7 +93,12 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--help` in the language asked for, before clap has parsed `--lang`.
+    let help_lang = check::early_lang(std::env::args());
+    let cli = help::localise(Cli::command(), help_lang)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map_err(|e| e.format(&mut Cli::command())))
+        .unwrap_or_else(|e| e.exit());
     let log_format = cli.log_format;
     logging::init(log_format, cli.command.logs());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -116,7 +123,7 @@ fn main() -> ExitCode {
                 }
             }
             Command::Trace(args) => stca2_engine::trace::run(args, lang).await,
-            Command::Daemon(args) => stca2_daemon::cli::run(args).await,
+            Command::Daemon(args) => stca2_daemon::cli::run(args, lang).await,
             #[cfg(feature = "lab")]
             Command::Lab(mut args) => {
                 args.lang = lang;
@@ -145,6 +152,7 @@ fn main() -> ExitCode {
     }
 }
 
+mod help;
 mod logging;
 
 #[cfg(not(all(feature = "backoffice", feature = "lab")))]

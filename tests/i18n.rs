@@ -152,6 +152,46 @@ fn with_locale(mut cmd: Command, vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
+#[test]
+fn help_follows_the_locale_and_lang() {
+    let help = |vars: &[(&str, &str)], args: &[&str]| {
+        let out = with_locale(bin(), vars).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fr = help(&[("LANG", "fr_FR.UTF-8")], &["check", "--help"]);
+    for says in [
+        "Utilisation\u{a0}:",
+        "Tester chaque site × port",
+        "--watch-timeout <DURATION>",
+        "par défaut\u{a0}: 10m",
+        "Exemples\u{a0}:",
+        "Codes de sortie\u{a0}:",
+    ] {
+        assert!(fr.contains(says), "{says}:\n{fr}");
+    }
+    assert!(!fr.contains("Usage:") && !fr.contains("[default:"), "{fr}");
+    // --lang wins over the locale, either way, wherever it is written.
+    let en = help(
+        &[("LANG", "fr_FR.UTF-8")],
+        &["check", "--help", "--lang", "en"],
+    );
+    assert!(
+        en.contains("Usage:") && en.contains("[default: 10m]"),
+        "{en}"
+    );
+    let fr2 = help(&[("LANG", "C.UTF-8")], &["--lang=fr", "trace", "--help"]);
+    assert!(fr2.contains("Où s'arrête le chemin"), "{fr2}");
+    // A value error is said in the language asked for, too.
+    let out = with_locale(bin(), &[])
+        .args(["--lang", "fr", "check", "--timeout", "0", "--allow", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("hors limites"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_locale_picks_french_and_lang_wins() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,14 +16,14 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use stca2_backoffice::auth::{hash_token, new_token};
 use stca2_backoffice::server::{ServeConfig, Server};
-use stca2_backoffice::store::{Store, TokenRow};
+use stca2_backoffice::store::{NewReport, Store, TokenRow, unix_ms};
 use stca2_engine::allow::{AllowList, parse_cidr};
 use stca2_engine::probe::ProbeConfig;
 use stca2_engine::targets::TargetSet;
@@ -295,4 +295,69 @@ pub fn sizes<'a>(reports: impl IntoIterator<Item = &'a Report>) -> (usize, usize
         s.iter().copied().max().unwrap_or(0),
     );
     (min, s.iter().sum::<usize>() / s.len().max(1), max)
+}
+
+/// The scenario of probe `n` (see the module's documentation), and whether
+/// it went silent a day ago.
+#[allow(dead_code)] // not every bench seeds a fleet
+pub fn mix(n: usize) -> (&'static str, bool) {
+    let s = match n % 100 {
+        0..=79 | 99 => "healthy",
+        80..=87 => "primary-blocked",
+        88 | 89 => "secondary-blocked",
+        90 => "both-blocked",
+        91..=93 => "old-ca",
+        94 | 95 => "intercepted",
+        96 => "mixed",
+        97 => "slow",
+        _ => "expired",
+    };
+    (s, n % 100 == 99)
+}
+
+/// Fills `latest` with `probes` probes through the write path (real lab
+/// reports in the mix of [`mix`]: 8 % ready for site 2, 1 % both blocked...);
+/// returns how long it took.
+#[allow(dead_code)] // not every bench seeds a fleet
+pub async fn seed_fleet(store: &Store, lab: &[(String, Report)], probes: usize) -> Duration {
+    let now = OffsetDateTime::now_utc();
+    let t = Instant::now();
+    let chunk = 1_000;
+    let mut i = 0;
+    while i < probes {
+        let rows: Vec<NewReport> = (i..(i + chunk).min(probes))
+            .map(|n| {
+                let (scenario, silent) = mix(n);
+                let template = &lab.iter().find(|(s, _)| s == scenario).expect("scenario").1;
+                let started = if silent {
+                    now - time::Duration::days(1)
+                } else {
+                    now - time::Duration::seconds((n % 600) as i64)
+                };
+                let probe = format!("fleet-{n:07}");
+                let mut r = as_probe(template, &probe, &uuid::Uuid::new_v4().to_string(), started);
+                r.probe.merchant = Some(format!("merchant-{:04}", n % 1000));
+                let body = serde_json::to_string(&r).expect("json");
+                NewReport::from_report(
+                    &r,
+                    body,
+                    None,
+                    Some(format!("198.51.100.{}", n % 250)),
+                    unix_ms(now),
+                )
+            })
+            .collect();
+        store.insert_batch(&rows).await.expect("seed");
+        i += chunk;
+        if i % 100_000 == 0 {
+            eprintln!("  seeded {i} probes in {:.0} s", t.elapsed().as_secs_f64());
+        }
+    }
+    if let Store::Postgres(p) = store {
+        sqlx::query("VACUUM ANALYZE latest")
+            .execute(p)
+            .await
+            .expect("vacuum");
+    }
+    t.elapsed()
 }

@@ -7,11 +7,14 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The `stca2-probe` binary with the repository's lab guard (as
-/// .cargo/config.toml sets it for `cargo run`) and no colour.
+/// .cargo/config.toml sets it for `cargo run`), no colour, and the C
+/// locale (English, whatever the machine's; the language tests set their
+/// own).
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_stca2-probe"));
     c.env("STCA2_PROBE_ALLOW", "127.0.0.0/8,10.0.0.0/8");
     c.env("NO_COLOR", "1");
+    c.env("LC_ALL", "C");
     c
 }
 

@@ -97,20 +97,36 @@ pub fn check(prefix: &str, report: &Value) -> Result<Option<Violation>, String> 
 }
 
 /// The first field (key or text) of `v` that holds a NUL character, named
-/// under `prefix`.
+/// under `prefix`. The names are built only when there is one: every
+/// upload passes here, and almost none holds a NUL.
 pub fn find_nul(v: &Value, prefix: &str) -> Option<String> {
+    holds_nul(v).then(|| named_nul(v, prefix)).flatten()
+}
+
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, item)| k.contains('\0') || holds_nul(item)),
+        _ => false,
+    }
+}
+
+fn named_nul(v: &Value, prefix: &str) -> Option<String> {
     match v {
         Value::String(s) if s.contains('\0') => Some(prefix.trim_end_matches('.').to_string()),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| find_nul(item, &join_field(prefix, FieldStep::Index(i)))),
+            .find_map(|(i, item)| named_nul(item, &join_field(prefix, FieldStep::Index(i)))),
         Value::Object(m) => m.iter().find_map(|(k, item)| {
             let field = join_field(prefix, FieldStep::Key(k));
             if k.contains('\0') {
                 Some(field)
             } else {
-                find_nul(item, &field)
+                named_nul(item, &field)
             }
         }),
         _ => None,

@@ -23,7 +23,6 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
-use stca2_engine::allow::AllowList;
 use stca2_engine::cli::{self, CheckArgs, EXIT_USAGE, Ran};
 use stca2_report::Report;
 use stca2_report::limits::MAX_BODY_BYTES;
@@ -33,6 +32,7 @@ use crate::config::UploadConfig;
 use crate::metrics::Metrics;
 use crate::spool::{QUARANTINE_DIR, Spool};
 use crate::upload::{self, Drain, Token, Uploader};
+use crate::why::Why;
 
 /// The exit code when the report could not be sent (as `daemon --once`).
 pub const EXIT_NOT_SENT: u8 = 3;
@@ -43,11 +43,12 @@ pub enum Sent {
     /// Stored by the back office (or already there: it deduplicates).
     Stored,
     /// The back office refused the token.
-    TokenRefused(String),
-    /// The back office refused this report for good (413, 422...): why.
+    TokenRefused(Why),
+    /// The back office refused this report for good (413, 422...): why
+    /// (the back office's status, code and message).
     Rejected(String),
     /// Not sent (network, TLS, 5xx, a captive portal): why.
-    NotSent(String),
+    NotSent(Why),
 }
 
 /// Runs `stca2-probe check --upload URL --upload-token FILE [--upload-ca PEM]`.
@@ -62,7 +63,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         say("upload-no-token", &args!());
         return Ok(ExitCode::from(EXIT_USAGE));
     };
-    let ceiling = AllowList::ceiling_from_env()?;
+    let ceiling = stca2_engine::allow::ceiling(words)?;
     let config = match UploadConfig::from_flags(
         url,
         token_file,
@@ -75,12 +76,15 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    if let Err(e) = Token::read(&config.token_file) {
+    if let Err(why) = Token::read(&config.token_file) {
         say(
             "upload-token-unreadable",
             &args!(
                 "path" => config.token_file.display().to_string(),
-                "error" => format!("{e:#}"),
+                "error" => match why {
+                    Why::TokenUnusable { error: Some(e), .. } => e,
+                    _ => words.text("upload-token-not-one", None),
+                },
             ),
         );
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -110,7 +114,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         Sent::TokenRefused(why) => say(
             "upload-token-refused",
-            &args!("path" => path, "probe" => report.probe.id.as_str(), "error" => why, "id" => id, "kept" => kept),
+            &args!("path" => path, "probe" => report.probe.id.as_str(), "error" => refusal(&why, words), "id" => id, "kept" => kept),
         ),
         Sent::Rejected(why) => say(
             "upload-rejected",
@@ -118,10 +122,40 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ),
         Sent::NotSent(why) => say(
             "upload-failed",
-            &args!("error" => why, "id" => id, "kept" => kept),
+            &args!("error" => not_sent(&why, words), "id" => id, "kept" => kept),
         ),
     }
     Ok(ExitCode::from(EXIT_NOT_SENT))
+}
+
+/// Why the token was refused, as the installer needs it: the back office's
+/// answer (the daemon's advice about SIGHUP is not theirs to follow).
+fn refusal(why: &Why, words: Words) -> String {
+    match why {
+        Why::TokenRefused {
+            status,
+            code,
+            message,
+            ..
+        } => words.text(
+            "upload-why-answered",
+            Some(&args!("status" => status.to_string(), "code" => code.as_str(), "message" => message.as_str())),
+        ),
+        other => other.said(words),
+    }
+}
+
+/// Why the report was not sent, as the installer needs it: for an
+/// untrusted certificate, the flag that fixes it rather than the daemon's
+/// configuration key.
+fn not_sent(why: &Why, words: Words) -> String {
+    match why {
+        Why::Untrusted { refused, .. } => words.text(
+            "upload-untrusted-check",
+            Some(&args!("refused" => refused.as_str())),
+        ),
+        other => other.said(words),
+    }
 }
 
 /// A fresh folder for this report's spool, under the system's temporary
@@ -158,7 +192,7 @@ pub async fn send(
         Ok(x) => x,
         Err(e) => {
             return (
-                Sent::NotSent(format!("cannot write {}: {e}", folder.display())),
+                Sent::NotSent(Why::SpoolUnwritable(format!("{}: {e}", folder.display()))),
                 None,
             );
         }

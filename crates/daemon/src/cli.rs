@@ -19,6 +19,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use stca2_engine::cli::EXIT_USAGE;
+use stca2_words::{Lang, Words, args};
 
 /// Shown under `stca2-probe daemon --help`.
 pub const DAEMON_EXAMPLES: &str = "\
@@ -49,26 +50,40 @@ pub struct DaemonArgs {
     pub once: bool,
 }
 
-/// Runs `stca2-probe daemon`.
-pub async fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
-    let ceiling = crate::ceiling()?;
+/// Runs `stca2-probe daemon`. What it prints for a person before it
+/// starts (a configuration error, `--check-config`'s summary) is in `lang`;
+/// its log is English (see `crate::why`).
+pub async fn run(args: DaemonArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let words = Words::new(lang);
+    let ceiling = stca2_engine::allow::ceiling(words)?;
     let plan = match crate::load(&args.config, ceiling.clone()) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("stca2-probe: {e}");
+            eprintln!("stca2-probe: {}", e.said(words));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
     if args.check_config {
         print!("{}", plan.config);
         println!(
-            "# target set {:?}: {} sites x {} ports",
-            plan.targets.name,
-            plan.targets.sites.len(),
-            plan.targets.ports.len()
+            "# {}",
+            words.text(
+                "daemon-check-config-targets",
+                Some(&args!(
+                    "name" => plan.targets.name.as_str(),
+                    "sites" => plan.targets.sites.len(),
+                    "ports" => plan.targets.ports.len(),
+                ))
+            )
         );
         for w in &plan.targets.warnings {
-            println!("# warning: {w}");
+            println!(
+                "# {}",
+                words.text(
+                    "daemon-check-config-warning",
+                    Some(&args!("warning" => w.said(words)))
+                )
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -80,6 +80,18 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The error in `words`' language: a file that cannot be read, and an
+    /// anchors file, are said in it; a validation message (for whoever
+    /// writes the file, at its line and column) stays English.
+    pub fn said(&self, words: stca2_words::Words) -> String {
+        match self {
+            ConfigError::File(e) => e.said(words),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The validated configuration file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -230,7 +242,7 @@ impl Config {
     /// file's folder, so that a configuration means the same from any
     /// working directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = TomlFile::read(path, "the daemon configuration")?;
+        let text = TomlFile::read(path, "daemon-config")?;
         Config::parse(&text, path)
     }
 

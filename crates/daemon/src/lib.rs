@@ -40,6 +40,7 @@ pub mod schedule;
 pub mod shutdown;
 pub mod spool;
 pub mod upload;
+pub mod why;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -375,7 +376,7 @@ async fn uploader(
 ) {
     let mut backoff = Backoff::new(upload::BACKOFF_BASE, upload::BACKOFF_CAP);
     // Said once per cause, not at every recheck.
-    let mut last_block: Option<String> = None;
+    let mut last_block: Option<why::Why> = None;
     'plan: loop {
         let plan = plan_rx.borrow_and_update().clone();
         let mut up = uploader_of(&plan);
@@ -411,8 +412,9 @@ async fn uploader(
                             Some(delay)
                         }
                         Drain::Blocked(why) => {
-                            if !why.starts_with(upload::STILL_REFUSED)
-                                && last_block.as_deref() != Some(why.as_str())
+                            // Said once when refused, not at every recheck.
+                            if !matches!(why, why::Why::StillRefused { .. })
+                                && last_block.as_ref() != Some(&why)
                             {
                                 tracing::error!(%why, "uploads stopped");
                                 last_block = Some(why);

@@ -33,7 +33,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
@@ -41,6 +40,7 @@ use serde::Deserialize;
 use crate::config::UploadConfig;
 use crate::metrics::Metrics;
 use crate::spool::{Entry, Spool};
+use crate::why::{Transport, Why};
 use stca2_report::limits::MAX_BODY_BYTES;
 
 /// The first retry waits up to this long.
@@ -56,10 +56,6 @@ pub const MAX_TOKEN_FILE: u64 = 4096;
 /// are a few hundred bytes; the rest of a larger one is ignored).
 pub const MAX_ANSWER: usize = 64 * 1024;
 
-/// How [`Drain::Blocked`] starts when the token was already refused (said
-/// once, when it was refused, not at every recheck).
-pub const STILL_REFUSED: &str = "the back office refused this token";
-
 /// A probe token. Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
@@ -73,27 +69,23 @@ impl fmt::Debug for Token {
 impl Token {
     /// Reads the token file (surrounding whitespace ignored). The error
     /// names the file, never its content.
-    pub fn read(path: &Path) -> anyhow::Result<Token> {
+    pub fn read(path: &Path) -> Result<Token, Why> {
         use std::io::Read as _;
+        let unusable = |error: Option<String>| Why::TokenUnusable {
+            path: path.to_path_buf(),
+            error,
+        };
         let mut raw = Vec::new();
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_TOKEN_FILE + 1).read_to_end(&mut raw))
-            .with_context(|| {
-                format!(
-                    "cannot read the token file {}; write the token from `stca2-probe token issue` there",
-                    path.display()
-                )
-            })?;
+            .map_err(|e| unusable(Some(e.to_string())))?;
         let text = String::from_utf8(raw).unwrap_or_default();
         let t = text.trim();
         if text.len() as u64 > MAX_TOKEN_FILE
             || t.is_empty()
             || t.chars().any(|c| c.is_control() || c == ' ')
         {
-            anyhow::bail!(
-                "the token file {} is empty or not one token; write the token from `stca2-probe token issue` there",
-                path.display()
-            );
+            return Err(unusable(None));
         }
         Ok(Token(t.to_string()))
     }
@@ -214,9 +206,9 @@ pub enum Drain {
     /// The spool is empty (or holds only what arrived meanwhile).
     Drained,
     /// A transient failure: try again after a backoff.
-    Retry(String),
+    Retry(Why),
     /// The back office refused the token: wait for a new one.
-    Blocked(String),
+    Blocked(Why),
 }
 
 /// The back office's JSON error.
@@ -285,8 +277,9 @@ pub struct Uploader {
     token_file: PathBuf,
     max_batch: usize,
     batch: usize,
-    /// What the back office's certificate is verified against, in words.
-    trust: String,
+    /// What the back office's certificate is verified against (`None`:
+    /// the system's trust store).
+    ca_file: Option<PathBuf>,
     /// The fingerprint of the token the back office refused.
     refused_token: Option<Vec<u8>>,
 }
@@ -300,10 +293,7 @@ impl Uploader {
             token_file: config.token_file.clone(),
             max_batch: config.batch,
             batch: config.batch,
-            trust: config.ca_file.as_ref().map_or_else(
-                || "the system's trust store (no [upload] ca_file)".to_string(),
-                |p| format!("[upload] ca_file {}", p.display()),
-            ),
+            ca_file: config.ca_file.clone(),
             refused_token: None,
         }
     }
@@ -324,13 +314,12 @@ impl Uploader {
     ) -> Drain {
         let token = match Token::read(&self.token_file) {
             Ok(t) => t,
-            Err(e) => return Drain::Blocked(format!("{e:#}")),
+            Err(why) => return Drain::Blocked(why),
         };
         if self.refused_token.as_ref() == Some(&token.fingerprint()) {
-            return Drain::Blocked(format!(
-                "{STILL_REFUSED}; waiting for a new token in {} or SIGHUP",
-                self.token_file.display()
-            ));
+            return Drain::Blocked(Why::StillRefused {
+                path: self.token_file.clone(),
+            });
         }
         self.refused_token = None;
         // A batch halved by a 413 in an earlier round may grow back.
@@ -339,13 +328,13 @@ impl Uploader {
         let mut isolate = false;
         loop {
             if stopping.load(Ordering::SeqCst) {
-                return Drain::Retry("the daemon is stopping".into());
+                return Drain::Retry(Why::Stopping);
             }
             let limit = if isolate { 1 } else { self.batch };
             let (entries, body) = match crate::blocking(|| take_batch(spool, limit)) {
                 Ok(Some(b)) => b,
                 Ok(None) => return Drain::Drained,
-                Err(e) => return Drain::Retry(format!("cannot read the spool: {e}")),
+                Err(e) => return Drain::Retry(Why::SpoolUnreadable(e.to_string())),
             };
             let sent = self
                 .client
@@ -360,10 +349,10 @@ impl Uploader {
                 Err(e) => {
                     metrics.upload(Outcome::Retry);
                     if let Some(refused) = certificate_problem(&e) {
-                        return Drain::Retry(format!(
-                            "the back office's TLS certificate is not trusted ({refused}), verified against {}: if the back office uses a private CA, set [upload] ca_file to that CA's PEM; else check the certificate's name and dates; nothing was sent, the reports stay in the spool",
-                            self.trust
-                        ));
+                        return Drain::Retry(Why::Untrusted {
+                            refused,
+                            ca_file: self.ca_file.clone(),
+                        });
                     }
                     return Drain::Retry(describe(&e));
                 }
@@ -390,19 +379,18 @@ impl Uploader {
                 200..=299 if accepted.is_none() => {
                     metrics.upload(Outcome::Retry);
                     let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-                    return Drain::Retry(format!(
-                        "the back office answered {status} without acknowledging the {} reports sent (a captive portal or a proxy?): {text:?}; the reports are kept",
-                        entries.len()
-                    ));
+                    return Drain::Retry(Why::Unacknowledged {
+                        status,
+                        count: entries.len(),
+                        body: text,
+                    });
                 }
                 200..=299 => {
                     metrics.upload(Outcome::Ok);
                     let removed = crate::blocking(|| lock(spool).remove(&entries));
                     if let Err(e) = removed {
                         // Sent again later; the back office deduplicates.
-                        return Drain::Retry(format!(
-                            "cannot remove uploaded reports from the spool: {e}"
-                        ));
+                        return Drain::Retry(Why::SpoolUnremovable(e.to_string()));
                     }
                     metrics.upload_succeeded(entries.len());
                     if let Some(a) = &accepted {
@@ -418,12 +406,12 @@ impl Uploader {
                     metrics.upload(Outcome::Unauthorized);
                     let e = error.unwrap_or_default();
                     self.refused_token = Some(token.fingerprint());
-                    return Drain::Blocked(format!(
-                        "the back office answered {status} ({}): {}; uploads stop until the token file {} changes or SIGHUP; the spool is kept",
-                        e.code,
-                        e.message,
-                        self.token_file.display()
-                    ));
+                    return Drain::Blocked(Why::TokenRefused {
+                        status,
+                        code: e.code,
+                        message: e.message,
+                        path: self.token_file.clone(),
+                    });
                 }
                 // 408: the back office gave up waiting for the body (a slow
                 // link): a smaller batch arrives in time, as it fits for 413.
@@ -444,10 +432,10 @@ impl Uploader {
                 422 if error.as_ref().is_some_and(|e| e.code == "future_timestamp") => {
                     metrics.upload(Outcome::Retry);
                     let e = error.unwrap_or_default();
-                    return Drain::Retry(format!(
-                        "the back office answered 422 ({}): {}; this box's clock seems ahead (check NTP): the reports are kept and sent again",
-                        e.code, e.message
-                    ));
+                    return Drain::Retry(Why::ClockAhead {
+                        code: e.code,
+                        message: e.message,
+                    });
                 }
                 400 | 403 | 409 | 413 | 422 => {
                     metrics.upload(Outcome::Rejected);
@@ -471,7 +459,10 @@ impl Uploader {
                         "the back office refused a report for good: moved to quarantine"
                     );
                     if let Err(err) = crate::blocking(|| lock(spool).quarantine(culprit, &why)) {
-                        return Drain::Retry(format!("cannot quarantine {}: {err}", culprit.name));
+                        return Drain::Retry(Why::CannotQuarantine {
+                            name: culprit.name.clone(),
+                            error: err.to_string(),
+                        });
                     }
                     metrics.quarantined();
                     // The culprit is out: the rest goes in batches again.
@@ -480,10 +471,11 @@ impl Uploader {
                 _ => {
                     metrics.upload(Outcome::Retry);
                     let e = error.unwrap_or_default();
-                    return Drain::Retry(format!(
-                        "the back office answered {status} ({}): {}",
-                        e.code, e.message
-                    ));
+                    return Drain::Retry(Why::Answered {
+                        status,
+                        code: e.code,
+                        message: e.message,
+                    });
                 }
             }
         }
@@ -596,23 +588,25 @@ fn certificate_problem(e: &reqwest::Error) -> Option<String> {
     None
 }
 
-/// A transport error in words, without the request's headers.
-fn describe(e: &reqwest::Error) -> String {
+/// A transport error as facts, without the request's headers.
+fn describe(e: &reqwest::Error) -> Why {
     let what = if e.is_timeout() {
-        "timed out"
+        Transport::Timeout
     } else if e.is_connect() {
-        "could not connect"
+        Transport::Connect
     } else {
-        "failed"
+        Transport::Failed
     };
-    let mut msg = format!("the upload {what}");
+    let mut detail = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
+        detail.push(s.to_string());
         source = s.source();
     }
-    msg
+    Why::Transport {
+        what,
+        detail: detail.join(": "),
+    }
 }
 
 #[cfg(test)]
@@ -669,7 +663,7 @@ mod tests {
         std::fs::write(&path, "s3cret\n").unwrap();
         assert_eq!(Token::read(&path).unwrap(), Token("s3cret".into()));
         std::fs::write(&path, "x".repeat(MAX_TOKEN_FILE as usize + 1)).unwrap();
-        let e = format!("{:#}", Token::read(&path).unwrap_err());
+        let e = Token::read(&path).unwrap_err().to_string();
         assert!(e.contains("not one token") && !e.contains("xxx"), "{e}");
     }
 

@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net};
+use stca2_words::{Words, args};
 
 /// The environment variable that caps every allow-list (comma-separated CIDRs).
 pub const CEILING_ENV: &str = "STCA2_PROBE_ALLOW";
@@ -34,6 +35,55 @@ pub const CEILING_ENV: &str = "STCA2_PROBE_ALLOW";
 pub struct CidrError {
     /// The text that failed to parse.
     pub text: String,
+}
+
+impl CidrError {
+    /// The error in `words`' language (`cidr-invalid`).
+    pub fn said(&self, words: Words) -> String {
+        words.text("cidr-invalid", Some(&args!("text" => self.text.as_str())))
+    }
+}
+
+impl CeilingError {
+    /// The error in `words`' language (`ceiling-*`).
+    pub fn said(&self, words: Words) -> String {
+        match self {
+            CeilingError::NotUnicode => words.text(
+                "ceiling-not-unicode",
+                Some(&args!("variable" => CEILING_ENV)),
+            ),
+            CeilingError::Cidr(e) => words.text(
+                "ceiling-invalid",
+                Some(&args!("variable" => CEILING_ENV, "error" => e.said(words))),
+            ),
+        }
+    }
+}
+
+impl Refusal {
+    /// The refusal in `words`' language (`refused-*`).
+    pub fn said(&self, words: Words) -> String {
+        match self {
+            Refusal::NotAllowed { addr, list } => words.text(
+                "refused-not-allowed",
+                Some(&args!("addr" => addr.to_string(), "list" => list.as_str())),
+            ),
+            Refusal::AboveCeiling { addr, list } => words.text(
+                "refused-above-ceiling",
+                Some(&args!(
+                    "addr" => addr.to_string(),
+                    "list" => list.as_str(),
+                    "variable" => CEILING_ENV,
+                )),
+            ),
+        }
+    }
+}
+
+/// [`AllowList::ceiling_from_env`] with its error in `words`' language,
+/// for commands that print it and stop.
+pub fn ceiling(words: Words) -> anyhow::Result<Option<Vec<IpNet>>> {
+    AllowList::ceiling_from_env().map_err(|e| anyhow::anyhow!(e.said(words)))
 }
 
 /// Parses `10.0.0.0/8`, `127.0.38.45` (a single host) or `::1`.

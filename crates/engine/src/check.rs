@@ -83,20 +83,7 @@ impl RefusedSite {
     pub fn said(&self, words: Words) -> String {
         match self {
             RefusedSite::Address { site, ip, refusal } => {
-                let why = match refusal {
-                    Refusal::NotAllowed { addr, list } => words.text(
-                        "refused-not-allowed",
-                        Some(&args!("addr" => addr.to_string(), "list" => list.as_str())),
-                    ),
-                    Refusal::AboveCeiling { addr, list } => words.text(
-                        "refused-above-ceiling",
-                        Some(&args!(
-                            "addr" => addr.to_string(),
-                            "list" => list.as_str(),
-                            "variable" => CEILING_ENV,
-                        )),
-                    ),
-                };
+                let why = refusal.said(words);
                 words.text(
                     "refused-address",
                     Some(&args!("site" => site.as_str(), "ip" => ip.to_string(), "why" => why)),

@@ -37,7 +37,8 @@ Examples:
 
 Exit codes: 0 every site x port answered TLS with an STCA2 chain; 1 the check found a problem
 (the first lines say what to open or fix); 2 bad arguments, a bad target file, a destination
-refused by the allow-list, or the check could not run.";
+refused by the allow-list, or the check could not run; 3 (with --upload) the report could not be
+sent to the back office (it is printed, and kept in a file).";
 
 /// `stca2-probe check`.
 #[derive(Args)]
@@ -209,15 +210,17 @@ impl ProbeArgs {
     }
 }
 
-/// `--timeout`: seconds, 0.05 to 300.
+/// `--timeout`, `--wait`: seconds, 0.05 to 300 (errors in the language
+/// of [`early_lang`], as [`parse_duration`]'s).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
+    let words = || Words::new(early_lang(std::env::args()));
     let v: f64 = s
         .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+        .map_err(|_| words().text("secs-invalid", Some(&args!("value" => s))))?;
     if v.is_finite() && (0.05..=300.0).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("{s} s is out of range: use 0.05 to 300 seconds"))
+        Err(words().text("secs-range", Some(&args!("value" => s))))
     }
 }
 
@@ -256,9 +259,9 @@ pub fn early_lang(args: impl IntoIterator<Item = String>) -> Lang {
     Lang::from_env()
 }
 
-/// `--allow`: one network.
+/// `--allow`: one network (the error in the language of [`early_lang`]).
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    allow::parse_cidr(s).map_err(|e| e.to_string())
+    allow::parse_cidr(s).map_err(|e| e.said(Words::new(early_lang(std::env::args()))))
 }
 
 /// Runs `stca2-probe check`.
@@ -284,11 +287,11 @@ pub async fn check_and_emit(args: &CheckArgs) -> anyhow::Result<Ran> {
     let targets = match loaded {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("stca2-probe: {e}");
+            eprintln!("stca2-probe: {}", e.said(words));
             return Ok(Ran::Done(ExitCode::from(EXIT_USAGE)));
         }
     };
-    let allow = check::allow_list(&targets, &args.probe.allow, AllowList::ceiling_from_env()?);
+    let allow = check::allow_list(&targets, &args.probe.allow, allow::ceiling(words)?);
     if let Some(code) = refuse(&targets, &allow, words) {
         return Ok(Ran::Done(code));
     }

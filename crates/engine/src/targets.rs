@@ -245,7 +245,7 @@ impl TargetSet {
 
     /// Loads and validates a target file.
     pub fn load(path: &Path) -> Result<TargetSet, TargetError> {
-        let text = TomlFile::read(path, "target file")?;
+        let text = TomlFile::read(path, "target-file")?;
         Self::parse(&text, path)
     }
 
@@ -374,14 +374,15 @@ impl TargetSet {
                     });
                     Vec::new()
                 }
-                Err(e) => {
-                    return Err(at(
-                        Some(c.anchors.span()),
-                        format!(
-                            "cannot read anchor file {}: {e} (paths are relative to the target file; run `stca2-probe lab` once to generate the lab's)",
-                            anchor_path.display()
-                        ),
-                    ));
+                Err(source) => {
+                    let (line, column) = line_col(text, c.anchors.span().start);
+                    return Err(TomlError::Anchors {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                        anchors: anchor_path,
+                        source,
+                    });
                 }
             };
             families.push(FamilyAnchors {
@@ -419,13 +420,13 @@ impl TargetSet {
 /// A TOML file that cannot be used, as the person reading the message
 /// sees it: `file:line:column: what is wrong`. The target set's loader and
 /// the daemon's configuration (`stca2_daemon::config`) both report through
-/// it, and both read their files through [`TomlFile`].
-#[derive(Debug, thiserror::Error)]
+/// it, and both read their files through [`TomlFile`]. [`TomlError::said`]
+/// words it in a language; `Display` is English.
+#[derive(Debug)]
 pub enum TomlError {
     /// The file could not be read.
-    #[error("cannot read {what} {}: {source}", path.display())]
     Read {
-        /// What the file is, in words (`target file`).
+        /// What the file is: `target-file` or `daemon-config` (`toml-read`).
         what: &'static str,
         /// The file.
         path: PathBuf,
@@ -433,7 +434,6 @@ pub enum TomlError {
         source: std::io::Error,
     },
     /// The file is not valid.
-    #[error("{}:{line}:{column}: {message}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -441,9 +441,78 @@ pub enum TomlError {
         line: usize,
         /// 1-based column of the problem.
         column: usize,
-        /// What is wrong and what was expected.
+        /// What is wrong and what was expected (English: for whoever
+        /// writes the file).
         message: String,
     },
+    /// A `[[ca]]` entry's anchors file could not be read.
+    Anchors {
+        /// The target file.
+        path: PathBuf,
+        /// 1-based line of the `anchors` key.
+        line: usize,
+        /// 1-based column of the `anchors` key.
+        column: usize,
+        /// The anchors file, resolved.
+        anchors: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl TomlError {
+    /// The error in `words`' language.
+    pub fn said(&self, words: stca2_words::Words) -> String {
+        use stca2_words::args;
+        match self {
+            TomlError::Read { what, path, source } => words.text(
+                "toml-read",
+                Some(&args!(
+                    "what" => *what,
+                    "path" => path.display().to_string(),
+                    "error" => source.to_string(),
+                )),
+            ),
+            TomlError::Invalid {
+                path,
+                line,
+                column,
+                message,
+            } => format!("{}:{line}:{column}: {message}", path.display()),
+            TomlError::Anchors {
+                path,
+                line,
+                column,
+                anchors,
+                source,
+            } => format!(
+                "{}:{line}:{column}: {}",
+                path.display(),
+                words.text(
+                    "toml-anchors-unreadable",
+                    Some(&args!(
+                        "anchors" => anchors.display().to_string(),
+                        "error" => source.to_string(),
+                    )),
+                )
+            ),
+        }
+    }
+}
+
+impl fmt::Display for TomlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.said(stca2_words::Words::english()))
+    }
+}
+
+impl std::error::Error for TomlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TomlError::Read { source, .. } | TomlError::Anchors { source, .. } => Some(source),
+            TomlError::Invalid { .. } => None,
+        }
+    }
 }
 
 /// A target file that cannot be used.
@@ -461,7 +530,8 @@ pub struct TomlFile<'a> {
 }
 
 impl<'a> TomlFile<'a> {
-    /// Reads `path` (`what` names it in the error: "target file").
+    /// Reads `path` (`what` names it in the error: `target-file` or
+    /// `daemon-config`, the cases of `toml-read`).
     pub fn read(path: &Path, what: &'static str) -> Result<String, TomlError> {
         std::fs::read_to_string(path).map_err(|source| TomlError::Read {
             what,

@@ -24,7 +24,7 @@ use crate::probe::trace::{self, TracePlan};
 /// Shown under `stca2-probe trace --help`.
 pub const TRACE_EXAMPLES: &str = "\
 Examples:
-  stca2-probe trace 194.50.38.45:1146              where does the path to site 1's STCA2 port stop?
+  stca2-probe trace 194.50.38.45:1146               where does the path to site 1's STCA2 port stop?
   stca2-probe trace 194.50.38.45:1146 --interface wwan0   the same over the 4G link
   stca2-probe check --trace                         a whole check, tracing every port that did not open
 
@@ -74,14 +74,14 @@ pub async fn run(args: TraceArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     } else {
         args.allow.clone()
     };
-    let allow = AllowList::new(allowed, AllowList::ceiling_from_env()?);
+    let allow = AllowList::new(allowed, crate::allow::ceiling(words)?);
     if let Err(refusal) = allow.check(args.target.ip()) {
         let target = args.target.to_string();
         eprintln!(
             "stca2-probe: {}",
             words.text(
                 "trace-refusing",
-                Some(&args!("target" => target.as_str(), "why" => refusal.to_string()))
+                Some(&args!("target" => target.as_str(), "why" => refusal.said(words)))
             )
         );
         if allow.ceiling().is_some_and(<[IpNet]>::is_empty) {

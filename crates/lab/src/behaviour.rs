@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use stca2_words::Words;
+
 use super::LabError;
 
 /// How one lab endpoint (site x port) answers.
@@ -81,25 +83,10 @@ impl Behaviour {
         }
     }
 
-    /// One line saying what the endpoint does, for `stca2-probe lab`'s listing.
-    pub fn description(self) -> &'static str {
-        match self {
-            Behaviour::Stca2 => "TLS, STCA2 chain (leaf + intermediate)",
-            Behaviour::Stca => "TLS, old STCA chain",
-            Behaviour::Closed => "nothing listening (connection refused)",
-            Behaviour::Silent => "accepts TCP, never answers",
-            Behaviour::ResetAfterHello => "reads the ClientHello, then resets",
-            Behaviour::ClientAuth => "TLS, STCA2 chain, requires a client certificate",
-            Behaviour::Interceptor => "TLS, chain from an unrelated interceptor root",
-            Behaviour::Expired => "TLS, expired STCA2 leaf",
-            Behaviour::Slow => "TLS, STCA2 chain, after a delay",
-            Behaviour::Tls12Only => "TLS 1.2 only, STCA2 chain",
-            Behaviour::Garbage => "answers with non-TLS bytes (HTTP 400)",
-            Behaviour::LegacyStca => "legacy TLS 1.2 stack, STCA chain",
-            Behaviour::Forged => {
-                "TLS, forged leaf naming the STCA2 intermediate + the real intermediate"
-            }
-        }
+    /// One line saying what the endpoint does, for `stca2-probe lab`'s
+    /// listing (`lab-behaviour-*`).
+    pub fn description(self, words: Words) -> String {
+        words.text(&format!("lab-behaviour-{}", self.as_str()), None)
     }
 
     /// True when the endpoint has a listening socket (everything but `closed`).

@@ -83,20 +83,26 @@ pub async fn run_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         println!("{}", words.text("lab-list-scenarios", None));
         for name in Scenario::names() {
             let s = scenario(name, words)?;
-            println!("  {name:<18} {}", s.description());
+            println!("  {name:<18} {}", s.description(words));
         }
         println!("{}", words.text("lab-list-behaviours", None));
         for b in Behaviour::ALL {
-            println!("  {:<18} {}", b.as_str(), b.description());
+            println!("  {:<18} {}", b.as_str(), b.description(words));
         }
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = LabConfig::new(scenario(&args.scenario, words)?);
     config.ca_dir = args.ca_dir.clone();
-    let lab = Lab::start(config).await?;
+    let lab = Lab::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.said(words)))?;
     let target_file = args.ca_dir.join("lab.toml");
-    lab.write_target_file(&target_file)
-        .with_context(|| format!("cannot write {}", target_file.display()))?;
+    lab.write_target_file(&target_file).with_context(|| {
+        words.text(
+            "check-cannot-write",
+            Some(&args!("path" => target_file.display().to_string())),
+        )
+    })?;
     println!(
         "{}",
         words.text(
@@ -119,7 +125,7 @@ pub async fn run_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
     println!("{}", words.text("lab-stop", None));
     tokio::signal::ctrl_c()
         .await
-        .context("cannot wait for Ctrl-C")?;
+        .with_context(|| words.text("lab-no-ctrl-c", None))?;
     lab.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -127,21 +133,27 @@ pub async fn run_lab(args: LabArgs) -> anyhow::Result<ExitCode> {
 /// Runs `stca2-probe demo`.
 pub async fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // Dropped last, on every path: the lab's PKI and target file go with it.
+    let words = Words::new(args.output.lang);
     let dir = tempfile::Builder::new()
         .prefix("stca2-probe-demo-")
         .tempdir()
-        .context("cannot create a scratch folder for the demo")?;
-    let words = Words::new(args.output.lang);
+        .with_context(|| words.text("demo-no-scratch", None))?;
     let mut config = LabConfig::new(scenario(&args.scenario, words)?);
     config.ca_dir = dir.path().join("lab-ca");
-    let lab = Lab::start(config).await?;
+    let lab = Lab::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.said(words)))?;
     let target_file = dir.path().join("demo.toml");
-    lab.write_target_file(&target_file)
-        .with_context(|| format!("cannot write {}", target_file.display()))?;
-    let targets = TargetSet::load(&target_file)?;
+    lab.write_target_file(&target_file).with_context(|| {
+        words.text(
+            "check-cannot-write",
+            Some(&args!("path" => target_file.display().to_string())),
+        )
+    })?;
+    let targets = TargetSet::load(&target_file).map_err(|e| anyhow::anyhow!(e.said(words)))?;
     let allow = AllowList::new(
         vec![allow::parse_cidr("127.0.0.0/8")?],
-        AllowList::ceiling_from_env()?,
+        allow::ceiling(words)?,
     );
     if let Some(code) = cli::refuse(&targets, &allow, words) {
         lab.shutdown().await;

@@ -46,6 +46,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use stca2_report::{Role, Service};
+use stca2_words::Words;
 
 pub use behaviour::Behaviour;
 pub use pki::{Identity, LAB_DNS_NAME, LabPki};
@@ -82,7 +83,7 @@ pub enum LabError {
     #[error("cannot generate the lab PKI: {0}")]
     Pki(#[from] rcgen::Error),
     /// The PEM files could not be written.
-    #[error("cannot write the lab certificates to {}: {source} — choose a writable folder for the lab's PEM files", dir.display())]
+    #[error("{}", write_pki_said(Words::english(), .dir, .source))]
     WritePki {
         /// The folder.
         dir: PathBuf,
@@ -100,18 +101,39 @@ pub enum LabError {
         source: rustls::Error,
     },
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {hint} ({source})")]
+    #[error("{}", server::bind_said(Words::english(), .addr, .source))]
     Bind {
         /// The address and port.
         addr: SocketAddr,
-        /// What to do about it.
-        hint: String,
-        /// The system's error.
+        /// The system's error (its kind decides the advice).
         source: io::Error,
     },
     /// The configuration cannot describe a gateway.
     #[error("bad lab configuration: {0}")]
     Config(String),
+}
+
+impl LabError {
+    /// The error in `words`' language: what a person can act on (a port
+    /// in use, a folder that cannot be written) is in the catalogue; a lab
+    /// bug stays English.
+    pub fn said(&self, words: Words) -> String {
+        match self {
+            LabError::Bind { addr, source } => server::bind_said(words, addr, source),
+            LabError::WritePki { dir, source } => write_pki_said(words, dir, source),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn write_pki_said(words: Words, dir: &std::path::Path, source: &io::Error) -> String {
+    words.text(
+        "lab-write-pki",
+        Some(&stca2_words::args!(
+            "dir" => dir.display().to_string(),
+            "error" => source.to_string(),
+        )),
+    )
 }
 
 /// What to start: a scenario, the two site addresses, the ports and where the PEMs go.
@@ -194,7 +216,7 @@ impl fmt::Display for Endpoint {
             self.role.as_str(),
             self.addr.to_string(),
             self.behaviour.as_str(),
-            self.behaviour.description()
+            self.behaviour.description(stca2_words::Words::english())
         )
     }
 }
@@ -398,7 +420,9 @@ impl Lab {
         let text = format!(
             "# Written by stca2-probe's lab (scenario `{}`): {}\n{body}",
             self.config.scenario.name,
-            self.config.scenario.description()
+            self.config
+                .scenario
+                .description(stca2_words::Words::english())
         );
         std::fs::write(path, text)
     }

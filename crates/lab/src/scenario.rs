@@ -5,6 +5,7 @@
 //! yields a different verdict from `stca2-probe check`.
 
 use stca2_report::Role;
+use stca2_words::{Words, args};
 
 use super::{Behaviour, LabError};
 
@@ -30,7 +31,6 @@ const NAMES: &[&str] = &[
 pub struct Scenario {
     /// The scenario's name (`healthy`, `mixed`, or a behaviour's name for uniform ones).
     pub name: String,
-    description: String,
     /// Behaviour of a port no override names, except the declaration port.
     default: Behaviour,
     /// Behaviour of the declaration port (7212) when no override names it.
@@ -48,71 +48,43 @@ impl Scenario {
     pub fn named(name: &str) -> Result<Scenario, LabError> {
         use Behaviour::*;
         use Role::*;
-        let gateway = |name: &str, description: &str, payment: Behaviour| Scenario {
+        let gateway = |name: &str, payment: Behaviour| Scenario {
             name: name.to_string(),
-            description: description.to_string(),
             default: payment,
             declaration: ClientAuth,
             overrides: Vec::new(),
         };
         let s = match name.trim() {
-            "healthy" => gateway(
-                "healthy",
-                "both sites migrated: STCA2 on 1146, client-certificate request with the STCA2 chain on 7212",
-                Stca2,
-            ),
-            "primary-blocked" => gateway(
-                "primary-blocked",
-                "the router blocks site 1 (primary) on both ports; site 2 is healthy: configure site 2 as failover, and open site 1",
-                Stca2,
-            )
-            .with(Primary, STCA2_PORT, Closed)
-            .with(Primary, DECLARATION_PORT, Closed),
-            "secondary-blocked" => gateway(
-                "secondary-blocked",
-                "site 1 is healthy, the router blocks site 2 (secondary) on both ports: failover would not work",
-                Stca2,
-            )
-            .with(Secondary, STCA2_PORT, Closed)
-            .with(Secondary, DECLARATION_PORT, Closed),
+            "healthy" => gateway("healthy", Stca2),
+            "primary-blocked" => gateway("primary-blocked", Stca2)
+                .with(Primary, STCA2_PORT, Closed)
+                .with(Primary, DECLARATION_PORT, Closed),
+            "secondary-blocked" => gateway("secondary-blocked", Stca2)
+                .with(Secondary, STCA2_PORT, Closed)
+                .with(Secondary, DECLARATION_PORT, Closed),
             "both-blocked" => Scenario {
                 name: "both-blocked".into(),
-                description: "the router blocks both sites on every port: nothing can migrate".into(),
                 default: Closed,
                 declaration: Closed,
                 overrides: Vec::new(),
             },
             "old-ca" => Scenario {
                 name: "old-ca".into(),
-                description: "both sites still serve the old STCA chain on every port".into(),
                 default: Stca,
                 declaration: Stca,
                 overrides: Vec::new(),
             },
             "intercepted" => Scenario {
                 name: "intercepted".into(),
-                description: "a TLS-inspecting middlebox answers for both sites with its own chain".into(),
                 default: Interceptor,
                 declaration: Interceptor,
                 overrides: Vec::new(),
             },
-            "mixed" => gateway(
-                "mixed",
-                "site 1 healthy (STCA2 on 1146, client-auth on 7212); site 2 swallowed on 1146 (silent) and refused on 7212 (closed): the terminal works but failover to site 2 would not",
-                Stca2,
-            )
-            .with(Secondary, STCA2_PORT, Silent)
-            .with(Secondary, DECLARATION_PORT, Closed),
-            "slow" => gateway(
-                "slow",
-                "both sites migrated but the payment port answers TLS only after a delay (slow_delay)",
-                Slow,
-            ),
-            "expired" => gateway(
-                "expired",
-                "both sites serve an STCA2 leaf whose validity has ended on 1146",
-                Expired,
-            ),
+            "mixed" => gateway("mixed", Stca2)
+                .with(Secondary, STCA2_PORT, Silent)
+                .with(Secondary, DECLARATION_PORT, Closed),
+            "slow" => gateway("slow", Slow),
+            "expired" => gateway("expired", Expired),
             other => {
                 return Err(LabError::UnknownScenario {
                     name: other.to_string(),
@@ -126,7 +98,6 @@ impl Scenario {
     pub fn uniform(b: Behaviour) -> Scenario {
         Scenario {
             name: b.to_string(),
-            description: format!("every site and port: {}", b.description()),
             default: b,
             declaration: b,
             overrides: Vec::new(),
@@ -154,14 +125,22 @@ impl Scenario {
             })
     }
 
-    /// What the scenario simulates, in one sentence.
-    pub fn description(&self) -> &str {
-        &self.description
+    /// What the scenario simulates, in one sentence (`lab-scenario-*`).
+    pub fn description(&self, words: Words) -> String {
+        match self.name.parse::<Behaviour>() {
+            Ok(b) if !NAMES.contains(&self.name.as_str()) => words.text(
+                "lab-scenario-uniform",
+                Some(&args!("behaviour" => b.description(words))),
+            ),
+            _ => words.text(&format!("lab-scenario-{}", self.name), None),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use stca2_words::Lang;
+
     use super::*;
 
     #[test]
@@ -169,7 +148,11 @@ mod tests {
         for n in Scenario::names() {
             let s = Scenario::named(n).unwrap();
             assert_eq!(&s.name, n);
-            assert!(!s.description().is_empty());
+            for lang in Lang::ALL {
+                let words = Words::new(lang);
+                let d = s.description(words);
+                assert!(!d.is_empty() && !d.starts_with('['), "{n} in {lang}: {d}");
+            }
         }
     }
 

@@ -20,6 +20,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use stca2_words::Words;
+
 use super::pki::{Identity, LabPki};
 use super::{Behaviour, LabError};
 use stca2_engine::probe::tls::provider;
@@ -119,27 +121,26 @@ pub(super) fn bind(addr: SocketAddr) -> Result<TcpListener, LabError> {
         socket.bind(addr)?;
         socket.listen(128)
     };
-    attempt().map_err(|source| LabError::Bind {
-        addr,
-        hint: bind_hint(addr, &source),
-        source,
-    })
+    attempt().map_err(|source| LabError::Bind { addr, source })
 }
 
-fn bind_hint(addr: SocketAddr, e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::AddrInUse => {
-            "address in use — is another `stca2-probe lab` (or `demo`) running? Stop it, or give the lab other addresses".into()
-        }
-        io::ErrorKind::AddrNotAvailable => format!(
-            "address not available — Linux treats all of 127.0.0.0/8 as loopback; on macOS or BSD add it first with `sudo ifconfig lo0 alias {}`",
-            addr.ip()
-        ),
-        io::ErrorKind::PermissionDenied => {
-            "permission denied — ports below 1024 need privileges; use ports above 1023".into()
-        }
-        _ => "the system refused the listening socket".into(),
-    }
+/// Why a listener could not be bound, and what to do, in `words`' language.
+pub(super) fn bind_said(words: Words, addr: &SocketAddr, e: &io::Error) -> String {
+    let kind = match e.kind() {
+        io::ErrorKind::AddrInUse => "in-use",
+        io::ErrorKind::AddrNotAvailable => "not-available",
+        io::ErrorKind::PermissionDenied => "permission",
+        _ => "other",
+    };
+    words.text(
+        "lab-bind",
+        Some(&stca2_words::args!(
+            "addr" => addr.to_string(),
+            "ip" => addr.ip().to_string(),
+            "kind" => kind,
+            "error" => e.to_string(),
+        )),
+    )
 }
 
 /// Accepts connections forever, each handled in its own task owned by this one.

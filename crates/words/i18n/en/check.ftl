@@ -110,6 +110,32 @@ lab-next = In another terminal: stca2-probe check --targets { $path }
 lab-stop = Ctrl-C to stop.
 lab-unknown-scenario = `{ $name }` is neither a scenario nor a behaviour: choose a scenario ({ $scenarios }) or a behaviour for every site and port ({ $behaviours }); `stca2-probe lab --list` describes them
 
+## `lab --list`: what each scenario and behaviour simulates.
+
+lab-scenario-healthy = both sites migrated: STCA2 on 1146, client-certificate request with the STCA2 chain on 7212
+lab-scenario-primary-blocked = the router blocks site 1 (primary) on both ports; site 2 is healthy: configure site 2 as failover, and open site 1
+lab-scenario-secondary-blocked = site 1 is healthy, the router blocks site 2 (secondary) on both ports: failover would not work
+lab-scenario-both-blocked = the router blocks both sites on every port: nothing can migrate
+lab-scenario-old-ca = both sites still serve the old STCA chain on every port
+lab-scenario-intercepted = a TLS-inspecting middlebox answers for both sites with its own chain
+lab-scenario-mixed = site 1 healthy (STCA2 on 1146, client-auth on 7212); site 2 swallowed on 1146 (silent) and refused on 7212 (closed): the terminal works but failover to site 2 would not
+lab-scenario-slow = both sites migrated but the payment port answers TLS only after a delay (slow_delay)
+lab-scenario-expired = both sites serve an STCA2 leaf whose validity has ended on 1146
+lab-scenario-uniform = every site and port: { $behaviour }
+lab-behaviour-stca2 = TLS, STCA2 chain (leaf + intermediate)
+lab-behaviour-stca = TLS, old STCA chain
+lab-behaviour-closed = nothing listening (connection refused)
+lab-behaviour-silent = accepts TCP, never answers
+lab-behaviour-reset-after-hello = reads the ClientHello, then resets
+lab-behaviour-client-auth = TLS, STCA2 chain, requires a client certificate
+lab-behaviour-interceptor = TLS, chain from an unrelated interceptor root
+lab-behaviour-expired = TLS, expired STCA2 leaf
+lab-behaviour-slow = TLS, STCA2 chain, after a delay
+lab-behaviour-tls12-only = TLS 1.2 only, STCA2 chain
+lab-behaviour-garbage = answers with non-TLS bytes (HTTP 400)
+lab-behaviour-legacy-stca = legacy TLS 1.2 stack, STCA chain
+lab-behaviour-forged = TLS, forged leaf naming the STCA2 intermediate + the real intermediate
+
 ## Warnings about the target set (engine/src/targets.rs).
 
 target-warning-anchors-missing = no { $family } anchors at { $path }: CA families cannot be told apart until the operator drops the PEM file there{ $lookup ->
@@ -145,3 +171,70 @@ absent-command = `{ $name }` is part of { $part ->
     [yes] {" "}(this is the shop build: `check` and `daemon`)
    *[no] {""}
 }. Run it from the full build, on the back-office server or a workstation: `cargo build --release` (default features), or the stca2-probe package built that way.
+
+## Errors in what the person typed or wrote (flags, target files, environment).
+
+cidr-invalid = `{ $text }` is not a network: write an address or a CIDR such as 127.0.0.0/8 or ::1/128
+ceiling-not-unicode = { $variable } is set but is not valid UTF-8, so the ceiling it sets cannot be read; set it to comma-separated networks such as 127.0.0.0/8,10.0.0.0/8, or unset it
+ceiling-invalid = { $variable } is not a list of networks: { $error }
+secs-invalid = `{ $value }` is not a number of seconds
+secs-range = { $value } s is out of range: use 0.05 to 300 seconds
+toml-read = cannot read { $what ->
+    [daemon-config] the daemon configuration
+   *[target-file] target file
+} { $path }: { $error }
+toml-anchors-unreadable = cannot read anchor file { $anchors }: { $error } (paths are relative to the target file; run `stca2-probe lab` once to generate the lab's)
+
+## Why an upload did not empty the spool (crates/daemon/src/why.rs): the
+## daemon logs these in English; `check --upload` says them in the reader's
+## language. $detail, $error, $message and $body come from a library or the
+## back office and stay as they are.
+
+upload-why-stopping = the daemon is stopping
+upload-why-spool-unreadable = cannot read the spool: { $error }
+upload-why-spool-unremovable = cannot remove uploaded reports from the spool: { $error }
+upload-why-cannot-quarantine = cannot quarantine { $name }: { $error }
+upload-why-untrusted = the back office's TLS certificate is not trusted ({ $refused }), verified against { $trust ->
+    [file] {"["}upload] ca_file { $ca_file }
+   *[system] the system's trust store (no {"["}upload] ca_file)
+}: if the back office uses a private CA, set {"["}upload] ca_file to that CA's PEM; else check the certificate's name and dates; nothing was sent, the reports stay in the spool
+upload-why-transport = the upload { $what ->
+    [timeout] timed out
+    [connect] could not connect
+   *[failed] failed
+}: { $detail }
+upload-why-unacknowledged = the back office answered { $status } without acknowledging the { $count } reports sent (a captive portal or a proxy?): { $body }; the reports are kept
+upload-why-clock-ahead = the back office answered 422 ({ $code }): { $message }; this box's clock seems ahead (check NTP): the reports are kept and sent again
+upload-why-answered = the back office answered { $status } ({ $code }): { $message }
+upload-why-token-unusable = { $kind ->
+    [unreadable] cannot read the token file { $path } ({ $error })
+   *[malformed] the token file { $path } is empty or not one token
+}; write the token from `stca2-probe token issue` there
+upload-why-token-refused = the back office answered { $status } ({ $code }): { $message }; uploads stop until the token file { $path } changes or SIGHUP; the spool is kept
+upload-why-still-refused = the back office refused this token; waiting for a new token in { $path } or SIGHUP
+upload-untrusted-check = the back office's TLS certificate is not trusted ({ $refused }): if the back office uses a private CA, give its PEM with --upload-ca; else check the certificate's name and dates
+upload-why-spool-unwritable = cannot write the report to the spool: { $error }
+upload-token-not-one = the file is empty or holds more than one token
+
+## `daemon --check-config`: its summary, after the effective settings.
+
+daemon-check-config-targets = target set "{ $name }": { $sites } { $sites ->
+    [one] site
+   *[other] sites
+} x { $ports } { $ports ->
+    [one] port
+   *[other] ports
+}
+daemon-check-config-warning = warning: { $warning }
+
+## The lab's errors a person can act on (crates/lab).
+
+lab-bind = cannot listen on { $addr }: { $kind ->
+    [in-use] address in use — is another `stca2-probe lab` (or `demo`) running? Stop it, or give the lab other addresses
+    [not-available] address not available — Linux treats all of 127.0.0.0/8 as loopback; on macOS or BSD add it first with `sudo ifconfig lo0 alias { $ip }`
+    [permission] permission denied — ports below 1024 need privileges; use ports above 1023
+   *[other] the system refused the listening socket
+} ({ $error })
+lab-write-pki = cannot write the lab certificates to { $dir }: { $error } — choose a writable folder for the lab's PEM files
+lab-no-ctrl-c = cannot wait for Ctrl-C
+demo-no-scratch = cannot create a scratch folder for the demo

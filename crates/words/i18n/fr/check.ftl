@@ -134,6 +134,32 @@ lab-next = Dans un autre terminal : stca2-probe check --targets { $path }
 lab-stop = Ctrl-C pour arrêter.
 lab-unknown-scenario = `{ $name }` n'est ni un scénario ni un comportement : choisissez un scénario ({ $scenarios }) ou un comportement pour tous les sites et ports ({ $behaviours }) ; `stca2-probe lab --list` les décrit
 
+## `lab --list` : ce que simule chaque scénario et chaque comportement.
+
+lab-scenario-healthy = les deux sites ont migré : STCA2 sur 1146, demande de certificat client avec la chaîne STCA2 sur 7212
+lab-scenario-primary-blocked = la box bloque le site 1 (principal) sur les deux ports ; le site 2 fonctionne : configurez le site 2 comme passerelle de secours et ouvrez l'accès au site 1
+lab-scenario-secondary-blocked = le site 1 fonctionne, la box bloque le site 2 (secours) sur les deux ports : la connectivité secondaire ne fonctionnerait pas
+lab-scenario-both-blocked = la box bloque les deux sites sur tous les ports : aucune migration possible
+lab-scenario-old-ca = les deux sites présentent encore l'ancienne chaîne STCA sur tous les ports
+lab-scenario-intercepted = un équipement qui inspecte le TLS répond à la place des deux sites avec sa propre chaîne
+lab-scenario-mixed = site 1 en ordre (STCA2 sur 1146, certificat client demandé sur 7212) ; site 2 muet sur 1146 (silent : connexion TCP acceptée, aucune réponse TLS) et refusé sur 7212 (closed) : le terminal fonctionne, mais le site 2 ne pourrait pas servir de secours
+lab-scenario-slow = les deux sites ont migré, mais le port STCA2 (1146) ne répond en TLS qu'après un délai (slow_delay)
+lab-scenario-expired = les deux sites présentent sur 1146 un certificat STCA2 expiré
+lab-scenario-uniform = tous les sites et tous les ports : { $behaviour }
+lab-behaviour-stca2 = TLS, chaîne STCA2 (certificat serveur + intermédiaire)
+lab-behaviour-stca = TLS, ancienne chaîne STCA
+lab-behaviour-closed = rien n'écoute (connexion refusée)
+lab-behaviour-silent = accepte la connexion TCP, ne répond jamais
+lab-behaviour-reset-after-hello = lit le ClientHello, puis coupe la connexion (RST)
+lab-behaviour-client-auth = TLS, chaîne STCA2, exige un certificat client
+lab-behaviour-interceptor = TLS, chaîne issue d'une racine d'interception étrangère à STCA et STCA2
+lab-behaviour-expired = TLS, certificat serveur STCA2 expiré
+lab-behaviour-slow = TLS, chaîne STCA2, après un délai
+lab-behaviour-tls12-only = TLS 1.2 seulement, chaîne STCA2
+lab-behaviour-garbage = répond par des octets qui ne sont pas du TLS (HTTP 400)
+lab-behaviour-legacy-stca = ancienne pile TLS 1.2, chaîne STCA
+lab-behaviour-forged = TLS, certificat serveur contrefait qui se dit émis par l'intermédiaire STCA2, + le vrai intermédiaire
+
 ## Avertissements sur le jeu de cibles (engine/src/targets.rs).
 
 target-warning-anchors-missing = pas d'ancres { $family } dans { $path } : impossible de distinguer les familles d'AC tant que l'exploitant n'y a pas déposé le fichier PEM{ $lookup ->
@@ -169,3 +195,73 @@ absent-command = « { $name } » fait partie { $part ->
     [yes] {" "}(c'est la version boutique : `check` et `daemon` seulement)
    *[no] {""}
 }. Lancez-la depuis la version complète, sur le serveur du back-office ou un poste de travail : `cargo build --release` (fonctionnalités par défaut), ou le paquet stca2-probe construit ainsi.
+
+## Erreurs dans ce que la personne a tapé ou écrit (options, fichiers de cibles, environnement).
+
+cidr-invalid = « { $text } » n'est pas un réseau : écrivez une adresse IP ou un réseau en notation CIDR, par exemple 127.0.0.0/8 ou ::1/128
+ceiling-not-unicode = { $variable } est définie mais n'est pas en UTF-8 valide, donc le plafond qu'elle fixe est illisible : donnez-lui des réseaux séparés par des virgules (par exemple 127.0.0.0/8,10.0.0.0/8), ou supprimez-la
+ceiling-invalid = { $variable } n'est pas une liste de réseaux : { $error }
+secs-invalid = « { $value } » n'est pas un nombre de secondes (écrivez par exemple 5 ou 0.5, avec un point)
+secs-range = { $value } s est hors limites : indiquez une valeur de 0.05 à 300 secondes
+toml-read = impossible de lire { $what ->
+    [daemon-config] la configuration du démon
+   *[target-file] le fichier de cibles
+} { $path } : { $error }
+toml-anchors-unreadable = impossible de lire le fichier d'ancres { $anchors } : { $error } (les chemins sont relatifs au fichier de cibles ; lancez une fois `stca2-probe lab` pour générer les fichiers d'ancres du labo)
+
+## Pourquoi un envoi n'a pas vidé la file d'attente (crates/daemon/src/why.rs) :
+## le démon les journalise en anglais ; `check --upload` les dit dans la langue
+## du lecteur. $detail, $error, $message et $body viennent d'une bibliothèque
+## ou du back-office et restent tels quels.
+
+upload-why-stopping = le démon s'arrête
+upload-why-spool-unreadable = impossible de lire la file d'attente des rapports : { $error }
+upload-why-spool-unremovable = impossible de retirer de la file d'attente les rapports envoyés : { $error }
+upload-why-cannot-quarantine = impossible de mettre { $name } en quarantaine : { $error }
+upload-why-untrusted = le certificat TLS du back-office n'est pas reconnu ({ $refused }), vérifié avec { $trust ->
+    [file] {"["}upload] ca_file { $ca_file }
+   *[system] le magasin de certificats du système (pas de {"["}upload] ca_file)
+} : si le back-office utilise une AC privée, indiquez dans {"["}upload] ca_file le fichier PEM de cette AC ; sinon vérifiez le nom et les dates du certificat ; rien n'a été envoyé, les rapports restent dans la file d'attente
+upload-why-transport = l'envoi { $what ->
+    [timeout] n'a pas abouti dans le délai imparti
+    [connect] n'a pas pu joindre le back-office
+   *[failed] a échoué
+} : { $detail }
+upload-why-unacknowledged = le back-office a répondu { $status } sans accuser réception { $count ->
+    [one] du rapport envoyé
+   *[other] des { $count } rapports envoyés
+} (portail captif ou proxy ?) : { $body } ; les rapports sont conservés
+upload-why-clock-ahead = le back-office a répondu 422 ({ $code }) : { $message } ; l'horloge de cette machine semble en avance (vérifiez la synchronisation NTP) : les rapports sont conservés et seront renvoyés
+upload-why-answered = le back-office a répondu { $status } ({ $code }) : { $message }
+upload-why-token-unusable = { $kind ->
+    [unreadable] impossible de lire le fichier du jeton { $path } ({ $error })
+   *[malformed] le fichier du jeton { $path } est vide ou ne contient pas un jeton unique
+} ; écrivez-y le jeton donné par `stca2-probe token issue`
+upload-why-token-refused = le back-office a répondu { $status } ({ $code }) : { $message } ; les envois sont suspendus jusqu'à ce que le fichier du jeton { $path } change ou que le démon reçoive un SIGHUP ; la file d'attente est conservée
+upload-why-still-refused = le back-office a refusé ce jeton ; en attente d'un nouveau jeton dans { $path } ou d'un SIGHUP
+upload-untrusted-check = le certificat TLS du back-office n'est pas reconnu ({ $refused }) : si le back-office utilise une AC privée, donnez son PEM avec --upload-ca ; sinon vérifiez le nom et les dates du certificat
+upload-why-spool-unwritable = impossible d'écrire le rapport dans la file d'attente : { $error }
+upload-token-not-one = le fichier est vide ou contient autre chose qu'un jeton
+
+## `daemon --check-config` : son résumé, après les réglages effectifs.
+
+daemon-check-config-targets = jeu de cibles « { $name } » : { $sites } { $sites ->
+    [one] site
+   *[other] sites
+} × { $ports } { $ports ->
+    [one] port
+   *[other] ports
+}
+daemon-check-config-warning = avertissement : { $warning }
+
+## Les erreurs du labo sur lesquelles on peut agir (crates/lab).
+
+lab-bind = impossible d'écouter sur { $addr } : { $kind ->
+    [in-use] adresse déjà utilisée — un autre `stca2-probe lab` (ou `demo`) tourne-t-il ? Arrêtez-le, ou donnez d'autres adresses au labo
+    [not-available] adresse non disponible — Linux traite tout 127.0.0.0/8 comme loopback ; sous macOS ou BSD, ajoutez-la d'abord avec `sudo ifconfig lo0 alias { $ip }`
+    [permission] permission refusée — les ports sous 1024 demandent des privilèges ; utilisez des ports au-dessus de 1023
+   *[other] le système a refusé la socket d'écoute
+} ({ $error })
+lab-write-pki = impossible d'écrire les certificats du labo dans { $dir } : { $error } — choisissez un dossier accessible en écriture pour les fichiers PEM du labo
+lab-no-ctrl-c = impossible d'attendre Ctrl-C
+demo-no-scratch = impossible de créer un dossier temporaire pour la démo
