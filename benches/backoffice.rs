@@ -338,10 +338,11 @@ async fn bench_query(
         "| {} | GET /filters/stca2-port-closed, {probes} probes in latest (real reports, {} with the STCA2 port closed), limit=100 | {queries} queries ({items} items), p50 {:.2} ms, p99 **{:.2} ms**, max {:.2} ms | seed {:.1} s |",
         db.name,
         (0..probes)
-            .filter(|n| matches!(
-                common::mix(*n).0,
-                "primary-blocked" | "both-blocked" | "mixed"
-            ))
+            .filter(|n| {
+                let scenario = common::mix(*n).0;
+                lab.iter()
+                    .any(|(s, r)| s == scenario && r.summary.stca2_port_closed)
+            })
             .count(),
         percentile(&lat, 0.5).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
@@ -391,9 +392,9 @@ async fn bench_export(db: &Db, lab: &[Report], out: &mut Vec<String>) {
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or(serde_json::Value::Null);
     let line = format!(
-        "| {} | GET /exports/isp.csv, {} reports -> {} rows, {:.0} MiB | **{:.1} s** ({:.0} rows/s); peak RSS {:.0} MiB (idle after start: {:.0} MiB) | seed {:.1} s |",
+        "| {} | GET /exports/isp.csv, {} reports in the database -> {} rows, {:.0} MiB | **{:.1} s** ({:.0} rows/s); peak RSS {:.0} MiB (idle after start: {:.0} MiB) | seed {:.1} s |",
         db.name,
-        want_reports,
+        n,
         res["rows"].as_u64().unwrap_or(0),
         res["bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
         res["secs"].as_f64().unwrap_or(0.0),
@@ -456,6 +457,11 @@ async fn run_backend(db: Db, named: &[(String, Report)], out: &mut Vec<String>) 
     if selected("ingest") {
         bench_ingest(&db, lab, out).await;
     }
+    // Before the query's million probes: the export tops up what is
+    // stored to its size and exports the whole history.
+    if selected("export") {
+        bench_export(&db, lab, out).await;
+    }
     let admin = admin_token(&db.store).await;
     let (base, stop, task) = start(&db.store).await;
     if selected("single") {
@@ -466,9 +472,6 @@ async fn run_backend(db: Db, named: &[(String, Report)], out: &mut Vec<String>) 
     }
     let _ = stop.send(());
     let _ = task.await;
-    if selected("export") {
-        bench_export(&db, lab, out).await;
-    }
     db.cleanup().await;
 }
 

@@ -89,22 +89,54 @@ fn localise_command(mut cmd: Command, path: &str, page: &Page) -> Command {
         .help_template(template.to_string())
         .subcommand_help_heading(page.commands)
         .mut_args(|a| localise_arg(a, path, page));
+    // Hidden commands (those a shop build leaves out) keep their words:
+    // French help for a command this build lacks would mislead.
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = if name == "help" {
+            cmd.mut_subcommand(&name, |s| localise_help_tree(s, path, page))
+        } else {
+            let sub = sub_path(path, &name);
+            cmd.mut_subcommand(&name, |s| localise_command(s, &sub, page))
+        };
+    }
+    cmd
+}
+
+/// The `help` subcommand clap adds under `path`: its children are copies
+/// of the real commands (`help check`, `help token issue`), named as they
+/// are.
+fn localise_help_tree(help: Command, path: &str, page: &Page) -> Command {
+    let help = help
+        .about(page.words.text("help-subcommand-help", None))
+        .help_template(page.template.clone());
+    localise_copies(help, path, page)
+}
+
+fn localise_copies(mut cmd: Command, path: &str, page: &Page) -> Command {
+    cmd = cmd.subcommand_help_heading(page.commands);
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|s| s.get_name().to_string())
         .collect();
     for name in names {
-        cmd = if name == "help" {
-            cmd.mut_subcommand(&name, |s| {
-                let about = words.text("help-subcommand-help", None);
-                s.about(about.clone())
-                    .help_template(template.to_string())
-                    .mut_subcommands(|s| s.about(about.clone()))
-            })
+        let sub = sub_path(path, &name);
+        let id = if name == "help" {
+            "help-subcommand-help".to_string()
         } else {
-            let sub = sub_path(path, &name);
-            cmd.mut_subcommand(&name, |s| localise_command(s, &sub, page))
+            format!("help-cmd-{sub}")
         };
+        cmd = cmd.mut_subcommand(&name, |s| {
+            let s = match page.words.try_text(&id, None) {
+                Some(about) => s.about(about),
+                None => s,
+            };
+            localise_copies(s, &sub, page)
+        });
     }
     cmd
 }
@@ -319,9 +351,12 @@ mod tests {
             &["check", "-h"],
             &["trace", "--help"],
             &["daemon", "--help"],
-            &["demo", "--help"],
             &["help", "check"],
-        ] {
+        ]
+        .into_iter()
+        .chain(cfg!(feature = "lab").then_some(&["demo", "--help"][..]))
+        .chain(cfg!(feature = "backoffice").then_some(&["help", "token"][..]))
+        {
             let text = help(Lang::Fr, args);
             for english in [
                 "Usage:",
@@ -346,6 +381,8 @@ mod tests {
             check.contains("valeurs possibles\u{a0}: auto, always, never"),
             "{check}"
         );
+        let copies = help(Lang::Fr, &["help", "help"]);
+        assert!(copies.contains("Tester chaque site"), "{copies}");
         let root = help(Lang::Fr, &["--help"]);
         assert!(root.contains("Commandes\u{a0}:"), "{root}");
         assert!(check.contains("Options\u{a0}:"), "{check}");

@@ -94,7 +94,7 @@ impl Command {
 
 fn main() -> ExitCode {
     // `--help` in the language asked for, before clap has parsed `--lang`.
-    let help_lang = check::early_lang(std::env::args());
+    let help_lang = check::process_lang();
     let cli = help::localise(Cli::command(), help_lang)
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map_err(|e| e.format(&mut Cli::command())))

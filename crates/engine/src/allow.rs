@@ -31,7 +31,7 @@ pub const CEILING_ENV: &str = "STCA2_PROBE_ALLOW";
 
 /// A bad CIDR in `--allow`, a target file or `STCA2_PROBE_ALLOW`.
 #[derive(Debug, thiserror::Error)]
-#[error("`{text}` is not a network: write an address or a CIDR such as 127.0.0.0/8 or ::1/128")]
+#[error("{}", self.said(Words::english()))]
 pub struct CidrError {
     /// The text that failed to parse.
     pub text: String,
@@ -110,12 +110,10 @@ pub fn parse_cidr_list(text: &str) -> Result<Vec<IpNet>, CidrError> {
 #[derive(Debug, thiserror::Error)]
 pub enum CeilingError {
     /// The value is not valid UTF-8, so it cannot be read as networks.
-    #[error(
-        "{CEILING_ENV} is set but is not valid UTF-8, so the ceiling it sets cannot be read; set it to comma-separated networks such as 127.0.0.0/8,10.0.0.0/8, or unset it"
-    )]
+    #[error("{}", self.said(Words::english()))]
     NotUnicode,
     /// An item is not a network.
-    #[error("{CEILING_ENV} is not a list of networks: {0}")]
+    #[error("{}", self.said(Words::english()))]
     Cidr(#[from] CidrError),
 }
 
@@ -123,9 +121,7 @@ pub enum CeilingError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Outside the allow-list given by flags, target file or the default.
-    #[error(
-        "{addr} is outside the allow-list ({list}); pass --allow with a network that contains it"
-    )]
+    #[error("{}", self.said(Words::english()))]
     NotAllowed {
         /// The refused destination.
         addr: IpAddr,
@@ -133,9 +129,7 @@ pub enum Refusal {
         list: String,
     },
     /// Outside the `STCA2_PROBE_ALLOW` ceiling, which no flag can lift.
-    #[error(
-        "{addr} is outside STCA2_PROBE_ALLOW ({list}); no flag can lift that ceiling: change the environment if this destination is really wanted"
-    )]
+    #[error("{}", self.said(Words::english()))]
     AboveCeiling {
         /// The refused destination.
         addr: IpAddr,

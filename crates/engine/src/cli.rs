@@ -213,7 +213,7 @@ impl ProbeArgs {
 /// `--timeout`, `--wait`: seconds, 0.05 to 300 (errors in the language
 /// of [`early_lang`], as [`parse_duration`]'s).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
-    let words = || Words::new(early_lang(std::env::args()));
+    let words = || Words::new(process_lang());
     let v: f64 = s
         .parse()
         .map_err(|_| words().text("secs-invalid", Some(&args!("value" => s))))?;
@@ -229,7 +229,7 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
 /// Clap calls this before `--lang` is known, so the error is in the
 /// language of the command line's `--lang` if it has one, else the locale's.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let words = || Words::new(early_lang(std::env::args()));
+    let words = || Words::new(process_lang());
     let d = humantime::parse_duration(s).map_err(|e| {
         words().text(
             "duration-invalid",
@@ -240,6 +240,12 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(words().text("duration-zero", Some(&args!("value" => s))));
     }
     Ok(d)
+}
+
+/// [`early_lang`] of this process's command line (read lossily: an
+/// argument that is not UTF-8, a file name say, must not stop the program).
+pub fn process_lang() -> Lang {
+    early_lang(std::env::args_os().map(|a| a.to_string_lossy().into_owned()))
 }
 
 /// The language a command line asks for (`--lang fr`, `--lang=fr`) before
@@ -261,7 +267,7 @@ pub fn early_lang(args: impl IntoIterator<Item = String>) -> Lang {
 
 /// `--allow`: one network (the error in the language of [`early_lang`]).
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    allow::parse_cidr(s).map_err(|e| e.said(Words::new(early_lang(std::env::args()))))
+    allow::parse_cidr(s).map_err(|e| e.said(Words::new(process_lang())))
 }
 
 /// Runs `stca2-probe check`.

@@ -31,6 +31,8 @@ const NAMES: &[&str] = &[
 pub struct Scenario {
     /// The scenario's name (`healthy`, `mixed`, or a behaviour's name for uniform ones).
     pub name: String,
+    /// `Some`: every endpoint behaves this way ([`Scenario::uniform`]).
+    uniform: Option<Behaviour>,
     /// Behaviour of a port no override names, except the declaration port.
     default: Behaviour,
     /// Behaviour of the declaration port (7212) when no override names it.
@@ -50,6 +52,7 @@ impl Scenario {
         use Role::*;
         let gateway = |name: &str, payment: Behaviour| Scenario {
             name: name.to_string(),
+            uniform: None,
             default: payment,
             declaration: ClientAuth,
             overrides: Vec::new(),
@@ -64,18 +67,21 @@ impl Scenario {
                 .with(Secondary, DECLARATION_PORT, Closed),
             "both-blocked" => Scenario {
                 name: "both-blocked".into(),
+                uniform: None,
                 default: Closed,
                 declaration: Closed,
                 overrides: Vec::new(),
             },
             "old-ca" => Scenario {
                 name: "old-ca".into(),
+                uniform: None,
                 default: Stca,
                 declaration: Stca,
                 overrides: Vec::new(),
             },
             "intercepted" => Scenario {
                 name: "intercepted".into(),
+                uniform: None,
                 default: Interceptor,
                 declaration: Interceptor,
                 overrides: Vec::new(),
@@ -98,6 +104,7 @@ impl Scenario {
     pub fn uniform(b: Behaviour) -> Scenario {
         Scenario {
             name: b.to_string(),
+            uniform: Some(b),
             default: b,
             declaration: b,
             overrides: Vec::new(),
@@ -127,12 +134,12 @@ impl Scenario {
 
     /// What the scenario simulates, in one sentence (`lab-scenario-*`).
     pub fn description(&self, words: Words) -> String {
-        match self.name.parse::<Behaviour>() {
-            Ok(b) if !NAMES.contains(&self.name.as_str()) => words.text(
+        match self.uniform {
+            Some(b) => words.text(
                 "lab-scenario-uniform",
                 Some(&args!("behaviour" => b.description(words))),
             ),
-            _ => words.text(&format!("lab-scenario-{}", self.name), None),
+            None => words.text(&format!("lab-scenario-{}", self.name), None),
         }
     }
 }
@@ -154,6 +161,21 @@ mod tests {
                 assert!(!d.is_empty() && !d.starts_with('['), "{n} in {lang}: {d}");
             }
         }
+    }
+
+    #[test]
+    fn a_uniform_scenario_says_so_even_under_a_scenario_name() {
+        let en = Words::english();
+        for b in Behaviour::ALL {
+            let d = Scenario::uniform(b).description(en);
+            assert!(d.starts_with("every site and port: "), "{b}: {d}");
+        }
+        assert!(
+            !Scenario::named("slow")
+                .unwrap()
+                .description(en)
+                .starts_with("every")
+        );
     }
 
     #[test]
