@@ -72,7 +72,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     ) {
         Ok(c) => c,
         Err(e) => {
-            say("upload-bad-flags", &args!("error" => e));
+            say("upload-bad-flags", &args!("error" => e.text(words)));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

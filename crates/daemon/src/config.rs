@@ -32,7 +32,7 @@ use toml::Spanned;
 use stca2_engine::allow::parse_cidr;
 use stca2_engine::check::{self, RefusedSite, Settings};
 use stca2_engine::probe::ProbeConfig;
-use stca2_engine::targets::{TargetSet, TomlError, TomlFile};
+use stca2_engine::targets::{Said, TargetSet, TomlError, TomlFile};
 use stca2_report::ProbeIdentity;
 use stca2_report::limits::MAX_BATCH;
 
@@ -63,33 +63,76 @@ pub const REPORTS_PATH: &str = "api/v1/reports";
 
 /// A configuration that cannot be used. Its text is what a person reads:
 /// `file:line:column: what is wrong and what to write instead`.
+/// `Display` is the English (logs); [`ConfigError::said`] is the reader's
+/// language (`config-*` in `check.ftl`).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read, or is not a valid configuration
     /// (`file:line:column: message`, as for a target file).
     #[error(transparent)]
     File(#[from] TomlError),
-    /// The configuration is valid but cannot run: a bad target file, a
-    /// target outside the allow-list, an unreadable client certificate.
+    /// The configuration's target file cannot be used.
+    #[error("{}: {error}", path.display())]
+    Targets {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong with the target file.
+        error: TomlError,
+    },
+    /// The allow-list (or `STCA2_PROBE_ALLOW`) refuses targets of the
+    /// configuration's target set: nothing was sent.
+    #[error("{}: {}", path.display(), refused_text(refused, stca2_words::Words::english()))]
+    Refused {
+        /// The configuration file.
+        path: PathBuf,
+        /// The refused sites.
+        refused: Vec<RefusedSite>,
+    },
+    /// The configuration is valid but cannot run: the back office outside
+    /// `STCA2_PROBE_ALLOW`, an unreadable client certificate.
     #[error("{}: {message}", path.display())]
     Unusable {
         /// The configuration file.
         path: PathBuf,
-        /// Why, one line per problem.
-        message: String,
+        /// Why (`config-*`).
+        message: Said,
     },
 }
 
 impl ConfigError {
-    /// The error in `words`' language: a file that cannot be read, and an
-    /// anchors file, are said in it; a validation message (for whoever
-    /// writes the file, at its line and column) stays English.
+    /// The error in `words`' language: `file:line:column: message`, or
+    /// `file: message` for a configuration that cannot run. Only what a
+    /// library says (the `toml` crate's syntax errors, an io error) stays
+    /// as it wrote it.
     pub fn said(&self, words: stca2_words::Words) -> String {
         match self {
             ConfigError::File(e) => e.said(words),
-            other => other.to_string(),
+            ConfigError::Targets { path, error } => {
+                format!("{}: {}", path.display(), error.said(words))
+            }
+            ConfigError::Refused { path, refused } => {
+                format!("{}: {}", path.display(), refused_text(refused, words))
+            }
+            ConfigError::Unusable { path, message } => {
+                format!("{}: {}", path.display(), message.text(words))
+            }
         }
     }
+}
+
+/// The refused sites, one clause each, the fix being the configuration's
+/// `allow` key rather than the `--allow` flag (`config-refused`).
+fn refused_text(refused: &[RefusedSite], words: stca2_words::Words) -> String {
+    let flag = words.text("config-refused-flag", None);
+    let key = words.text("config-refused-key", None);
+    let lines: Vec<String> = refused
+        .iter()
+        .map(|r| r.said(words).replace(&flag, &key))
+        .collect();
+    words.text(
+        "config-refused",
+        Some(&stca2_words::args!("sites" => lines.join("; "))),
+    )
 }
 
 /// The validated configuration file.
@@ -166,7 +209,7 @@ impl UploadConfig {
         token_file: PathBuf,
         ca_file: Option<PathBuf>,
         ceiling: Option<&[IpNet]>,
-    ) -> Result<UploadConfig, String> {
+    ) -> Result<UploadConfig, Said> {
         let raw = RawUpload {
             url: Spanned::new(0..url.len(), url.to_string()),
             token_file,
@@ -174,13 +217,15 @@ impl UploadConfig {
             ca_file,
             timeout: None,
         };
-        let at = |_: Option<Range<usize>>, message: String| ConfigError::Unusable {
-            path: PathBuf::from("--upload"),
-            message,
+        let at = |_: Option<Range<usize>>, id: &'static str, args: Vec<(&'static str, String)>| {
+            ConfigError::Unusable {
+                path: PathBuf::from("--upload"),
+                message: Said::new(id, args),
+            }
         };
         let upload = parse_upload(raw, &at, &|p| p).map_err(|e| match e {
             ConfigError::Unusable { message, .. } => message,
-            other => other.to_string(),
+            other => Said::new("config-error", [("error", other.to_string())]),
         })?;
         if let Some(ceiling) = ceiling {
             upload_within(&upload.url, ceiling)?;
@@ -251,63 +296,56 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file = TomlFile { path, text };
         let at =
-            |span: Option<Range<usize>>, message: String| ConfigError::from(file.at(span, message));
+            |span: Option<Range<usize>>, id: &'static str, args: Vec<(&'static str, String)>| {
+                ConfigError::from(file.at(span, id, args))
+            };
         let raw: RawConfig = file.parse()?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
 
         let probe_id = raw.probe_id.get_ref().trim().to_string();
         if probe_id.is_empty() || probe_id.len() > 200 || probe_id.chars().any(char::is_control) {
-            return Err(at(
-                Some(raw.probe_id.span()),
-                "probe_id must be 1 to 200 printable characters, e.g. \"shop-0042\"".into(),
-            ));
+            return Err(at(Some(raw.probe_id.span()), "config-probe-id", vec![]));
         }
-        let duration = |v: &Option<Spanned<String>>, key: &str, default: Duration| {
-            match v {
+        let duration = |v: &Option<Spanned<String>>, key: &str, default: Duration| match v {
             None => Ok(default),
             Some(s) => humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
                 at(
                     Some(s.span()),
-                    format!(
-                        "{key} = {:?} is not a duration ({e}); write e.g. \"90s\", \"5m\" or \"1h 30m\"",
-                        s.get_ref()
-                    ),
+                    "config-duration-invalid",
+                    vec![
+                        ("key", key.to_string()),
+                        ("value", format!("{:?}", s.get_ref())),
+                        ("error", e.to_string()),
+                    ],
                 )
             }),
-        }
         };
         let interval = duration(&raw.interval, "interval", DEFAULT_INTERVAL)?;
         let span_of = |v: &Option<Spanned<String>>| v.as_ref().map(Spanned::span);
         if interval < MIN_INTERVAL {
-            return Err(at(
-                span_of(&raw.interval),
-                "interval must be at least 1s".into(),
-            ));
+            return Err(at(span_of(&raw.interval), "config-interval-short", vec![]));
         }
         let jitter = duration(&raw.jitter, "jitter", DEFAULT_JITTER.min(interval / 2))?;
         if jitter >= interval {
             return Err(at(
                 span_of(&raw.jitter).or(span_of(&raw.interval)),
-                format!(
-                    "jitter ({}) must be shorter than interval ({})",
-                    humantime::format_duration(jitter),
-                    humantime::format_duration(interval)
-                ),
+                "config-jitter-long",
+                vec![
+                    ("jitter", humantime::format_duration(jitter).to_string()),
+                    ("interval", humantime::format_duration(interval).to_string()),
+                ],
             ));
         }
         let timeout = duration(&raw.timeout, "timeout", DEFAULT_TIMEOUT)?;
         if !(Duration::from_millis(50)..=Duration::from_secs(300)).contains(&timeout) {
-            return Err(at(
-                span_of(&raw.timeout),
-                "timeout must be from 50ms to 300s".into(),
-            ));
+            return Err(at(span_of(&raw.timeout), "config-timeout-range", vec![]));
         }
         let attempts = match &raw.attempts {
             None => DEFAULT_ATTEMPTS,
             Some(a) => match u32::try_from(*a.get_ref()) {
                 Ok(n @ 1..=100) => n,
-                _ => return Err(at(Some(a.span()), "attempts must be from 1 to 100".into())),
+                _ => return Err(at(Some(a.span()), "config-attempts-range", vec![])),
             },
         };
         let tls_every = match &raw.tls_every {
@@ -315,10 +353,7 @@ impl Config {
             Some(a) => match u32::try_from(*a.get_ref()) {
                 Ok(n @ 1..=10_000) => n,
                 _ => {
-                    return Err(at(
-                        Some(a.span()),
-                        "tls_every must be from 1 (every cycle a full check) to 10000, e.g. 12 for a full check every hour at interval = \"5m\"".into(),
-                    ));
+                    return Err(at(Some(a.span()), "config-tls-every-range", vec![]));
                 }
             },
         };
@@ -326,25 +361,25 @@ impl Config {
             .allow
             .iter()
             .flatten()
-            .map(|c| parse_cidr(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string())))
+            .map(|c| {
+                parse_cidr(c.get_ref())
+                    .map_err(|e| at(Some(c.span()), "cidr-invalid", vec![("text", e.text)]))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let source = match &raw.source {
             None => None,
             Some(s) => Some(s.get_ref().trim().parse::<IpAddr>().map_err(|_| {
                 at(
                     Some(s.span()),
-                    format!("source = {:?} is not an IP address", s.get_ref()),
+                    "config-source-invalid",
+                    vec![("value", format!("{:?}", s.get_ref()))],
                 )
             })?),
         };
         let interface = match &raw.interface {
             None => None,
             Some(i) if i.get_ref().is_empty() || i.get_ref().len() > 15 => {
-                return Err(at(
-                    Some(i.span()),
-                    "interface must be a network interface name such as \"wwan0\" (1 to 15 characters)"
-                        .into(),
-                ));
+                return Err(at(Some(i.span()), "config-interface-invalid", vec![]));
             }
             Some(i) => Some(i.get_ref().clone()),
         };
@@ -353,10 +388,7 @@ impl Config {
             Some(b) => match u64::try_from(*b.get_ref()) {
                 Ok(n) if n >= 64 * 1024 => n,
                 _ => {
-                    return Err(at(
-                        Some(b.span()),
-                        "spool_max_bytes must be at least 65536 (64 KiB)".into(),
-                    ));
+                    return Err(at(Some(b.span()), "config-spool-max-bytes", vec![]));
                 }
             },
         };
@@ -364,7 +396,8 @@ impl Config {
         if spool_max_age < interval {
             return Err(at(
                 span_of(&raw.spool_max_age),
-                "spool_max_age must be at least one interval".into(),
+                "config-spool-max-age",
+                vec![],
             ));
         }
         let metrics_listen = match &raw.metrics_listen {
@@ -372,10 +405,8 @@ impl Config {
             Some(m) => Some(m.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
                 at(
                     Some(m.span()),
-                    format!(
-                        "metrics_listen = {:?} is not an address and port such as \"127.0.0.1:9146\"",
-                        m.get_ref()
-                    ),
+                    "config-metrics-listen-invalid",
+                    vec![("value", format!("{:?}", m.get_ref()))],
                 )
             })?),
         };
@@ -433,7 +464,7 @@ impl Config {
     /// (`STCA2_PROBE_ALLOW`), exactly as `check` does; refuses a target
     /// outside it.
     pub fn prepare(&self, ceiling: Option<Vec<IpNet>>) -> Result<Plan, ConfigError> {
-        let unusable = |message: String| ConfigError::Unusable {
+        let unusable = |message: Said| ConfigError::Unusable {
             path: self.path.clone(),
             message,
         };
@@ -441,7 +472,10 @@ impl Config {
             Some(p) => TargetSet::load(p),
             None => TargetSet::builtin(),
         }
-        .map_err(|e| unusable(e.to_string()))?;
+        .map_err(|error| ConfigError::Targets {
+            path: self.path.clone(),
+            error,
+        })?;
         let upload_refused = match (&ceiling, &self.upload) {
             (Some(ceiling), Some(u)) => upload_within(&u.url, ceiling).err(),
             _ => None,
@@ -449,11 +483,10 @@ impl Config {
         let allow = check::allow_list(&targets, &self.allow, ceiling);
         let refused = check::refused_targets(&targets, &allow);
         if !refused.is_empty() {
-            let lines: Vec<String> = refused.iter().map(RefusedSite::to_string).collect();
-            return Err(unusable(format!(
-                "{}; nothing was sent",
-                lines.join("; ").replace("pass --allow", "add to `allow`")
-            )));
+            return Err(ConfigError::Refused {
+                path: self.path.clone(),
+                refused,
+            });
         }
         if let Some(message) = upload_refused {
             return Err(unusable(message));
@@ -463,11 +496,16 @@ impl Config {
             .as_ref()
             .map(|u| crate::upload::client(u.ca_file.as_deref(), u.timeout))
             .transpose()
-            .map_err(|e| unusable(format!("[upload] {e:#}")))?;
+            .map_err(|e| {
+                unusable(Said::new(
+                    "config-upload-client",
+                    [("error", format!("{e:#}"))],
+                ))
+            })?;
         let probe = self
             .settings()
             .probe_config(allow)
-            .map_err(|e| unusable(format!("{e:#}")))?;
+            .map_err(|e| unusable(Said::new("config-error", [("error", format!("{e:#}"))])))?;
         Ok(Plan {
             config: self.clone(),
             targets,
@@ -492,15 +530,19 @@ fn is_loopback_host(url: &reqwest::Url) -> bool {
 /// like any other: its host must be an IP literal inside the ceiling. A
 /// host name, `localhost` included, would need the system's resolver
 /// (which may ask DNS), and its answer could lie anywhere.
-fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), String> {
+fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), Said> {
     let host = url.host_str().unwrap_or_default();
     // An IPv6 literal comes bracketed.
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let ip = match literal.parse::<std::net::IpAddr>() {
         Ok(ip) => ip,
         Err(_) => {
-            return Err(format!(
-                "[upload] url {url} names a host, and STCA2_PROBE_ALLOW is set: give the back office's IP address (inside STCA2_PROBE_ALLOW) or unset the variable; nothing was sent"
+            return Err(Said::new(
+                "config-upload-host-named",
+                [
+                    ("url", url.to_string()),
+                    ("variable", stca2_words::CEILING_ENV.to_string()),
+                ],
             ));
         }
     };
@@ -508,53 +550,62 @@ fn upload_within(url: &reqwest::Url, ceiling: &[IpNet]) -> Result<(), String> {
         return Ok(());
     }
     let list: Vec<String> = ceiling.iter().map(IpNet::to_string).collect();
-    Err(format!(
-        "[upload] url {url}: {ip} is outside STCA2_PROBE_ALLOW ({}); widen the variable or point the url inside it; nothing was sent",
-        list.join(",")
+    Err(Said::new(
+        "config-upload-outside",
+        [
+            ("url", url.to_string()),
+            ("ip", ip.to_string()),
+            ("variable", stca2_words::CEILING_ENV.to_string()),
+            ("list", list.join(",")),
+        ],
     ))
 }
 
+/// A validation error at a span: message id and arguments ([`Said`]).
+type At<'a> =
+    dyn Fn(Option<Range<usize>>, &'static str, Vec<(&'static str, String)>) -> ConfigError + 'a;
+
 fn parse_upload(
     u: RawUpload,
-    at: &dyn Fn(Option<Range<usize>>, String) -> ConfigError,
+    at: &At<'_>,
     rel: &dyn Fn(PathBuf) -> PathBuf,
 ) -> Result<UploadConfig, ConfigError> {
     let text = u.url.get_ref().trim();
     let mut url = reqwest::Url::parse(text).map_err(|e| {
         at(
             Some(u.url.span()),
-            format!(
-                "url = {text:?} is not a URL ({e}); write e.g. \"https://backoffice.example.net/\""
-            ),
+            "config-url-invalid",
+            vec![("value", format!("{text:?}")), ("error", e.to_string())],
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(at(
             Some(u.url.span()),
-            format!("url = {text:?} must be an http:// or https:// URL with a host"),
+            "config-url-scheme",
+            vec![("value", format!("{text:?}"))],
         ));
     }
     if url.scheme() == "http" && !is_loopback_host(&url) {
         return Err(at(
             Some(u.url.span()),
-            format!(
-                "url = {text:?}: http:// would send the token and the reports in clear; use https:// (http:// only to a loopback address)"
-            ),
+            "config-url-clear",
+            vec![("value", format!("{text:?}"))],
         ));
     }
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
-        return Err(at(
-            Some(u.url.span()),
-            "url must not hold credentials or a query: the token goes in token_file".into(),
-        ));
+        return Err(at(Some(u.url.span()), "config-url-credentials", vec![]));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
-    let endpoint = url
-        .join(REPORTS_PATH)
-        .map_err(|e| at(Some(u.url.span()), format!("url: {e}")))?;
+    let endpoint = url.join(REPORTS_PATH).map_err(|e| {
+        at(
+            Some(u.url.span()),
+            "config-url-join",
+            vec![("error", e.to_string())],
+        )
+    })?;
     let batch = match &u.batch {
         None => DEFAULT_BATCH,
         Some(b) => match usize::try_from(*b.get_ref()) {
@@ -562,7 +613,8 @@ fn parse_upload(
             _ => {
                 return Err(at(
                     Some(b.span()),
-                    format!("batch must be from 1 to {MAX_BATCH} (the back office's limit)"),
+                    "config-batch-range",
+                    vec![("max", MAX_BATCH.to_string())],
                 ));
             }
         },
@@ -574,10 +626,8 @@ fn parse_upload(
             _ => {
                 return Err(at(
                     Some(t.span()),
-                    format!(
-                        "[upload] timeout = {:?} must be a duration from 100ms to 10m, e.g. \"30s\"",
-                        t.get_ref()
-                    ),
+                    "config-upload-timeout-range",
+                    vec![("value", format!("{:?}", t.get_ref()))],
                 ));
             }
         },
@@ -680,9 +730,156 @@ batch = 10
                 column,
                 message,
                 ..
-            }) => (line, column, message),
+            }) => (line, column, message.to_string()),
             e => panic!("unexpected {e}"),
         }
+    }
+
+    #[test]
+    fn validation_messages_are_said_in_the_readers_language() {
+        use stca2_words::{Lang, Words};
+        let fr = Words::new(Lang::Fr);
+        let path = Path::new("/etc/d.toml");
+        let said_well = |text: &str| {
+            assert!(
+                !text.contains("[config-") && !text.contains("[target-"),
+                "{text}"
+            );
+            assert!(!text.contains("{ $"), "{text}");
+        };
+        // A duration that is not one: the English is today's; the French
+        // keeps the key, the value and humantime's reason as written.
+        let e = Config::parse(
+            &GOOD.replacen("interval = \"2s\"", "interval = \"2 parsecs\"", 1),
+            path,
+        )
+        .unwrap_err();
+        let en = e.to_string();
+        assert!(
+            en.starts_with("/etc/d.toml:6:12: interval = \"2 parsecs\" is not a duration (")
+                && en.ends_with("); write e.g. \"90s\", \"5m\" or \"1h 30m\""),
+            "{en}"
+        );
+        let text = e.said(fr);
+        assert!(
+            text.starts_with("/etc/d.toml:6:12: interval = \"2 parsecs\" n'est pas une durée (")
+                && text.contains("écrivez par exemple"),
+            "{text}"
+        );
+        said_well(&text);
+        // Every other check, in French.
+        for (needle, replacement, french) in [
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"3s\"",
+                "doit être plus court que interval",
+            ),
+            ("\"127.0.0.0/8\"", "\"127.0.0.0/33\"", "n'est pas un réseau"),
+            ("batch = 10", "batch = 1001", "compris entre 1 et 1000"),
+            (
+                "\"http://127.0.0.1:8080\"",
+                "\"ftp://x\"",
+                "doit être une URL",
+            ),
+            (
+                "\"http://127.0.0.1:8080\"",
+                "\"http://192.0.2.7:8080\"",
+                "en clair",
+            ),
+            (
+                "probe_id = \"shop-0042\"",
+                "probe_id = \"\"",
+                "caractères imprimables",
+            ),
+            (
+                "batch = 10",
+                "batch = 10\ntimeout = \"1h\"",
+                "doit être une durée de 100ms à 10m",
+            ),
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"500ms\"\nattempts = 0",
+                "compris entre 1 et 100",
+            ),
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"500ms\"\nsource = \"x\"",
+                "n'est pas une adresse IP",
+            ),
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"500ms\"\nspool_max_bytes = 1",
+                "au moins 65536",
+            ),
+            (
+                "jitter = \"500ms\"",
+                "jitter = \"500ms\"\nmetrics_listen = \"x\"",
+                "une adresse avec un port",
+            ),
+        ] {
+            let e = Config::parse(&GOOD.replacen(needle, replacement, 1), path).unwrap_err();
+            let text = e.said(fr);
+            assert!(text.contains(french), "{text} ({e})");
+            said_well(&text);
+        }
+
+        // check --upload's flags.
+        let e =
+            UploadConfig::from_flags("http://192.0.2.7/", "token".into(), None, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "url = \"http://192.0.2.7/\": http:// would send the token and the reports in clear; use https:// (http:// only to a loopback address)"
+        );
+        assert!(e.text(fr).contains("en clair"), "{}", e.text(fr));
+        let ceiling: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        let e = UploadConfig::from_flags(
+            "https://bo.example.net/",
+            "token".into(),
+            None,
+            Some(&ceiling),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("names a host"), "{e}");
+        let text = e.text(fr);
+        assert!(
+            text.contains("désigne un nom d'hôte") && text.contains("STCA2_PROBE_ALLOW"),
+            "{text}"
+        );
+        said_well(&text);
+
+        // A configuration that cannot run: its targets refused, unreadable.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("lab.toml"),
+            "name = \"t\"\n[[site]]\nname = \"a\"\nrole = \"primary\"\naddress = \"127.0.38.45\"\n[[port]]\nnumber = 1146\nservice = \"stca2\"\n",
+        )
+        .unwrap();
+        let config_path = dir.path().join("d.toml");
+        let c = Config::parse(
+            "probe_id = \"p\"\ntargets = \"lab.toml\"\nallow = [\"10.0.0.0/8\"]\n",
+            &config_path,
+        )
+        .unwrap();
+        let e = c.prepare(None).unwrap_err();
+        let en = e.to_string();
+        assert!(
+            en.contains("add to `allow` with a network that contains it; nothing was sent"),
+            "{en}"
+        );
+        let text = e.said(fr);
+        assert!(
+            text.contains("ajoutez à la clé `allow` un réseau")
+                && text.ends_with("rien n'a été envoyé"),
+            "{text}"
+        );
+        said_well(&text);
+        let c = Config::parse(
+            "probe_id = \"p\"\ntargets = \"missing.toml\"\n",
+            &config_path,
+        )
+        .unwrap();
+        let text = c.prepare(None).unwrap_err().said(fr);
+        assert!(text.contains("le fichier de cibles"), "{text}");
     }
 
     #[test]
@@ -706,7 +903,9 @@ batch = 10
                 "outside STCA2_PROBE_ALLOW (127.0.0.0/8,::1/128)",
             ),
         ] {
-            let e = upload_within(&url(refused), &ceiling).unwrap_err();
+            let e = upload_within(&url(refused), &ceiling)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(says) && e.contains("nothing was sent"), "{e}");
         }
     }

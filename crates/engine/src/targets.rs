@@ -30,7 +30,7 @@ use toml::Spanned;
 
 use stca2_report::{CaFamily, Role, Service};
 
-use crate::cert::Anchor;
+use crate::cert::{Anchor, CertError};
 
 /// Where a site lives: an IP literal, or a hostname resolved at probe time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -261,27 +261,20 @@ impl TargetSet {
         lookup: AnchorLookup<'_>,
     ) -> Result<TargetSet, TargetError> {
         let file = TomlFile { path, text };
-        let at = |span: Option<Range<usize>>, message: String| file.at(span, message);
+        let at = |span: Option<Range<usize>>,
+                  id: &'static str,
+                  args: Vec<(&'static str, String)>| { file.at(span, id, args) };
         let raw: RawSet = file.parse()?;
 
         if raw.site.is_empty() {
-            return Err(at(
-                Some(0..0),
-                "no [[site]]: a target set needs at least one site".into(),
-            ));
+            return Err(at(Some(0..0), "target-no-site", vec![]));
         }
         if raw.port.is_empty() {
-            return Err(at(
-                Some(0..0),
-                "no [[port]]: a target set needs at least one port".into(),
-            ));
+            return Err(at(Some(0..0), "target-no-port", vec![]));
         }
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {
-            return Err(at(
-                Some(raw.name.span()),
-                "`name` is empty: give the target set a name".into(),
-            ));
+            return Err(at(Some(raw.name.span()), "target-name-empty", vec![]));
         }
 
         let mut sites = Vec::new();
@@ -289,27 +282,27 @@ impl TargetSet {
         for s in raw.site {
             let site_name = s.name.get_ref().trim().to_string();
             if site_name.is_empty() {
-                return Err(at(Some(s.name.span()), "site `name` is empty".into()));
+                return Err(at(Some(s.name.span()), "target-site-name-empty", vec![]));
             }
             if !seen.insert(site_name.clone()) {
                 return Err(at(
                     Some(s.name.span()),
-                    format!("duplicate site `{site_name}`: every site needs its own name"),
+                    "target-site-duplicate",
+                    vec![("site", site_name)],
                 ));
             }
             let address = parse_address(s.address.get_ref()).ok_or_else(|| {
                 at(
                     Some(s.address.span()),
-                    format!(
-                        "`{}` is neither an IP address nor a hostname: write e.g. 194.50.38.45 or gateway.example.net",
-                        s.address.get_ref()
-                    ),
+                    "target-address-invalid",
+                    vec![("address", s.address.get_ref().clone())],
                 )
             })?;
             if sites.iter().any(|x: &Site| x.address == address) {
                 return Err(at(
                     Some(s.address.span()),
-                    format!("duplicate address `{address}`: two sites cannot share one address"),
+                    "target-address-duplicate",
+                    vec![("address", address.to_string())],
                 ));
             }
             sites.push(Site {
@@ -325,13 +318,15 @@ impl TargetSet {
             let number = u16::try_from(n).ok().filter(|&n| n != 0).ok_or_else(|| {
                 at(
                     Some(p.number.span()),
-                    format!("port {n} is not a TCP port: use 1 to 65535"),
+                    "target-port-invalid",
+                    vec![("port", n.to_string())],
                 )
             })?;
             if ports.iter().any(|x: &Port| x.number == number) {
                 return Err(at(
                     Some(p.number.span()),
-                    format!("duplicate port {number}"),
+                    "target-port-duplicate",
+                    vec![("port", number.to_string())],
                 ));
             }
             ports.push(Port {
@@ -345,25 +340,31 @@ impl TargetSet {
         for c in raw.ca {
             let family = *c.family.get_ref();
             if family == CaFamily::Unknown {
-                return Err(at(
-                    Some(c.family.span()),
-                    "`family = \"unknown\"` is not a CA family: write \"STCA2\" or \"STCA\" (a chain that matches neither is what the probe calls unknown)".into(),
-                ));
+                return Err(at(Some(c.family.span()), "target-ca-unknown", vec![]));
             }
             if families.iter().any(|f: &FamilyAnchors| f.family == family) {
                 return Err(at(
                     Some(c.family.span()),
-                    format!(
-                        "duplicate [[ca]] family {family}: put every {family} anchor in one PEM file"
-                    ),
+                    "target-ca-duplicate",
+                    vec![("family", family.to_string())],
                 ));
             }
             let anchor_path = lookup.resolve(c.anchors.get_ref());
             let anchors = match std::fs::read(&anchor_path) {
                 Ok(pem) => Anchor::from_pem(&pem).map_err(|e| {
+                    let (kind, error) = match e {
+                        CertError::NoCertificate => ("none", String::new()),
+                        CertError::Pem(e) => ("pem", e),
+                        CertError::Der(e) => ("der", e),
+                    };
                     at(
                         Some(c.anchors.span()),
-                        format!("{}: {e}", anchor_path.display()),
+                        "target-anchors-invalid",
+                        vec![
+                            ("path", anchor_path.display().to_string()),
+                            ("kind", kind.to_string()),
+                            ("error", error),
+                        ],
                     )
                 })?,
                 Err(e) if c.optional && e.kind() == std::io::ErrorKind::NotFound => {
@@ -397,8 +398,9 @@ impl TargetSet {
             Some(list) => {
                 let mut nets = Vec::new();
                 for item in list {
-                    let net = crate::allow::parse_cidr(item.get_ref())
-                        .map_err(|e| at(Some(item.span()), e.to_string()))?;
+                    let net = crate::allow::parse_cidr(item.get_ref()).map_err(|e| {
+                        at(Some(item.span()), "cidr-invalid", vec![("text", e.text)])
+                    })?;
                     nets.push(net);
                 }
                 Some(nets)
@@ -441,9 +443,9 @@ pub enum TomlError {
         line: usize,
         /// 1-based column of the problem.
         column: usize,
-        /// What is wrong and what was expected (English: for whoever
-        /// writes the file).
-        message: String,
+        /// What is wrong and what was expected: a message of the
+        /// catalogue, said in the reader's language by [`TomlError::said`].
+        message: Said,
     },
     /// A `[[ca]]` entry's anchors file could not be read.
     Anchors {
@@ -478,7 +480,11 @@ impl TomlError {
                 line,
                 column,
                 message,
-            } => format!("{}:{line}:{column}: {message}", path.display()),
+            } => format!(
+                "{}:{line}:{column}: {}",
+                path.display(),
+                message.text(words)
+            ),
             TomlError::Anchors {
                 path,
                 line,
@@ -518,6 +524,44 @@ impl std::error::Error for TomlError {
 /// A target file that cannot be used.
 pub type TargetError = TomlError;
 
+/// A message for a person, typed: the id of a catalogue message
+/// (`crates/words/i18n/*/check.ftl`) and its Fluent arguments, said in a
+/// language by [`Said::text`]; `Display` is the English. An argument that
+/// comes from a library (the `toml` crate's parse error, an io error)
+/// stays as the library wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    /// The message id.
+    pub id: &'static str,
+    /// Its arguments, by name.
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Said {
+    /// Message `id` with `args`.
+    pub fn new(id: &'static str, args: impl IntoIterator<Item = (&'static str, String)>) -> Said {
+        Said {
+            id,
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// The message in `words`' language.
+    pub fn text(&self, words: stca2_words::Words) -> String {
+        let mut args = stca2_words::FluentArgs::new();
+        for (name, value) in &self.args {
+            args.set(*name, value.as_str());
+        }
+        words.text(self.id, Some(&args))
+    }
+}
+
+impl fmt::Display for Said {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(stca2_words::Words::english()))
+    }
+}
+
 /// A TOML file's text and its path: parses it strictly, and turns a span
 /// (a [`toml::Spanned`] value's, a parse error's) into a
 /// [`TomlError::Invalid`] at that line and column.
@@ -540,21 +584,33 @@ impl<'a> TomlFile<'a> {
         })
     }
 
-    /// The error `message` at `span` (None: the file as a whole, line 0).
-    pub fn at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> TomlError {
+    /// The error at `span` (None: the file as a whole, line 0): message
+    /// `id` of the catalogue with its arguments `args` ([`Said`]).
+    pub fn at(
+        &self,
+        span: Option<Range<usize>>,
+        id: &'static str,
+        args: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> TomlError {
         let (line, column) = span.map_or((0, 0), |s| line_col(self.text, s.start));
         TomlError::Invalid {
             path: self.path.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: Said::new(id, args),
         }
     }
 
     /// Deserialises the text; a syntax error, an unknown key or a wrong
     /// type comes back at its line and column.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, TomlError> {
-        toml::from_str(self.text).map_err(|e| self.at(e.span(), clean_toml(e.message())))
+        toml::from_str(self.text).map_err(|e| {
+            self.at(
+                e.span(),
+                "toml-syntax",
+                [("error", clean_toml(e.message()))],
+            )
+        })
     }
 }
 
@@ -665,7 +721,7 @@ service = "stca2"
                 column,
                 message,
                 ..
-            } => (line, column, message),
+            } => (line, column, message.to_string()),
             e => panic!("unexpected {e}"),
         }
     }
@@ -745,12 +801,113 @@ service = "stca2"
                     message,
                     ..
                 } => {
+                    let message = message.to_string();
                     assert_eq!((l, c), (*line, *column), "{message}");
                     assert!(message.contains(msg), "{message}");
                 }
                 e => panic!("unexpected {e}"),
             }
         }
+    }
+
+    #[test]
+    fn validation_messages_are_said_in_the_readers_language() {
+        use stca2_words::{Lang, Words};
+        let fr = Words::new(Lang::Fr);
+        let said = |text: &str| TargetSet::parse(text, Path::new("t.toml")).unwrap_err();
+        // A port out of range: the English is today's, the French French.
+        let e = said(&GOOD.replacen("number = 1146", "number = 0", 1));
+        assert_eq!(
+            e.to_string(),
+            "t.toml:12:10: port 0 is not a TCP port: use 1 to 65535"
+        );
+        let text = e.said(fr);
+        assert_eq!(
+            text,
+            "t.toml:12:10: le port 0 n'est pas un port TCP\u{a0}: indiquez un numéro de 1 à 65535"
+        );
+        // Every message of the loader, in French: no id, no placeholder.
+        let ca = |family: &str, anchors: &str| {
+            format!("[[ca]]\nfamily = \"{family}\"\nanchors = \"{anchors}\"\noptional = true\n")
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "not a certificate").unwrap();
+        for (text, english, french) in [
+            (
+                GOOD.replacen("gw2.example.net", "not an address!", 1),
+                "is neither an IP address nor a hostname",
+                "n'est ni une adresse IP ni un nom d'hôte",
+            ),
+            (
+                GOOD.replacen("\"bordeaux\"", "\"toulouse\"", 1),
+                "duplicate site `toulouse`: every site needs its own name",
+                "site `toulouse` en double",
+            ),
+            (
+                GOOD.replacen("gw2.example.net", "127.0.38.45", 1),
+                "duplicate address `127.0.38.45`",
+                "adresse `127.0.38.45` en double",
+            ),
+            (
+                format!("{GOOD}[[port]]\nnumber = 1146\nservice = \"stca2\"\n"),
+                "duplicate port 1146",
+                "port 1146 en double",
+            ),
+            (
+                GOOD.replacen("name = \"t\"", "name = \" \"", 1),
+                "`name` is empty: give the target set a name",
+                "donnez un nom au jeu de cibles",
+            ),
+            (
+                "name = \"t\"\n".to_string(),
+                "no [[site]]: a target set needs at least one site",
+                "ajoutez au moins un site au fichier de cibles",
+            ),
+            (
+                format!("{GOOD}{}", ca("unknown", "missing.pem")),
+                "is not a CA family",
+                "n'est pas une famille d'AC",
+            ),
+            (
+                format!(
+                    "{GOOD}{}{}",
+                    ca("STCA", "missing.pem"),
+                    ca("STCA", "missing.pem")
+                ),
+                "duplicate [[ca]] family STCA: put every STCA anchor in one PEM file",
+                "famille [[ca]] STCA en double",
+            ),
+            (
+                format!("{GOOD}{}", ca("STCA2", "t.toml")),
+                "no certificate found: expected PEM blocks",
+                "aucun certificat trouvé",
+            ),
+            (
+                format!("allow = [\"10.0.0.0/33\"]\n{GOOD}"),
+                "`10.0.0.0/33` is not a network",
+                "n'est pas un réseau",
+            ),
+            (
+                GOOD.replacen("role = \"primary\"", "role = primary", 1),
+                "",
+                "",
+            ),
+        ] {
+            let e = TargetSet::parse(&text, &path).unwrap_err();
+            let en = e.to_string();
+            let fr_text = e.said(fr);
+            assert!(en.contains(english), "{en}");
+            assert!(fr_text.contains(french), "{fr_text}");
+            assert!(
+                !fr_text.contains('[') || fr_text.contains("[["),
+                "{fr_text}"
+            );
+            assert!(!fr_text.contains("{ $"), "{fr_text}");
+        }
+        // The toml crate's own message is passed through, in both languages.
+        let e = said(&GOOD.replacen("role = \"primary\"", "role = primary", 1));
+        assert_eq!(e.said(fr), e.to_string());
     }
 
     #[test]

@@ -238,3 +238,57 @@ lab-bind = cannot listen on { $addr }: { $kind ->
 lab-write-pki = cannot write the lab certificates to { $dir }: { $error } — choose a writable folder for the lab's PEM files
 lab-no-ctrl-c = cannot wait for Ctrl-C
 demo-no-scratch = cannot create a scratch folder for the demo
+
+## What is wrong in a target file or the daemon's configuration, said at
+## its line and column (engine/src/targets.rs, daemon/src/config.rs).
+## $error comes from a library (the toml crate, humantime, url) and stays
+## as it is.
+
+toml-syntax = { $error }
+target-no-site = no [[site]]: a target set needs at least one site
+target-no-port = no [[port]]: a target set needs at least one port
+target-name-empty = `name` is empty: give the target set a name
+target-site-name-empty = site `name` is empty
+target-site-duplicate = duplicate site `{ $site }`: every site needs its own name
+target-address-invalid = `{ $address }` is neither an IP address nor a hostname: write e.g. 194.50.38.45 or gateway.example.net
+target-address-duplicate = duplicate address `{ $address }`: two sites cannot share one address
+target-port-invalid = port { $port } is not a TCP port: use 1 to 65535
+target-port-duplicate = duplicate port { $port }
+target-ca-unknown = `family = "unknown"` is not a CA family: write "STCA2" or "STCA" (a chain that matches neither is what the probe calls unknown)
+target-ca-duplicate = duplicate [[ca]] family { $family }: put every { $family } anchor in one PEM file
+target-anchors-invalid = { $path }: { $kind ->
+    [none] no certificate found: expected PEM blocks starting with -----BEGIN CERTIFICATE-----
+    [pem] bad PEM: { $error }
+   *[der] not an X.509 certificate: { $error }
+}
+config-probe-id = probe_id must be 1 to 200 printable characters, e.g. "shop-0042"
+config-duration-invalid = { $key } = { $value } is not a duration ({ $error }); write e.g. "90s", "5m" or "1h 30m"
+config-interval-short = interval must be at least 1s
+config-jitter-long = jitter ({ $jitter }) must be shorter than interval ({ $interval })
+config-timeout-range = timeout must be from 50ms to 300s
+config-attempts-range = attempts must be from 1 to 100
+config-tls-every-range = tls_every must be from 1 (every cycle a full check) to 10000, e.g. 12 for a full check every hour at interval = "5m"
+config-source-invalid = source = { $value } is not an IP address
+config-interface-invalid = interface must be a network interface name such as "wwan0" (1 to 15 characters)
+config-spool-max-bytes = spool_max_bytes must be at least 65536 (64 KiB)
+config-spool-max-age = spool_max_age must be at least one interval
+config-metrics-listen-invalid = metrics_listen = { $value } is not an address and port such as "127.0.0.1:9146"
+config-url-invalid = url = { $value } is not a URL ({ $error }); write e.g. "https://backoffice.example.net/"
+config-url-scheme = url = { $value } must be an http:// or https:// URL with a host
+config-url-clear = url = { $value }: http:// would send the token and the reports in clear; use https:// (http:// only to a loopback address)
+config-url-credentials = url must not hold credentials or a query: the token goes in token_file
+config-url-join = url: { $error }
+config-batch-range = batch must be from 1 to { $max } (the back office's limit)
+config-upload-timeout-range = {"["}upload] timeout = { $value } must be a duration from 100ms to 10m, e.g. "30s"
+config-upload-host-named = {"["}upload] url { $url } names a host, and { $variable } is set: give the back office's IP address (inside { $variable }) or unset the variable; nothing was sent
+config-upload-outside = {"["}upload] url { $url }: { $ip } is outside { $variable } ({ $list }); widen the variable or point the url inside it; nothing was sent
+# A client for the back office that cannot be built ($error: why, as the
+# TLS library or the file system said it).
+config-upload-client = {"["}upload] { $error }
+config-error = { $error }
+# The refused sites (refused-* above, joined by "; "), whose advice names
+# the configuration's `allow` key: config-refused-flag, as refused-* write
+# it, is replaced by config-refused-key.
+config-refused = { $sites }; nothing was sent
+config-refused-flag = pass --allow
+config-refused-key = add to `allow`

@@ -265,3 +265,57 @@ lab-bind = impossible d'écouter sur { $addr } : { $kind ->
 lab-write-pki = impossible d'écrire les certificats du labo dans { $dir } : { $error } — choisissez un dossier accessible en écriture pour les fichiers PEM du labo
 lab-no-ctrl-c = impossible d'attendre Ctrl-C
 demo-no-scratch = impossible de créer un dossier temporaire pour la démo
+
+## Ce qui ne va pas dans un fichier de cibles ou dans la configuration du
+## démon, à sa ligne et sa colonne (engine/src/targets.rs,
+## daemon/src/config.rs). $error vient d'une bibliothèque (la crate toml,
+## humantime, url) et reste tel quel.
+
+toml-syntax = { $error }
+target-no-site = aucun [[site]] : ajoutez au moins un site au fichier de cibles
+target-no-port = aucun [[port]] : ajoutez au moins un port au fichier de cibles
+target-name-empty = `name` est vide : donnez un nom au jeu de cibles
+target-site-name-empty = le `name` du site est vide : donnez un nom au site
+target-site-duplicate = site `{ $site }` en double : donnez à chaque site un nom différent
+target-address-invalid = `{ $address }` n'est ni une adresse IP ni un nom d'hôte : écrivez par exemple 194.50.38.45 ou gateway.example.net
+target-address-duplicate = adresse `{ $address }` en double : deux sites ne peuvent pas avoir la même adresse
+target-port-invalid = le port { $port } n'est pas un port TCP : indiquez un numéro de 1 à 65535
+target-port-duplicate = port { $port } en double : supprimez l'un des deux [[port]]
+target-ca-unknown = `family = "unknown"` n'est pas une famille d'AC : écrivez "STCA2" ou "STCA" (une chaîne qui ne correspond à aucune des deux, c'est ce que la sonde appelle inconnue)
+target-ca-duplicate = famille [[ca]] { $family } en double : mettez toutes les ancres { $family } dans un seul fichier PEM
+target-anchors-invalid = { $path } : { $kind ->
+    [none] aucun certificat trouvé : le fichier doit contenir des blocs PEM commençant par -----BEGIN CERTIFICATE-----
+    [pem] PEM invalide : { $error }
+   *[der] ce n'est pas un certificat X.509 : { $error }
+}
+config-probe-id = probe_id doit compter de 1 à 200 caractères imprimables, par exemple "shop-0042"
+config-duration-invalid = { $key } = { $value } n'est pas une durée ({ $error }) ; écrivez par exemple "90s", "5m" ou "1h 30m"
+config-interval-short = interval doit valoir au moins 1s
+config-jitter-long = jitter ({ $jitter }) doit être plus court que interval ({ $interval })
+config-timeout-range = timeout doit être compris entre 50ms et 300s
+config-attempts-range = attempts doit être compris entre 1 et 100
+config-tls-every-range = tls_every doit être compris entre 1 (un test complet à chaque cycle) et 10000, par exemple 12 pour un test complet toutes les heures avec interval = "5m"
+config-source-invalid = source = { $value } n'est pas une adresse IP
+config-interface-invalid = interface doit être un nom d'interface réseau comme "wwan0" (de 1 à 15 caractères)
+config-spool-max-bytes = spool_max_bytes doit valoir au moins 65536 (64 Kio)
+config-spool-max-age = spool_max_age doit valoir au moins la durée de interval
+config-metrics-listen-invalid = metrics_listen = { $value } n'est pas une adresse avec un port comme "127.0.0.1:9146"
+config-url-invalid = url = { $value } n'est pas une URL ({ $error }) ; écrivez par exemple "https://backoffice.example.net/"
+config-url-scheme = url = { $value } doit être une URL en http:// ou https:// avec un nom d'hôte ou une adresse
+config-url-clear = url = { $value } : en http://, le jeton et les rapports passeraient en clair ; utilisez https:// (http:// seulement vers une adresse de loopback)
+config-url-credentials = url ne doit contenir ni identifiants ni paramètres de requête : le jeton va dans token_file
+config-url-join = url : { $error }
+config-batch-range = batch doit être compris entre 1 et { $max } (la limite du back-office)
+config-upload-timeout-range = {"["}upload] timeout = { $value } doit être une durée de 100ms à 10m, par exemple "30s"
+config-upload-host-named = {"["}upload] url { $url } désigne un nom d'hôte alors que { $variable } est définie : indiquez l'adresse IP du back-office (comprise dans { $variable }) ou supprimez la variable ; rien n'a été envoyé
+config-upload-outside = {"["}upload] url { $url } : { $ip } est hors de { $variable } ({ $list }) ; élargissez la variable ou indiquez une url comprise dedans ; rien n'a été envoyé
+# Un client pour le back-office impossible à construire ($error : pourquoi,
+# tel que la bibliothèque TLS ou le système de fichiers l'a dit).
+config-upload-client = {"["}upload] { $error }
+config-error = { $error }
+# Les sites refusés (refused-* ci-dessus, séparés par « ; »), dont le
+# conseil nomme la clé `allow` de la configuration : config-refused-flag,
+# tel que refused-* l'écrivent, est remplacé par config-refused-key.
+config-refused = { $sites } ; rien n'a été envoyé
+config-refused-flag = ajoutez --allow avec
+config-refused-key = ajoutez à la clé `allow`
