@@ -317,7 +317,22 @@ async fn sizes(db: &Db, store: &Store) -> Vec<(String, i64)> {
             rows
         }
         Store::Postgres(p) => {
-            sqlx::query("VACUUM ANALYZE").execute(p).await.unwrap();
+            // The store's connections bound every statement; a vacuum of
+            // a day of the fleet takes longer.
+            let mut c = p.acquire().await.unwrap();
+            sqlx::query("SET statement_timeout = 0")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("VACUUM ANALYZE")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("RESET statement_timeout")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            drop(c);
             sqlx::query_as(
                 "SELECT COALESCE(pt.relname, c.relname)::TEXT, SUM(pg_total_relation_size(c.oid))::BIGINT \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \

@@ -123,11 +123,9 @@ impl ConfigError {
 /// The refused sites, one clause each, the fix being the configuration's
 /// `allow` key rather than the `--allow` flag (`config-refused`).
 fn refused_text(refused: &[RefusedSite], words: stca2_words::Words) -> String {
-    let flag = words.text("config-refused-flag", None);
-    let key = words.text("config-refused-key", None);
     let lines: Vec<String> = refused
         .iter()
-        .map(|r| r.said(words).replace(&flag, &key))
+        .map(|r| r.said_with(words, stca2_engine::allow::AllowFix::Key))
         .collect();
     words.text(
         "config-refused",
@@ -863,7 +861,7 @@ batch = 10
         let e = c.prepare(None).unwrap_err();
         let en = e.to_string();
         assert!(
-            en.contains("add to `allow` with a network that contains it; nothing was sent"),
+            en.contains("add to `allow` a network that contains it; nothing was sent"),
             "{en}"
         );
         let text = e.said(fr);

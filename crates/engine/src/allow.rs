@@ -60,13 +60,42 @@ impl CeilingError {
     }
 }
 
+/// Where a person widens the allow-list: the `--allow` flag, or the `allow`
+/// key of a configuration file (the `$fix` of `refused-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowFix {
+    /// `--allow` on the command line.
+    Flag,
+    /// The `allow` key of the daemon's configuration.
+    Key,
+}
+
+impl AllowFix {
+    /// The `$fix` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllowFix::Flag => "flag",
+            AllowFix::Key => "key",
+        }
+    }
+}
+
 impl Refusal {
-    /// The refusal in `words`' language (`refused-*`).
+    /// The refusal in `words`' language (`refused-*`), the fix being `--allow`.
     pub fn said(&self, words: Words) -> String {
+        self.said_with(words, AllowFix::Flag)
+    }
+
+    /// [`Refusal::said`] with the fix named where it is made.
+    pub fn said_with(&self, words: Words, fix: AllowFix) -> String {
         match self {
             Refusal::NotAllowed { addr, list } => words.text(
                 "refused-not-allowed",
-                Some(&args!("addr" => addr.to_string(), "list" => list.as_str())),
+                Some(&args!(
+                    "addr" => addr.to_string(),
+                    "list" => list.as_str(),
+                    "fix" => fix.as_str(),
+                )),
             ),
             Refusal::AboveCeiling { addr, list } => words.text(
                 "refused-above-ceiling",

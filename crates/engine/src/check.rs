@@ -19,7 +19,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::allow::{AllowList, CEILING_ENV, Refusal};
+use crate::allow::{AllowFix, AllowList, CEILING_ENV, Refusal};
 use crate::probe::dns::DnsSetup;
 use crate::probe::{self, ClientIdentity, ProbeConfig};
 use crate::targets::{Address, TargetSet};
@@ -79,11 +79,17 @@ impl RefusedSite {
         }
     }
 
-    /// Why the site is refused and what to do, in `words`' language.
+    /// Why the site is refused and what to do, in `words`' language (the
+    /// fix being `--allow`).
     pub fn said(&self, words: Words) -> String {
+        self.said_with(words, AllowFix::Flag)
+    }
+
+    /// [`RefusedSite::said`] with the fix named where it is made.
+    pub fn said_with(&self, words: Words, fix: AllowFix) -> String {
         match self {
             RefusedSite::Address { site, ip, refusal } => {
-                let why = refusal.said(words);
+                let why = refusal.said_with(words, fix);
                 words.text(
                     "refused-address",
                     Some(&args!("site" => site.as_str(), "ip" => ip.to_string(), "why" => why)),
@@ -99,6 +105,7 @@ impl RefusedSite {
                     "site" => site.as_str(),
                     "count" => ips.len(),
                     "servers" => ips.join(", "),
+                    "fix" => fix.as_str(),
                 );
                 match ceiling {
                     None => words.text("refused-resolver", Some(&a)),

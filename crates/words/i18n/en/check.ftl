@@ -146,12 +146,18 @@ target-warning-anchors-missing = no { $family } anchors at { $path }: CA familie
 ## The allow-list's refusals, before anything is sent (engine/src/check.rs).
 
 refused-address = refusing site `{ $site }` ({ $ip }): { $why }
-refused-not-allowed = { $addr } is outside the allow-list ({ $list }); pass --allow with a network that contains it
+refused-not-allowed = { $addr } is outside the allow-list ({ $list }); { $fix ->
+    [key] add to `allow`
+   *[flag] pass --allow with
+} a network that contains it
 refused-above-ceiling = { $addr } is outside { $variable } ({ $list }); no flag can lift that ceiling: change the environment if this destination is really wanted
 refused-resolver = site `{ $site }` is a hostname: resolving it would contact { $count ->
     [one] the DNS server
    *[other] the DNS servers
-} { $servers }, outside the allow-list; pass --allow with the DNS server's and the gateway's networks, or write the gateway's IP address
+} { $servers }, outside the allow-list; { $fix ->
+    [key] add to `allow`
+   *[flag] pass --allow with
+} the DNS server's and the gateway's networks, or write the gateway's IP address
 refused-resolver-ceiling = site `{ $site }` is a hostname: resolving it would contact { $count ->
     [one] the DNS server
    *[other] the DNS servers
@@ -286,9 +292,6 @@ config-upload-outside = {"["}upload] url { $url }: { $ip } is outside { $variabl
 # TLS library or the file system said it).
 config-upload-client = {"["}upload] { $error }
 config-error = { $error }
-# The refused sites (refused-* above, joined by "; "), whose advice names
-# the configuration's `allow` key: config-refused-flag, as refused-* write
-# it, is replaced by config-refused-key.
+# The refused sites (refused-* above with $fix = key, joined by "; "):
+# their advice names the configuration's `allow` key.
 config-refused = { $sites }; nothing was sent
-config-refused-flag = pass --allow
-config-refused-key = add to `allow`

@@ -170,12 +170,18 @@ target-warning-anchors-missing = pas d'ancres { $family } dans { $path } : impo
 ## Les refus de la liste des adresses autorisées, avant tout envoi (engine/src/check.rs).
 
 refused-address = site « { $site } » ({ $ip }) refusé : { $why }
-refused-not-allowed = { $addr } est hors de la liste des adresses autorisées ({ $list }) ; ajoutez --allow avec un réseau qui la contient
+refused-not-allowed = { $addr } est hors de la liste des adresses autorisées ({ $list }) ; { $fix ->
+    [key] ajoutez à la clé `allow`
+   *[flag] ajoutez --allow avec
+} un réseau qui la contient
 refused-above-ceiling = { $addr } est hors de { $variable } ({ $list }) ; aucune option ne peut lever ce plafond : modifiez l'environnement si cette destination est vraiment voulue
 refused-resolver = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
     [one] le serveur DNS
    *[other] les serveurs DNS
-} { $servers }, hors de la liste des adresses autorisées ; ajoutez --allow avec les réseaux du serveur DNS et de la passerelle, ou indiquez l'adresse IP de la passerelle
+} { $servers }, hors de la liste des adresses autorisées ; { $fix ->
+    [key] ajoutez à la clé `allow`
+   *[flag] ajoutez --allow avec
+} les réseaux du serveur DNS et de la passerelle, ou indiquez l'adresse IP de la passerelle
 refused-resolver-ceiling = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
     [one] le serveur DNS
    *[other] les serveurs DNS
@@ -313,9 +319,6 @@ config-upload-outside = {"["}upload] url { $url } : { $ip } est hors de { $vari
 # tel que la bibliothèque TLS ou le système de fichiers l'a dit).
 config-upload-client = {"["}upload] { $error }
 config-error = { $error }
-# Les sites refusés (refused-* ci-dessus, séparés par « ; »), dont le
-# conseil nomme la clé `allow` de la configuration : config-refused-flag,
-# tel que refused-* l'écrivent, est remplacé par config-refused-key.
+# Les sites refusés (refused-* ci-dessus avec $fix = key, séparés par « ; ») :
+# leur conseil nomme la clé `allow` de la configuration.
 config-refused = { $sites } ; rien n'a été envoyé
-config-refused-flag = ajoutez --allow avec
-config-refused-key = ajoutez à la clé `allow`
