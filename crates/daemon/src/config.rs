@@ -129,7 +129,9 @@ fn refused_text(refused: &[RefusedSite], words: stca2_words::Words) -> String {
         .collect();
     words.text(
         "config-refused",
-        Some(&stca2_words::args!("sites" => lines.join("; "))),
+        Some(&stca2_words::args!(
+            "sites" => lines.join(&words.text("config-refused-separator", None))
+        )),
     )
 }
 
@@ -840,7 +842,7 @@ batch = 10
         assert!(e.to_string().contains("names a host"), "{e}");
         let text = e.text(fr);
         assert!(
-            text.contains("désigne un nom d'hôte") && text.contains("STCA2_PROBE_ALLOW"),
+            text.contains("contient un nom d'hôte") && text.contains("STCA2_PROBE_ALLOW"),
             "{text}"
         );
         said_well(&text);

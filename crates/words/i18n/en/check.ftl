@@ -294,4 +294,5 @@ config-upload-client = {"["}upload] { $error }
 config-error = { $error }
 # The refused sites (refused-* above with $fix = key, joined by "; "):
 # their advice names the configuration's `allow` key.
+config-refused-separator = {"; "}
 config-refused = { $sites }; nothing was sent

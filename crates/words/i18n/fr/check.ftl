@@ -173,7 +173,7 @@ refused-address = site « { $site } » ({ $ip }) refusé : { $why }
 refused-not-allowed = { $addr } est hors de la liste des adresses autorisées ({ $list }) ; { $fix ->
     [key] ajoutez à la clé `allow`
    *[flag] ajoutez --allow avec
-} un réseau qui la contient
+} un réseau qui contient cette adresse
 refused-above-ceiling = { $addr } est hors de { $variable } ({ $list }) ; aucune option ne peut lever ce plafond : modifiez l'environnement si cette destination est vraiment voulue
 refused-resolver = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
     [one] le serveur DNS
@@ -181,7 +181,10 @@ refused-resolver = le site « { $site } » est un nom d'hôte : le résoudre 
 } { $servers }, hors de la liste des adresses autorisées ; { $fix ->
     [key] ajoutez à la clé `allow`
    *[flag] ajoutez --allow avec
-} les réseaux du serveur DNS et de la passerelle, ou indiquez l'adresse IP de la passerelle
+} les réseaux { $count ->
+    [one] du serveur DNS
+   *[other] des serveurs DNS
+} et de la passerelle, ou écrivez l'adresse IP de la passerelle à la place de son nom d'hôte
 refused-resolver-ceiling = le site « { $site } » est un nom d'hôte : le résoudre contacterait { $count ->
     [one] le serveur DNS
    *[other] les serveurs DNS
@@ -287,7 +290,7 @@ target-address-invalid = `{ $address }` n'est ni une adresse IP ni un nom d'hôt
 target-address-duplicate = adresse `{ $address }` en double : deux sites ne peuvent pas avoir la même adresse
 target-port-invalid = le port { $port } n'est pas un port TCP : indiquez un numéro de 1 à 65535
 target-port-duplicate = port { $port } en double : supprimez l'un des deux [[port]]
-target-ca-unknown = `family = "unknown"` n'est pas une famille d'AC : écrivez "STCA2" ou "STCA" (une chaîne qui ne correspond à aucune des deux, c'est ce que la sonde appelle inconnue)
+target-ca-unknown = `family = "unknown"` n'est pas une famille d'AC : écrivez "STCA2" ou "STCA" (unknown, AC « inconnue » dans le rapport, désigne une chaîne qui ne correspond à aucune des deux)
 target-ca-duplicate = famille [[ca]] { $family } en double : mettez toutes les ancres { $family } dans un seul fichier PEM
 target-anchors-invalid = { $path } : { $kind ->
     [none] aucun certificat trouvé : le fichier doit contenir des blocs PEM commençant par -----BEGIN CERTIFICATE-----
@@ -313,12 +316,13 @@ config-url-credentials = url ne doit contenir ni identifiants ni paramètres de 
 config-url-join = url : { $error }
 config-batch-range = batch doit être compris entre 1 et { $max } (la limite du back-office)
 config-upload-timeout-range = {"["}upload] timeout = { $value } doit être une durée de 100ms à 10m, par exemple "30s"
-config-upload-host-named = {"["}upload] url { $url } désigne un nom d'hôte alors que { $variable } est définie : indiquez l'adresse IP du back-office (comprise dans { $variable }) ou supprimez la variable ; rien n'a été envoyé
-config-upload-outside = {"["}upload] url { $url } : { $ip } est hors de { $variable } ({ $list }) ; élargissez la variable ou indiquez une url comprise dedans ; rien n'a été envoyé
+config-upload-host-named = {"["}upload] url { $url } contient un nom d'hôte alors que { $variable } est définie : indiquez l'adresse IP du back-office (comprise dans { $variable }) ou supprimez la variable ; rien n'a été envoyé
+config-upload-outside = {"["}upload] url { $url } : { $ip } est hors de { $variable } ({ $list }) ; élargissez la variable ou faites pointer url vers une adresse qu'elle contient ; rien n'a été envoyé
 # Un client pour le back-office impossible à construire ($error : pourquoi,
 # tel que la bibliothèque TLS ou le système de fichiers l'a dit).
 config-upload-client = {"["}upload] { $error }
 config-error = { $error }
 # Les sites refusés (refused-* ci-dessus avec $fix = key, séparés par « ; ») :
 # leur conseil nomme la clé `allow` de la configuration.
+config-refused-separator = {"\u00A0; "}
 config-refused = { $sites } ; rien n'a été envoyé
