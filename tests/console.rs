@@ -181,6 +181,20 @@ async fn wait_path(c: &Client, want: &str) -> String {
     }
 }
 
+/// The page's query once it contains `want`, or after 10 s whatever it is
+/// (a click returns before the answer's page has loaded).
+async fn wait_query(c: &Client, want: &str) -> String {
+    let t = Instant::now();
+    loop {
+        let url = c.current_url().await.unwrap();
+        let q = url.query().unwrap_or("").to_string();
+        if q.contains(want) || t.elapsed() > Duration::from_secs(10) {
+            return q;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Fetches `href` from the page (with its cookies): status, Content-Disposition, body.
 async fn fetch(c: &Client, href: &str) -> (u64, String, String) {
     let v = c
@@ -398,6 +412,7 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 .click()
                 .await
                 .unwrap();
+            wait_query(&c, "silencieuses").await;
             assert!(text(&c, "#list tbody").await.contains("p-silent"));
 
             // "Port STCA2 non ouvert": the blocked probes, narrowed by merchant.
@@ -442,14 +457,8 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 .click()
                 .await
                 .unwrap();
-            assert!(
-                c.current_url()
-                    .await
-                    .unwrap()
-                    .query()
-                    .unwrap_or("")
-                    .contains("merchant=m-A")
-            );
+            let query = wait_query(&c, "merchant=m-A").await;
+            assert!(query.contains("merchant=m-A"), "{query}");
             let body = text(&c, "#list tbody").await;
             assert_eq!(
                 c.find_all(Locator::Css("tr.probe-row"))
