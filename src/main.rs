@@ -135,7 +135,7 @@ fn main() -> ExitCode {
                 stca2_lab::cli::run_demo(args).await
             }
             #[cfg(feature = "backoffice")]
-            Command::Backoffice(cmd) => stca2_backoffice::run(cmd).await,
+            Command::Backoffice(cmd) => stca2_backoffice::run(cmd, lang).await,
             #[cfg(not(all(feature = "backoffice", feature = "lab")))]
             Command::Absent(cmd) => Ok(cmd.explain(lang)),
         }

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use futures_util::TryStreamExt as _;
 use ipnet::IpNet;
+use stca2_words::{Lang, Words, args};
 use time::OffsetDateTime;
 
 use super::auth::{hash_token, new_token};
@@ -154,15 +155,19 @@ pub struct ExportArgs {
 }
 
 /// Runs one back-office subcommand.
-pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+///
+/// What `token` and `export` print for the operator is in `lang`; the
+/// token itself, the CSV and `serve`'s log are not words.
+pub async fn run(cmd: Command, lang: Lang) -> anyhow::Result<ExitCode> {
+    let words = Words::new(lang);
     match cmd {
         Command::Serve(a) => serve(a).await,
         Command::Token(t) => match t.action {
-            TokenAction::Issue(a) => token_issue(a).await,
-            TokenAction::Revoke(a) => token_revoke(a).await,
-            TokenAction::List(a) => token_list(a).await,
+            TokenAction::Issue(a) => token_issue(a, words).await,
+            TokenAction::Revoke(a) => token_revoke(a, words).await,
+            TokenAction::List(a) => token_list(a, words).await,
         },
-        Command::Export(a) => export(a).await,
+        Command::Export(a) => export(a, words).await,
     }
 }
 
@@ -222,7 +227,7 @@ async fn open(db: &DatabaseArg) -> anyhow::Result<Store> {
     Ok(Store::connect(&db.database).await?)
 }
 
-async fn token_issue(a: TokenIssueArgs) -> anyhow::Result<ExitCode> {
+async fn token_issue(a: TokenIssueArgs, words: Words) -> anyhow::Result<ExitCode> {
     let store = open(&a.db).await?;
     let token = new_token()?;
     let row = TokenRow {
@@ -236,26 +241,34 @@ async fn token_issue(a: TokenIssueArgs) -> anyhow::Result<ExitCode> {
     store.insert_token(&row).await?;
     store.close().await;
     println!("{token}");
-    let who = match (&a.probe, a.admin) {
-        (_, true) => "an admin token".to_string(),
-        (Some(p), _) => format!("a token for probe {p:?}"),
-        (None, false) => "a token".to_string(),
+    let kind = match (&a.probe, a.admin) {
+        (_, true) => "admin",
+        (Some(_), _) => "probe",
+        (None, false) => "other",
     };
     eprintln!(
-        "Issued {who} (id {}). It is shown only this once: store it now (daemon config `token`, or `Authorization: Bearer`).",
-        &row.hash[..12]
+        "{}",
+        words.text(
+            "token-issued",
+            Some(&args!(
+                "kind" => kind,
+                "probe" => a.probe.as_deref().unwrap_or_default(),
+                "id" => &row.hash[..12],
+            ))
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn token_revoke(a: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
+async fn token_revoke(a: TokenRevokeArgs, words: Words) -> anyhow::Result<ExitCode> {
     let prefix = match a.token.as_deref() {
         Some(t) if t.starts_with(super::auth::TOKEN_PREFIX) => Some(hash_token(t)),
         Some(t) => {
             let t = t.to_ascii_lowercase();
             if t.len() < 8 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
                 anyhow::bail!(
-                    "{t:?} is neither a token (stca2_...) nor a token id (8 or more hex digits from `stca2-probe token list`)"
+                    "{}",
+                    words.text("token-not-an-id", Some(&args!("text" => format!("{t:?}"))))
                 );
             }
             Some(t)
@@ -272,22 +285,31 @@ async fn token_revoke(a: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
         .await?;
     store.close().await;
     if n == 0 {
-        eprintln!("No live token matched; nothing revoked (see `stca2-probe token list`).");
+        eprintln!("{}", words.text("token-none-revoked", None));
         return Ok(ExitCode::from(1));
     }
-    eprintln!("Revoked {n} token(s).");
+    eprintln!(
+        "{}",
+        words.text("token-revoked", Some(&args!("count" => n)))
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
+async fn token_list(a: TokenListArgs, words: Words) -> anyhow::Result<ExitCode> {
     let store = open(&a.db).await?;
     let tokens = store.list_tokens().await?;
     store.close().await;
     let mut out = std::io::stdout().lock();
+    let head = |id: &str| words.text(id, None);
     writeln!(
         out,
-        "{:<14} {:<6} {:<24} {:<16} {:<24} revoked",
-        "id", "kind", "probe", "merchant", "created"
+        "{:<14} {:<6} {:<24} {:<16} {:<24} {}",
+        head("token-list-id"),
+        head("token-list-kind"),
+        head("token-list-probe"),
+        head("token-list-merchant"),
+        head("token-list-created"),
+        head("token-list-revoked"),
     )?;
     for t in tokens {
         writeln!(
@@ -304,33 +326,44 @@ async fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_time(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
+fn parse_time(name: &str, v: &Option<String>, words: Words) -> anyhow::Result<Option<i64>> {
     v.as_deref()
         .map(|s| {
             parse_rfc3339_ms(s).with_context(|| {
-                format!("--{name} {s:?} is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)")
+                words.text(
+                    "export-bad-time",
+                    Some(&args!("flag" => name, "value" => format!("{s:?}"))),
+                )
             })
         })
         .transpose()
 }
 
-async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+async fn export(a: ExportArgs, words: Words) -> anyhow::Result<ExitCode> {
     let filter = ExportFilter {
         closed_only: a.filter == "stca2-port-closed",
         merchant: a.merchant.clone(),
-        since: parse_time("since", &a.since)?,
-        until: parse_time("until", &a.until)?,
+        since: parse_time("since", &a.since, words)?,
+        until: parse_time("until", &a.until, words)?,
     };
     let store = open(&a.db).await?;
     let mut out: Box<dyn Write + Send> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            std::fs::File::create(p).with_context(|| {
+                words.text(
+                    "export-cannot-create",
+                    Some(&args!("path" => p.display().to_string())),
+                )
+            })?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let rows = export_to(&store, &filter, &mut out).await?;
     store.close().await;
-    eprintln!("Exported {rows} row(s).");
+    eprintln!(
+        "{}",
+        words.text("export-done", Some(&args!("count" => rows)))
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -405,7 +438,7 @@ mod tests {
             v.extend_from_slice(&db);
             Cli::try_parse_from(v).unwrap().cmd
         };
-        let code = run(parse(&["token", "issue", "--probe", "p1"]))
+        let code = run(parse(&["token", "issue", "--probe", "p1"]), Lang::Fr)
             .await
             .unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
@@ -414,18 +447,26 @@ mod tests {
         assert_eq!(tokens.len(), 1);
         let id = tokens[0].hash[..12].to_string();
         assert_eq!(
-            run(parse(&["token", "list"])).await.unwrap(),
+            run(parse(&["token", "list"]), Lang::Fr).await.unwrap(),
             ExitCode::SUCCESS
         );
         assert_eq!(
-            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            run(parse(&["token", "revoke", &id]), Lang::Fr)
+                .await
+                .unwrap(),
             ExitCode::SUCCESS
         );
         assert_eq!(
-            run(parse(&["token", "revoke", &id])).await.unwrap(),
+            run(parse(&["token", "revoke", &id]), Lang::Fr)
+                .await
+                .unwrap(),
             ExitCode::from(1)
         );
-        assert!(run(parse(&["token", "revoke", "zz"])).await.is_err());
+        assert!(
+            run(parse(&["token", "revoke", "zz"]), Lang::Fr)
+                .await
+                .is_err()
+        );
         assert!(store.list_tokens().await.unwrap()[0].revoked_at.is_some());
         store.close().await;
     }

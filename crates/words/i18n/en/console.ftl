@@ -143,3 +143,29 @@ error-recommendation = Unknown recommendation.
 error-cursor = Invalid page link: go back to the first page.
 error-part = This part of the campaign does not exist.
 error-csv = The export could not be written.
+
+## Back-office commands: `token` and `export` (crates/backoffice/src/cli.rs).
+
+token-issued = Issued { $kind ->
+    [admin] an admin token
+    [probe] a token for probe "{ $probe }"
+   *[other] a token
+} (id { $id }). It is shown only this once: store it now (daemon config `token`, or `Authorization: Bearer`).
+token-not-an-id = { $text } is neither a token (stca2_...) nor a token id (8 or more hex digits from `stca2-probe token list`)
+token-none-revoked = No live token matched; nothing revoked (see `stca2-probe token list`).
+token-revoked = Revoked { $count } { $count ->
+    [one] token
+   *[other] tokens
+}.
+token-list-id = id
+token-list-kind = kind
+token-list-probe = probe
+token-list-merchant = merchant
+token-list-created = created
+token-list-revoked = revoked
+export-bad-time = --{ $flag } { $value } is not an RFC 3339 time (e.g. 2025-01-31T12:00:00Z)
+export-cannot-create = cannot create { $path }
+export-done = Exported { $count } { $count ->
+    [one] row
+   *[other] rows
+}.

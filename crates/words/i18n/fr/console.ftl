@@ -143,3 +143,29 @@ error-recommendation = Recommandation inconnue.
 error-cursor = Lien de page invalide : revenez à la première page.
 error-part = Cette partie de la campagne n'existe pas.
 error-csv = L'export n'a pas pu être écrit.
+
+## Les commandes du back-office : `token` et `export` (crates/backoffice/src/cli.rs).
+
+token-issued = { $kind ->
+    [admin] Jeton d'administration émis
+    [probe] Jeton émis pour la sonde « { $probe } »
+   *[other] Jeton émis
+} (identifiant { $id }). Il n'est affiché qu'une fois : conservez-le maintenant (clé `token` de la configuration du démon, ou `Authorization: Bearer`).
+token-not-an-id = { $text } n'est ni un jeton (stca2_...) ni un identifiant de jeton (8 chiffres hexadécimaux ou plus, tels que les affiche `stca2-probe token list`)
+token-none-revoked = Aucun jeton actif ne correspond ; rien n'a été révoqué (voir `stca2-probe token list`).
+token-revoked = { $count ->
+    [one] { $count } jeton révoqué
+   *[other] { $count } jetons révoqués
+}.
+token-list-id = identifiant
+token-list-kind = type
+token-list-probe = sonde
+token-list-merchant = commerçant
+token-list-created = créé le
+token-list-revoked = révoqué le
+export-bad-time = --{ $flag } { $value } n'est pas une date RFC 3339 (par exemple 2025-01-31T12:00:00Z)
+export-cannot-create = impossible de créer { $path }
+export-done = { $count ->
+    [one] { $count } ligne exportée
+   *[other] { $count } lignes exportées
+}.
