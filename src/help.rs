@@ -44,7 +44,6 @@ pub fn localise(mut cmd: Command, lang: Lang) -> Command {
         ),
         commands: heading(words, "help-commands"),
         options: heading(words, "help-options"),
-        arguments: heading(words, "help-arguments"),
     };
     localise_command(cmd, "root", &page)
 }
@@ -56,12 +55,11 @@ struct Page {
     template: String,
     commands: &'static str,
     options: &'static str,
-    arguments: &'static str,
 }
 
 /// A section heading: clap writes a colon after it, which French
 /// typography precedes with a no-break space. clap keeps headings as
-/// `&'static str`: three per process, made once in [`localise`].
+/// `&'static str`: two per process, made once in [`localise`].
 fn heading(words: &Catalogue, id: &str) -> &'static str {
     Box::leak(format!("{}\u{a0}", words.text(id, None)).into_boxed_str())
 }
@@ -167,13 +165,12 @@ fn localise_arg(mut a: Arg, path: &str, page: &Page) -> Arg {
     if a.is_hide_set() {
         return a;
     }
-    if a.get_help_heading().is_none() {
-        let heading = if a.is_positional() {
-            page.arguments
-        } else {
-            page.options
-        };
-        a = a.help_heading(heading);
+    // clap writes its own sections (commands, arguments, options) before
+    // the headed ones: only options get a heading of ours, so that the
+    // order stays clap's (positionals keep clap's "Arguments", the same
+    // word in French, without the no-break space).
+    if a.get_help_heading().is_none() && !a.is_positional() {
+        a = a.help_heading(page.options);
     }
     let id = arg_id(&a, path);
     let Some(mut help) = words.try_text(&id, None) else {
@@ -302,7 +299,6 @@ mod tests {
             "help-usage",
             "help-commands",
             "help-options",
-            "help-arguments",
             "help-flag-help",
             "help-flag-help-more",
             "help-flag-help-long",
@@ -387,7 +383,9 @@ mod tests {
         assert!(root.contains("Commandes\u{a0}:"), "{root}");
         assert!(check.contains("Options\u{a0}:"), "{check}");
         let trace = help(Lang::Fr, &["trace", "--help"]);
-        assert!(trace.contains("Arguments\u{a0}:"), "{trace}");
+        // Arguments before options, as in English.
+        let (args_at, options_at) = (trace.find("Arguments:"), trace.find("Options\u{a0}:"));
+        assert!(args_at.is_some() && args_at < options_at, "{trace}");
         assert!(
             root.contains("stca2-probe demo") == cfg!(feature = "lab"),
             "{root}"

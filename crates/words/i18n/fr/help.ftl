@@ -22,7 +22,6 @@
 help-usage = Utilisation :
 help-commands = Commandes
 help-options = Options
-help-arguments = Arguments
 help-flag-help = Afficher l'aide
 help-flag-help-more = Afficher l'aide (plus de détails avec --help)
 help-flag-help-long = Afficher l'aide (un résumé avec -h)
