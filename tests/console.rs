@@ -155,13 +155,22 @@ async fn signed_in(c: &Client, base: &str, token: &str) {
     assert_eq!(wait_path(c, "/").await, "/", "signed in, on the dashboard");
 }
 
+/// The text of the element `css` names. A click returns before the next
+/// page has loaded: an element not there yet, or one of the page being
+/// replaced (stale), is looked for again, for 10 s at most.
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let t = Instant::now();
+    loop {
+        let found = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(text) => return text,
+            Err(e) if t.elapsed() > Duration::from_secs(10) => panic!("{css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 async fn path(c: &Client) -> String {
