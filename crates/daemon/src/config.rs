@@ -32,9 +32,10 @@ use toml::Spanned;
 use stca2_engine::allow::parse_cidr;
 use stca2_engine::check::{self, RefusedSite, Settings};
 use stca2_engine::probe::ProbeConfig;
-use stca2_engine::targets::{Said, TargetSet, TomlError, TomlFile};
+use stca2_engine::targets::{TargetSet, TomlError, TomlFile};
 use stca2_report::ProbeIdentity;
 use stca2_report::limits::MAX_BATCH;
+use stca2_words::Said;
 
 /// Where the spool lives when `spool_dir` is not set (systemd's StateDirectory).
 pub const DEFAULT_SPOOL_DIR: &str = "/var/lib/stca2-probe/spool";

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use stca2_report::{CaFamily, Role, Service};
+use stca2_words::Said;
 
 use crate::cert::{Anchor, CertError};
 
@@ -523,44 +524,6 @@ impl std::error::Error for TomlError {
 
 /// A target file that cannot be used.
 pub type TargetError = TomlError;
-
-/// A message for a person, typed: the id of a catalogue message
-/// (`crates/words/i18n/*/check.ftl`) and its Fluent arguments, said in a
-/// language by [`Said::text`]; `Display` is the English. An argument that
-/// comes from a library (the `toml` crate's parse error, an io error)
-/// stays as the library wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Said {
-    /// The message id.
-    pub id: &'static str,
-    /// Its arguments, by name.
-    pub args: Vec<(&'static str, String)>,
-}
-
-impl Said {
-    /// Message `id` with `args`.
-    pub fn new(id: &'static str, args: impl IntoIterator<Item = (&'static str, String)>) -> Said {
-        Said {
-            id,
-            args: args.into_iter().collect(),
-        }
-    }
-
-    /// The message in `words`' language.
-    pub fn text(&self, words: stca2_words::Words) -> String {
-        let mut args = stca2_words::FluentArgs::new();
-        for (name, value) in &self.args {
-            args.set(*name, value.as_str());
-        }
-        words.text(self.id, Some(&args))
-    }
-}
-
-impl fmt::Display for Said {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text(stca2_words::Words::english()))
-    }
-}
 
 /// A TOML file's text and its path: parses it strictly, and turns a span
 /// (a [`toml::Spanned`] value's, a parse error's) into a

@@ -168,6 +168,44 @@ fn host(address: &str) -> String {
     }
 }
 
+/// A message for a person, typed: the id of a catalogue message
+/// (`i18n/*/*.ftl`) and its Fluent arguments, said in a
+/// language by [`Said::text`]; `Display` is the English. An argument that
+/// comes from a library (the `toml` crate's parse error, an io error)
+/// stays as the library wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    /// The message id.
+    pub id: &'static str,
+    /// Its arguments, by name.
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Said {
+    /// Message `id` with `args`.
+    pub fn new(id: &'static str, args: impl IntoIterator<Item = (&'static str, String)>) -> Said {
+        Said {
+            id,
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// The message in `words`' language.
+    pub fn text(&self, words: Words) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in &self.args {
+            args.set(*name, value.as_str());
+        }
+        words.text(self.id, Some(&args))
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Words::english()))
+    }
+}
+
 /// The headline in English; `None` for a case this version does not know.
 pub fn headline(h: &Headline) -> Option<String> {
     Words::english().headline(h)
