@@ -20,11 +20,18 @@
 //!    5-minute reports (`STCA2_FLEET_SLOTS`, 288), stored through the
 //!    ingest path in 100-report batches: 90 % stable, 5 % flapping between
 //!    healthy and primary-blocked every hour, 5 % changing once (healthy
-//!    to intercepted); then bytes on disk, tables and indexes.
+//!    to intercepted); then bytes on disk, tables and indexes. On
+//!    PostgreSQL a plain VACUUM of `latest` and `report_hours` runs after
+//!    every slot (`STCA2_FLEET_VACUUM_EVERY`, 1; 0 for none): what
+//!    autovacuum does between two real slots, in a day run a hundred times
+//!    faster than a real one.
+//!    Beside it, `floor`: the same clients and bodies against a server that
+//!    reads each body and answers without parsing or storing anything
+//!    ([`Floor`]): the most this machine carries, whatever the back office.
 //! 3. `schema`: the cost of JSON-Schema validation (contract.rs) per
 //!    report, beside parsing it.
 //!
-//! `STCA2_FLEET_ONLY=upload,storage,schema` picks parts,
+//! `STCA2_FLEET_ONLY=upload,floor,storage,schema` picks parts,
 //! `STCA2_BENCH_BACKENDS=sqlite` skips PostgreSQL (otherwise taken from
 //! `STCA2_TEST_POSTGRES_URL` or postgres://postgres@127.0.0.1:5432/test; the
 //! bench works in a schema of its own, dropped at the end; `STCA2_BENCH_DIR`
@@ -219,64 +226,30 @@ async fn bench_upload(backend: &str, reports: &[(String, Report)], out: &mut Vec
         let pid = serve.child.id();
         let c = client(tls.then(|| ck.cert.der().clone()));
         let cpu0 = cpu_seconds(pid);
-        let next = Arc::new(AtomicUsize::new(0));
-        let tokens = Arc::new(tokens.clone());
-        let templates: Arc<Vec<Report>> =
-            Arc::new(reports.iter().map(|(_, r)| r.clone()).collect());
+        let templates: Vec<&Report> = reports.iter().map(|(_, r)| r).collect();
         let pass = round.fetch_add(1, Ordering::Relaxed);
-        let t0 = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..clients {
-            let (c, base, next, tokens, templates) = (
-                c.clone(),
-                serve.base.clone(),
-                next.clone(),
-                tokens.clone(),
-                templates.clone(),
-            );
-            set.spawn(async move {
-                let mut lat = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= uploads {
-                        return lat;
-                    }
-                    let p = i % active;
-                    let k = i / active + 1 + pass * (uploads / active + 1);
-                    // 5 % of probes flap between healthy and primary-blocked.
-                    let tpl = if p % 20 == 7 && k % 2 == 1 {
-                        &templates[1]
-                    } else {
-                        &templates[0]
-                    };
-                    let t = day0 + time::Duration::minutes(5 * k as i64);
-                    let r = as_probe(tpl, &format!("fleet-{p:06}"), &uuid(), t);
-                    let body = serde_json::to_string(&r).unwrap();
-                    let s = Instant::now();
-                    let resp = c
-                        .post(format!("{base}/api/v1/reports"))
-                        .header("content-type", "application/json")
-                        .bearer_auth(&tokens[p])
-                        .body(body)
-                        .send()
-                        .await
-                        .expect("upload");
-                    let status = resp.status();
-                    let _ = resp.bytes().await;
-                    assert!(status.is_success(), "upload: {status}");
-                    lat.push(s.elapsed());
-                }
-            });
-        }
-        let mut lat = Vec::with_capacity(uploads);
-        while let Some(l) = set.join_next().await {
-            lat.extend(l.unwrap());
-        }
-        let wall = t0.elapsed();
+        // The bodies are made before the clock starts: a probe sends a
+        // report it already wrote, and the bench's client shares the
+        // machine with the server.
+        let bodies: Vec<(usize, String)> = (0..uploads)
+            .map(|i| {
+                let p = i % active;
+                let k = i / active + 1 + pass * (uploads / active + 1);
+                // 5 % of probes flap between healthy and primary-blocked.
+                let tpl = if p % 20 == 7 && k % 2 == 1 {
+                    &templates[1]
+                } else {
+                    &templates[0]
+                };
+                let t = day0 + time::Duration::minutes(5 * k as i64);
+                let r = as_probe(tpl, &format!("fleet-{p:06}"), &uuid(), t);
+                (p, serde_json::to_string(&r).unwrap())
+            })
+            .collect();
+        let (wall, lat) = drive(&c, &serve.base, bodies, &tokens, clients).await;
         let cpu = cpu_seconds(pid) - cpu0;
         let rss = vm_hwm_mib(pid);
         serve.stop();
-        lat.sort();
         let line = format!(
             "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.0} |",
             db.name,
@@ -293,6 +266,223 @@ async fn bench_upload(backend: &str, reports: &[(String, Report)], out: &mut Vec
     }
     db.drop_schema().await;
     drop(db.dir);
+}
+
+/// Posts `bodies` (each with the index of its probe's token), one per
+/// request on a new connection each, from `clients` concurrent clients;
+/// every answer must be a success. Returns the wall time and the sorted
+/// latencies.
+async fn drive(
+    c: &reqwest::Client,
+    base: &str,
+    bodies: Vec<(usize, String)>,
+    tokens: &[String],
+    clients: usize,
+) -> (Duration, Vec<Duration>) {
+    let n = bodies.len();
+    let work = Arc::new(std::sync::Mutex::new(bodies.into_iter()));
+    let tokens: Arc<Vec<String>> = Arc::new(tokens.to_vec());
+    let t0 = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (c, url, work, tokens) = (
+            c.clone(),
+            format!("{base}/api/v1/reports"),
+            work.clone(),
+            tokens.clone(),
+        );
+        set.spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some((p, body)) = work.lock().unwrap().next() else {
+                    return lat;
+                };
+                let s = Instant::now();
+                let resp = c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .bearer_auth(&tokens[p])
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("upload");
+                let status = resp.status();
+                let _ = resp.bytes().await;
+                assert!(status.is_success(), "upload: {status}");
+                lat.push(s.elapsed());
+            }
+        });
+    }
+    let mut lat = Vec::with_capacity(n);
+    while let Some(l) = set.join_next().await {
+        lat.extend(l.unwrap());
+    }
+    let wall = t0.elapsed();
+    lat.sort();
+    (wall, lat)
+}
+
+/// A server that reads each upload's body and answers as the back office
+/// does, but parses, checks and stores nothing: the floor of part 1 (how
+/// many new-connection uploads a second this machine carries with the
+/// client on it, whatever the back office does). It runs on a runtime of
+/// its own with two workers, as `serve` does; dropping it stops it.
+struct Floor {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Floor {
+    fn start(tls: Option<tokio_rustls::TlsAcceptor>) -> Floor {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let port = std_listener.local_addr().unwrap().port();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                let app = axum::Router::new().route(
+                    "/api/v1/reports",
+                    axum::routing::post(|body: bytes::Bytes| async move {
+                        std::hint::black_box(body.len());
+                        axum::Json(serde_json::json!({
+                            "received": 1, "stored": 1, "duplicates": 0, "public_ip": "127.0.0.1"
+                        }))
+                    }),
+                );
+                match tls {
+                    None => {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async {
+                                let _ = stopped.await;
+                            })
+                            .await
+                            .unwrap();
+                    }
+                    Some(acc) => {
+                        let listener = TlsListener::new(listener, acc);
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async {
+                                let _ = stopped.await;
+                            })
+                            .await
+                            .unwrap();
+                    }
+                }
+            });
+        });
+        Floor {
+            base: format!("{scheme}://127.0.0.1:{port}"),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// TLS for [`Floor`]: handshakes run in tasks of their own (as `serve`
+/// runs them), finished streams come out of `accept`.
+struct TlsListener {
+    rx: tokio::sync::mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
+    local: SocketAddr,
+    _accept: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn new(listener: tokio::net::TcpListener, acc: tokio_rustls::TlsAcceptor) -> TlsListener {
+        let local = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let accept = tokio::spawn(async move {
+            while let Ok((s, peer)) = listener.accept().await {
+                let (acc, tx) = (acc.clone(), tx.clone());
+                tokio::spawn(async move {
+                    if let Ok(s) = acc.accept(s).await {
+                        let _ = tx.send((s, peer)).await;
+                    }
+                });
+            }
+        });
+        TlsListener {
+            rx,
+            local,
+            _accept: accept,
+        }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(x) => x,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// Part 0: the floor ([`Floor`]), plain and HTTPS, with the bodies and
+/// clients of part 1.
+async fn bench_floor(reports: &[(String, Report)], out: &mut Vec<String>) {
+    let uploads = env_usize("STCA2_FLEET_UPLOADS", 20_000);
+    let clients = env_usize("STCA2_FLEET_CLIENTS", 32);
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let tokens: Vec<String> = (0..uploads.min(1000))
+        .map(|_| new_token().unwrap())
+        .collect();
+    let day0 = OffsetDateTime::now_utc() - time::Duration::days(1);
+    for tls in [false, true] {
+        let acc = tls.then(|| stca2_backoffice::server::tls_acceptor(&cert, &key).unwrap());
+        let floor = Floor::start(acc);
+        let c = client(tls.then(|| ck.cert.der().clone()));
+        let bodies: Vec<(usize, String)> = (0..uploads)
+            .map(|i| {
+                let r = as_probe(&reports[0].1, &format!("fleet-{i:06}"), &uuid(), day0);
+                (i % tokens.len(), serde_json::to_string(&r).unwrap())
+            })
+            .collect();
+        let (wall, lat) = drive(&c, &floor.base, bodies, &tokens, clients).await;
+        drop(floor);
+        let line = format!(
+            "| floor (no back office) | {} | {} | {:.0} | {:.1} | {:.1} | - | - |",
+            if tls { "HTTPS" } else { "HTTP" },
+            uploads,
+            uploads as f64 / wall.as_secs_f64(),
+            percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        );
+        eprintln!("{line}");
+        out.push(line);
+    }
 }
 
 /// Bytes on disk of the database, per table (tables, their TOAST and
@@ -355,6 +545,7 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
     };
     let probes = env_usize("STCA2_FLEET_PROBES", 20_000);
     let slots = env_usize("STCA2_FLEET_SLOTS", 288);
+    let vacuum_every = env_usize("STCA2_FLEET_VACUUM_EVERY", 1);
     let store = Store::connect(&db.url).await.expect("store");
     // One NewReport per scenario, re-labelled per report (the body text
     // gets the probe's id, report id and times; the rest is the lab's).
@@ -437,6 +628,29 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
             r.unwrap();
         }
         total += probes;
+        // Autovacuum visits a table about once a minute (its naptime): in
+        // a day of the fleet, every updated row's dead versions are
+        // reclaimed within a slot or two. This day runs a hundred times
+        // faster than a real one, so the bench does between slots what
+        // autovacuum (with 0005_upkeep's settings) does between real
+        // slots: a plain VACUUM (never FULL) of the two tables every
+        // report updates. `STCA2_FLEET_VACUUM_EVERY=0` leaves it to
+        // autovacuum alone.
+        if let (Store::Postgres(p), true) = (&store, vacuum_every > 0 && s % vacuum_every == 0) {
+            let mut c = p.acquire().await.unwrap();
+            sqlx::query("SET statement_timeout = 0")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("VACUUM latest, report_hours")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            sqlx::query("RESET statement_timeout")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+        }
         if s % 24 == 23 {
             eprintln!(
                 "{}: slot {}/{slots}, {total} reports, {:.0}/s",
@@ -538,12 +752,15 @@ fn main() {
         out.push("| scenario | JSON bytes | parse µs | schema check µs |".into());
         bench_schema(&reports, &mut out);
     }
-    if selected("upload") {
+    if selected("upload") || selected("floor") {
         out.push(
             "| database | transport | uploads | reports/s | p50 ms | p99 ms | server CPU s / 1,000 | server peak RSS MiB |"
                 .into(),
         );
-        for b in &backends {
+        if selected("floor") {
+            rt.block_on(bench_floor(&reports, &mut out));
+        }
+        for b in backends.iter().filter(|_| selected("upload")) {
             rt.block_on(bench_upload(b, &reports, &mut out));
         }
     }

@@ -116,7 +116,10 @@ async fn ingest_single_batch_and_retry() {
         assert_eq!(db.store.count_reports().await.unwrap(), 5, "{}", db.name);
         let (s, v) = get(&c, format!("{}/api/v1/probes/p1", srv.base), &admin).await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(v["report"]["report_id"], rid("r-4"), "{}", db.name);
+        // r-4 said what r-3 said: the state (and its body) is r-3's.
+        assert_eq!(v["probe"]["report_id"], rid("r-4"), "{}", db.name);
+        assert_eq!(v["report"]["report_id"], rid("r-3"), "{}", db.name);
+        assert_eq!(v["state"]["reports"], 2, "{}", db.name);
         srv.stop().await;
         db
     })
@@ -151,7 +154,7 @@ async fn concurrent_uploads_of_one_report_store_it_once() {
             }
             assert_eq!(stored, 1, "{}", db.name);
             assert_eq!(db.store.count_reports().await.unwrap(), 1);
-            let l = db.store.probe("p1").await.unwrap().unwrap().0;
+            let l = db.store.probe("p1").await.unwrap().unwrap().latest;
             assert_eq!(l.closed_streak, 1, "{}", db.name);
             srv.stop().await;
             db
@@ -409,7 +412,7 @@ async fn a_thousand_bad_requests_change_nothing() {
         }
         assert_eq!(db.store.count_reports().await.unwrap(), 1, "{}", db.name);
         assert_eq!(db.store.count_latest().await.unwrap(), 1);
-        let l = db.store.probe("p1").await.unwrap().unwrap().0;
+        let l = db.store.probe("p1").await.unwrap().unwrap().latest;
         assert_eq!((l.report_id, l.closed_streak), (rid("good"), 1));
         let h = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
         assert_eq!(h.status(), 200);
@@ -556,7 +559,15 @@ async fn filters_recommendations_and_probe_detail() {
             )
             .await;
             assert_eq!(s, StatusCode::OK);
-            assert_eq!(d["report"]["report_id"], rid("r1-2"));
+            // The newest report is r1-2; the body is r1-1's, which began
+            // the closed state r1-2 repeated.
+            assert_eq!(d["probe"]["report_id"], rid("r1-2"));
+            assert_eq!(d["report"]["report_id"], rid("r1-1"));
+            assert_eq!(
+                d["state"],
+                json!({"since": stca2_backoffice::store::rfc3339_ms(
+                    stca2_backoffice::store::unix_ms(at(5))), "reports": 2}),
+            );
             assert_eq!(d["history"].as_array().unwrap().len(), 2);
             assert_eq!(d["history"][0]["report_id"], rid("r1-2"));
             let (s, e) = get(&c, format!("{}/api/v1/probes/nope", srv.base), &admin).await;

@@ -73,12 +73,21 @@ async fn a_body_per_state_change_and_every_report_counted() {
                 .map(|h| h.report_id)
                 .collect();
             assert_eq!(hist, ["r287", "r180", "r120", "r000"], "{}", db.name);
-            // The latest report is kept whole, whatever it changed.
-            let (latest, body) = s.probe("p").await.unwrap().unwrap();
-            assert_eq!(latest.report_id, "r287");
-            let r: stca2_report::Report = serde_json::from_str(&body.unwrap()).unwrap();
-            assert_eq!(r.report_id, "r287", "{}", db.name);
-            assert_eq!(unix_ms(r.started_at), unix_ms(at(287 * 5)));
+            // The latest state names the newest report; its body is that
+            // of the report that began the state (r180, open again), which
+            // the 107 reports after it did not rewrite.
+            let d = s.probe("p").await.unwrap().unwrap();
+            assert_eq!(d.latest.report_id, "r287");
+            assert_eq!(d.latest.started_at, unix_ms(at(287 * 5)));
+            let r: stca2_report::Report = serde_json::from_str(&d.body.unwrap()).unwrap();
+            assert_eq!(r.report_id, "r180", "{}", db.name);
+            assert_eq!(unix_ms(r.started_at), unix_ms(at(180 * 5)));
+            assert_eq!(
+                (d.state_since, d.state_reports),
+                (Some(unix_ms(at(180 * 5))), 108),
+                "{}",
+                db.name
+            );
             // The history export lists the state changes.
             let mut out = Vec::new();
             let n = stca2_backoffice::cli::export_to(s, &ExportFilter::default(), &mut out)
@@ -118,7 +127,7 @@ async fn a_retry_of_a_report_only_counted_is_a_duplicate() {
             assert_eq!((o.stored, o.duplicates), (1, 2), "{}", db.name);
             assert_eq!(s.count_reports().await.unwrap(), 4, "{}", db.name);
             assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
-            let l = s.probe("p").await.unwrap().unwrap().0;
+            let l = s.probe("p").await.unwrap().unwrap().latest;
             assert_eq!(
                 (l.report_id.as_str(), l.closed_streak),
                 ("d", 2),
@@ -155,7 +164,7 @@ async fn a_retry_of_a_report_only_counted_is_a_duplicate() {
             assert_eq!(stored, 24, "{}", db.name);
             assert_eq!(s.count_reports().await.unwrap(), 28, "{}", db.name);
             assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
-            let l = s.probe("p").await.unwrap().unwrap().0;
+            let l = s.probe("p").await.unwrap().unwrap().latest;
             assert_eq!(l.closed_streak, 26, "{}", db.name);
             assert_eq!(l.started_at, unix_ms(at(20 + 5 * 23)), "{}", db.name);
             db
@@ -279,10 +288,11 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                     .collect();
                 let want: Vec<String> = (0..5).rev().map(|k| format!("r{p}-{k}")).collect();
                 assert_eq!(hist, want, "{name}: old reports stay whole");
-                let (l, body) = s.probe(&probe).await.unwrap().unwrap();
+                let d = s.probe(&probe).await.unwrap().unwrap();
+                let l = d.latest;
                 assert_eq!(l.report_id, format!("r{p}-4"));
                 assert_eq!(
-                    body.as_deref(),
+                    d.body.as_deref(),
                     Some(latest[probe.as_str()].body.as_str()),
                     "{name}"
                 );
@@ -315,7 +325,7 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                 .await
                 .unwrap();
             assert_eq!(s.count_reports().await.unwrap(), 17, "{name}");
-            let l = s.probe("p0").await.unwrap().unwrap().0;
+            let l = s.probe("p0").await.unwrap().unwrap().latest;
             assert_eq!(
                 (l.report_id.as_str(), l.closed_streak, l.closed_since),
                 ("new", 4, Some(unix_ms(at(60)))),
@@ -323,7 +333,7 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
             );
             // p2 closed at 120 only; a closed report at 100, with r2-3 (90,
             // open) before it and nothing between, joins the run.
-            let l = s.probe("p2").await.unwrap().unwrap().0;
+            let l = s.probe("p2").await.unwrap().unwrap().latest;
             assert_eq!(
                 (l.report_id.as_str(), l.closed_streak, l.closed_since),
                 ("r2-4", 2, Some(unix_ms(at(100)))),
@@ -390,7 +400,7 @@ async fn two_replicas_on_one_database_count_every_report_once() {
         for store in [&db.store, &other] {
             assert_eq!(store.count_reports().await.unwrap(), 96, "{}", db.name);
             for p in 0..8i64 {
-                let l = store.probe(&format!("p{p}")).await.unwrap().unwrap().0;
+                let l = store.probe(&format!("p{p}")).await.unwrap().unwrap().latest;
                 assert_eq!(
                     l.report_id,
                     crate::util::backoffice::rid(&format!("r{p}-11"))
@@ -417,6 +427,30 @@ async fn two_replicas_on_one_database_count_every_report_once() {
         x.unwrap();
         y.unwrap();
         assert_eq!(db.store.count_reports().await.unwrap(), 96, "{}", db.name);
+        // Autovacuum keeps pace with the tables every report updates
+        // (0005_upkeep): `latest`, and each day partition, made before the
+        // migration or after.
+        if let stca2_backoffice::store::Store::Postgres(pool) = &db.store {
+            let opts: Vec<(String, Vec<String>)> = sqlx::query_as(
+                "SELECT c.relname::TEXT, COALESCE(c.reloptions, '{}') FROM pg_class c \
+                 WHERE c.relnamespace = current_schema()::regnamespace \
+                 AND (c.relname = 'latest' OR c.relname ~ '^report_hours_d[0-9]+$')",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert!(opts.len() > 1, "{opts:?}");
+            for (name, o) in &opts {
+                assert!(
+                    o.iter().any(|x| x == "autovacuum_vacuum_scale_factor=0.02")
+                        && o.iter().any(|x| x == "autovacuum_vacuum_cost_delay=0"),
+                    "{name}: {o:?}"
+                );
+                if name != "latest" {
+                    assert!(o.iter().any(|x| x == "fillfactor=90"), "{name}: {o:?}");
+                }
+            }
+        }
         a.stop().await;
         b.stop().await;
         other.close().await;

@@ -5,7 +5,7 @@ use stca2_backoffice::store::{ExportFilter, LatestFilter, NewReport, Store, unix
 use stca2_report::Recommendation;
 
 async fn latest_of(store: &Store, probe: &str) -> stca2_backoffice::store::LatestRow {
-    store.probe(probe).await.unwrap().unwrap().0
+    store.probe(probe).await.unwrap().unwrap().latest
 }
 
 #[tokio::test]
@@ -202,8 +202,8 @@ async fn prune_keeps_recent_history_and_every_latest_report() {
             .unwrap();
             assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
             // Bodies older than the cutoff go, but for each probe's newest
-            // (which says since when its state holds); the latest report
-            // stays whole in `latest`. Hour rows go by whole days: these
+            // (which says since when its state holds); the body of the report
+            // that began each probe's state stays in `latest` too. Hour rows go by whole days: these
             // are not a day old yet, so every report is still counted.
             let n = s.prune(unix_ms(at(5))).await.unwrap();
             assert_eq!(
@@ -222,9 +222,13 @@ async fn prune_keeps_recent_history_and_every_latest_report() {
                 .map(|h| h.report_id)
                 .collect();
             assert_eq!(ids, ["c", "b"], "{}", db.name);
-            let (latest, body) = s.probe("p").await.unwrap().unwrap();
-            assert_eq!(latest.report_id, "c");
-            assert!(body.unwrap().contains("\"c\""), "{}", db.name);
+            // The latest state names c; its body is b's, which began the
+            // state c repeated, and which retention kept.
+            let d = s.probe("p").await.unwrap().unwrap();
+            assert_eq!(d.latest.report_id, "c");
+            let body = d.body.unwrap();
+            assert!(body.contains("\"b\""), "{}: {body}", db.name);
+            assert_eq!(d.state_reports, 2, "{}", db.name);
             // Two days later, the hour rows of that day go too.
             let n = s.prune(unix_ms(at(3 * 24 * 60))).await.unwrap();
             assert!(n >= 2, "{}: {n}", db.name);
@@ -491,7 +495,7 @@ async fn a_tcp_only_report_keeps_the_recommendation_of_the_last_full_one() {
         NewReport::from_report(&r, body, None, None, unix_ms(at(minute)))
     }
     async fn body_id(s: &Store, probe: &str) -> String {
-        let body = s.probe(probe).await.unwrap().unwrap().1.unwrap();
+        let body = s.probe(probe).await.unwrap().unwrap().body.unwrap();
         serde_json::from_str::<stca2_report::Report>(&body)
             .unwrap()
             .report_id
@@ -553,12 +557,14 @@ async fn a_tcp_only_report_keeps_the_recommendation_of_the_last_full_one() {
             assert_eq!(l.recommendation, "open_primary", "{}", db.name);
             assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
             assert_eq!(body_id(s, "m").await, "m5", "{}", db.name);
-            // A full report like m5 after it: still the same state.
+            // A full report like m5 after it: still the same state, whose
+            // body (m5's) stays.
             s.insert_batch(&[full("m", "m7", 7, Recommendation::OpenPrimary)])
                 .await
                 .unwrap();
             assert_eq!(s.count_bodies().await.unwrap(), 3, "{}", db.name);
-            assert_eq!(body_id(s, "m").await, "m7", "{}", db.name);
+            assert_eq!(body_id(s, "m").await, "m5", "{}", db.name);
+            assert_eq!(latest_of(s, "m").await.report_id, "m7", "{}", db.name);
             // Late, TCP-only with the state's TCP facts before it: no body.
             s.insert_batch(&[tcp_only("m", "m5b", 5, true)])
                 .await

@@ -684,7 +684,8 @@ async fn once_checks_the_lab_and_the_report_reaches_a_real_back_office() {
         "the spool is empty after a 2xx"
     );
     assert_eq!(db.store.count_reports().await.unwrap(), 1);
-    let (latest, body) = db.store.probe(PROBE).await.unwrap().unwrap();
+    let d = db.store.probe(PROBE).await.unwrap().unwrap();
+    let (latest, body) = (d.latest, d.body);
     let report: stca2_report::Report = serde_json::from_str(&body.unwrap()).unwrap();
     assert_eq!(report.report_id, latest.report_id);
     assert_eq!(report.probe.merchant.as_deref(), Some("m-1"));
@@ -1272,7 +1273,7 @@ async fn a_spool_over_its_cap_drops_the_oldest_and_the_count_reaches_the_back_of
     );
     let out = daemon_once(&cfg).await;
     checked(&out);
-    let (_, body) = db.store.probe(PROBE).await.unwrap().unwrap();
+    let body = db.store.probe(PROBE).await.unwrap().unwrap().body;
     let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
     let reached = latest["probe"]["spool_dropped"].as_u64().unwrap();
     assert!(reached >= count, "{reached} >= {count}");

@@ -885,7 +885,7 @@ async fn a_full_spool_filesystem_stops_neither_checks_nor_metrics_and_recovers_b
     let store = stca2_backoffice::store::Store::connect(&database)
         .await
         .unwrap();
-    let (_, body) = store.probe(PROBE).await.unwrap().unwrap();
+    let body = store.probe(PROBE).await.unwrap().unwrap().body;
     store.close().await;
     let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
     let counted = latest["probe"]["spool_dropped"].as_u64().unwrap_or(0);

@@ -449,7 +449,8 @@ async fn upload_sends_the_report_and_says_its_id() {
         .lines()
         .find_map(|l| l.split_once(said).map(|(_, id)| id.trim().to_string()))
         .unwrap_or_else(|| panic!("no report id in:\n{err}"));
-    let (latest, body) = db.store.probe("shop-upload").await.unwrap().unwrap();
+    let d = db.store.probe("shop-upload").await.unwrap().unwrap();
+    let (latest, body) = (d.latest, d.body);
     assert_eq!(printed, latest.report_id);
     let stored = Report::from_json(&body.unwrap()).unwrap();
     assert_eq!(stored.report_id, printed);

@@ -1001,14 +1001,15 @@ async fn probe_detail(
     let p = params(q)?;
     let n = parse_count("history", &p.history, DEFAULT_HISTORY, (0, MAX_LIMIT))?;
     let id = text_param("id", Some(id))?.unwrap_or_default();
-    let Some((latest, body)) = st.store().probe(&id).await? else {
+    let Some(detail) = st.store().probe(&id).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no report from probe {id:?} has been received"),
         ));
     };
-    let report: Value = body
+    let report: Value = detail
+        .body
         .as_deref()
         .and_then(|b| serde_json::from_str(b).ok())
         .unwrap_or(Value::Null);
@@ -1029,10 +1030,16 @@ async fn probe_detail(
             })
         })
         .collect();
-    Ok(
-        Json(json!({"probe": latest_json(&latest), "report": report, "history": history}))
-            .into_response(),
-    )
+    Ok(Json(json!({
+        "probe": latest_json(&detail.latest),
+        "state": {
+            "since": detail.state_since.map(rfc3339_ms),
+            "reports": detail.state_reports,
+        },
+        "report": report,
+        "history": history,
+    }))
+    .into_response())
 }
 
 /// Parses the `filter` parameter of exports: `stca2-port-closed` or `all`.

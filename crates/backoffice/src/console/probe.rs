@@ -74,6 +74,10 @@ pub struct ProbePage {
     merchant: String,
     ip: String,
     last: String,
+    /// When the current state began: the report shown below is that one.
+    state_since: String,
+    /// Reports that said the current state, the latest included.
+    state_reports: i64,
     closed: bool,
     streak: i64,
     since: String,
@@ -231,7 +235,7 @@ pub async fn page(
     };
     let lang = language(&headers, &uri);
     let tr = Tr(lang);
-    let (latest, body) = match st.store().probe(&id).await {
+    let detail = match st.store().probe(&id).await {
         Ok(Some(x)) => x,
         Ok(None) => {
             return error_page(
@@ -247,8 +251,13 @@ pub async fn page(
         Ok(h) => h,
         Err(e) => return store_error(lang, &uri, e),
     };
-    let report = body.as_deref().and_then(|b| Report::from_json(b).ok());
-    let raw = body
+    let latest = &detail.latest;
+    let report = detail
+        .body
+        .as_deref()
+        .and_then(|b| Report::from_json(b).ok());
+    let raw = detail
+        .body
         .as_deref()
         .map(|b| {
             serde_json::from_str::<serde_json::Value>(b)
@@ -273,7 +282,7 @@ pub async fn page(
         .collect();
     let mut reports: Vec<Report> = history
         .iter()
-        .filter_map(|(_, _, b)| Report::from_json(b).ok())
+        .filter_map(|(_, _, b)| b.as_deref().and_then(|b| Report::from_json(b).ok()))
         .collect();
     reports.reverse();
     let timeline = history
@@ -290,6 +299,8 @@ pub async fn page(
         merchant: shown(latest.merchant_id.as_deref().unwrap_or("")),
         ip: shown(latest.public_ip.as_deref().unwrap_or("")),
         last: when(latest.started_at),
+        state_since: detail.state_since.map(when).unwrap_or_default(),
+        state_reports: detail.state_reports,
         closed: latest.stca2_port_closed,
         streak: latest.closed_streak,
         since: latest.closed_since.map(when).unwrap_or_default(),

@@ -288,17 +288,18 @@ impl Store {
     }
 
     /// One probe's history with bodies, newest first, at most `limit`
-    /// entries: its latest report, then every report kept whole (each one
-    /// changed the probe's state), as [`Store::history`] lists them:
+    /// entries, as [`Store::history`] lists them: its latest report (no
+    /// body: it said what the state's first report, stored, says), then
+    /// every report kept whole (each one changed the probe's state):
     /// (started_at, "port STCA2 non ouvert", JSON body).
     pub async fn history_bodies(
         &self,
         probe_id: &str,
         limit: u32,
-    ) -> Result<Vec<(i64, bool, String)>, StoreError> {
+    ) -> Result<Vec<(i64, bool, Option<String>)>, StoreError> {
         let sql = "SELECT started_at, stca2_port_closed, body FROM ( \
-                   SELECT report_id, started_at, stca2_port_closed, body FROM latest l \
-                   WHERE probe_id = $1 AND body IS NOT NULL AND NOT EXISTS \
+                   SELECT report_id, started_at, stca2_port_closed, CAST(NULL AS TEXT) AS body \
+                   FROM latest l WHERE probe_id = $1 AND finished_at IS NOT NULL AND NOT EXISTS \
                    (SELECT 1 FROM reports r WHERE r.report_id = l.report_id) \
                    UNION ALL \
                    SELECT report_id, started_at, stca2_port_closed, body FROM reports \

@@ -4,7 +4,8 @@
 //! history of state changes (a report's full body, kept when it changed
 //! what an operator cares about); `report_hours`, every report counted once
 //! per probe and hour (PostgreSQL: partitioned by day); `latest`, one row
-//! per probe with the latest report's body, updated in the same
+//! per probe with the latest state and the body of the report that began
+//! it, updated in the same
 //! transaction; and `tokens`, the hashes of API tokens. Nothing held in
 //! memory changes an answer, so several servers may share one PostgreSQL. The same SQL runs on
 //! SQLite (the default: one file, WAL mode, one writer connection and a few
@@ -85,6 +86,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "findings",
         include_str!("../../migrations/postgres/0004_findings.sql"),
+    ),
+    (
+        5,
+        "upkeep",
+        include_str!("../../migrations/postgres/0005_upkeep.sql"),
     ),
 ];
 
@@ -319,7 +325,7 @@ mod write;
 
 pub use console::{ConsoleList, ConsoleRow, Counts, ListKind, Sort};
 pub use export::{ExportFilter, ExportRow};
-pub use query::{HistoryRow, HourRow, LatestFilter, LatestRow};
+pub use query::{HistoryRow, HourRow, LatestFilter, LatestRow, ProbeDetail};
 pub use tokens::TokenRow;
 pub use write::{HOUR_MS, InsertOutcome, NewReport, PARTITIONS_AHEAD, hour_of, state_key};
 

@@ -40,6 +40,28 @@ pub struct LatestRow {
     pub findings: String,
 }
 
+/// One probe's detail: its latest state ([`LatestRow`]: the newest report's
+/// id, times and verdict) and the full body of the report that began its
+/// current state. Reports that said what the state says (same state key)
+/// are counted, not kept, so the body is that first report's: its
+/// `report_id` and times are those of `state_since`, not of the newest
+/// report; what it says about ports, chains, the recommendation and the
+/// findings is what every later report said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeDetail {
+    /// The latest state.
+    pub latest: LatestRow,
+    /// The JSON body of the report that began the current state (on a
+    /// database written by an older version, possibly a later report of the
+    /// same state); None for a probe migrated without one.
+    pub body: Option<String>,
+    /// When the current state began (Unix ms): the start of the report
+    /// whose body this is.
+    pub state_since: Option<i64>,
+    /// How many reports said the current state, the latest included.
+    pub state_reports: i64,
+}
+
 /// One history entry of a probe: its latest report, or a report that
 /// changed its state (the only ones whose body is kept).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -151,17 +173,21 @@ impl Store {
         })
     }
 
-    /// The latest state of one probe, with its latest report's JSON body.
-    pub async fn probe(
-        &self,
-        probe_id: &str,
-    ) -> Result<Option<(LatestRow, Option<String>)>, StoreError> {
-        let sql = format!("SELECT {LATEST_COLS}, body FROM latest WHERE probe_id = $1");
+    /// One probe's latest state, and the body of the report that began it.
+    pub async fn probe(&self, probe_id: &str) -> Result<Option<ProbeDetail>, StoreError> {
+        let sql = format!(
+            "SELECT {LATEST_COLS}, body, state_since, state_reports FROM latest WHERE probe_id = $1"
+        );
         with_pool!(self, read, pool => {
             let row = sqlx::query(AssertSqlSafe(sql)).bind(probe_id).fetch_optional(pool).await?;
             match row {
                 None => Ok(None),
-                Some(row) => Ok(Some((latest_row!(row), row.try_get(LATEST_COL_COUNT)?))),
+                Some(row) => Ok(Some(ProbeDetail {
+                    latest: latest_row!(row),
+                    body: row.try_get(LATEST_COL_COUNT)?,
+                    state_since: row.try_get(LATEST_COL_COUNT + 1)?,
+                    state_reports: row.try_get(LATEST_COL_COUNT + 2)?,
+                })),
             }
         })
     }

@@ -3,10 +3,12 @@
 //!
 //! Storage grows with change, not with time. Every report is counted once
 //! in `report_hours` (one row per probe and hour of check start: counters,
-//! latency and loss aggregates, and a 12-byte record per report); the
-//! latest report's body lives in `latest`; and `reports` keeps a report's
-//! full body only when it changed the probe's state ([`state_key`]: port
-//! statuses, CA family, chain fingerprint, recommendation, finding codes).
+//! latency and loss aggregates, and a 12-byte record per report);
+//! `latest` holds the latest report's columns and the body of the report
+//! that began the current state; and `reports` keeps a report's full body
+//! only when it changed the probe's state ([`state_key`]: port statuses,
+//! CA family, chain fingerprint, recommendation, finding codes). A report
+//! that says what its probe's state says writes no body at all.
 //!
 //! Exactly once: a retry of a report stored whole finds its `report_id` in
 //! `reports`; a retry of a report only counted finds its record in its
@@ -31,7 +33,7 @@
 //! "Port STCA2 non ouvert" and its closed streak) but keeps the failover
 //! recommendation and message of the state before it; and when its TCP
 //! facts are those of the state (the first half of [`state_key`]), it is
-//! not a change of state: the state's key, its start and the latest body
+//! not a change of state: the state's key, its start and the state's body
 //! (whose TLS facts still stand, for the console's finding lists) stay, and
 //! its body is not kept. A probe whose first report is TCP-only starts with
 //! the recommendation `none` until a full one arrives.
@@ -57,7 +59,10 @@ pub const REC_BYTES: usize = 12;
 
 /// What an operator cares about in `report`, digested, in two halves of
 /// [`STATE_HALF`] hex digits: the TCP facts (every target's address, port
-/// and TCP outcome, and the STCA2 verdict), then the rest (every target's
+/// and TCP outcome, and the STCA2 verdict) with the probe's own (version,
+/// host name, merchant, source, interface, and how many reports its spool
+/// dropped: the state's body is the only place the back office keeps
+/// them), then the rest (every target's
 /// TLS outcome, CA family and chain: subject, issuer, serial of each
 /// certificate; the recommendation and the set of finding codes). Two
 /// reports with the same key say the same thing; only latencies, times and
@@ -70,7 +75,16 @@ pub fn state_key(report: &Report) -> String {
         .iter()
         .map(|t| serde_json::json!([t.site, t.address, t.port, t.tcp.status]))
         .collect();
-    let tcp = serde_json::json!([tcp, report.summary.stca2_port_closed]);
+    let p = &report.probe;
+    let probe = serde_json::json!([
+        p.version,
+        p.hostname,
+        p.merchant,
+        p.source,
+        p.interface,
+        p.spool_dropped
+    ]);
+    let tcp = serde_json::json!([tcp, report.summary.stca2_port_closed, probe]);
     let tls: Vec<serde_json::Value> = report
         .results
         .iter()
@@ -1078,25 +1092,23 @@ fn count_hours_sql(backend: Backend, n: usize) -> String {
 /// report ends it. The state: the same state ([`same_state`]) extends it,
 /// another starts a new one; `prev_state_key` keeps the key replaced, which
 /// the statement returns with the new one so that the caller knows, under
-/// the row's lock, whether the report changed the state. A TCP-only report
-/// (`tls_checked` false) keeps the recommendation and message, and while
-/// its TCP facts are the state's, the state's key, the latest body and its
-/// finding codes too.
+/// the row's lock, whether the report changed the state. While the state
+/// stays, the body (the state's first report's), its finding codes and the
+/// state's key stay too. A TCP-only report (`tls_checked` false) keeps the
+/// recommendation and message, and is the same state when its TCP facts
+/// are the state's.
 /// A probe's first report inserts the values bound for it
 /// ([`LatestRow::first`], no previous key). Returns the probes it moved.
 fn upsert_latest_sql(n: usize, tls_checked: bool) -> String {
     let same = same_state_sql(tls_checked);
-    // The columns a TCP-only report leaves to the state's while its TCP
-    // facts are the state's: the latest body and its finding codes (so the
-    // console's lists of interceptions, old chains and expiring chains keep
-    // them), and the state's key.
-    let keep = |col: &str| {
-        if tls_checked {
-            format!("excluded.{col}")
-        } else {
-            format!("CASE WHEN {same} THEN latest.{col} ELSE excluded.{col} END")
-        }
-    };
+    // The columns a report leaves to the state's while it says what the
+    // state says: the body (the state's first report: rewriting an
+    // unchanged body for every report was the largest write of the ingest,
+    // and on PostgreSQL a dead TOAST copy of it each time), its finding
+    // codes (so the console's lists of interceptions, old chains and
+    // expiring chains keep them) and the state's key (a TCP-only report
+    // has only half of one).
+    let keep = |col: &str| format!("CASE WHEN {same} THEN latest.{col} ELSE excluded.{col} END");
     let (body, findings, key) = (keep("body"), keep("findings"), keep("state_key"));
     let failover = if tls_checked {
         "recommendation = excluded.recommendation, message = excluded.message, "

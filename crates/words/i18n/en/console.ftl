@@ -83,6 +83,8 @@ probe-streak = { $n ->
     [one] { $n } report
    *[other] { $n } reports
 }
+probe-state = State unchanged since
+probe-state-report = The report of { $value }, which began this state: every report since said the same (ports, chains, recommendation, findings).
 probe-verdict = Latest verdict
 probe-targets = Sites and ports
 probe-chains = Certificate chains

@@ -83,6 +83,8 @@ probe-streak = { $n ->
     [one] { $n } rapport
    *[other] { $n } rapports
 }
+probe-state = État inchangé depuis
+probe-state-report = Rapport du { $value }, qui a ouvert cet état : les rapports suivants ont dit la même chose (ports, chaînes, recommandation, constats).
 probe-verdict = Dernier verdict
 probe-targets = Sites et ports
 probe-chains = Chaînes de certificats
