@@ -213,6 +213,11 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
                 })
                 .collect();
             assert_eq!(rows[9].findings, ",interception,old_ca,");
+            // p0's newest report says its spool lost 7 reports.
+            let mut rows = rows;
+            let mut v: serde_json::Value = serde_json::from_str(&rows[4].body).unwrap();
+            v["probe"]["spool_dropped"] = 7.into();
+            rows[4].body = v.to_string();
             let mut sql = String::new();
             for r in &rows {
                 sql.push_str(&format!(
@@ -275,6 +280,31 @@ async fn an_old_database_is_migrated_and_answers_the_same() {
             }
             // Migrated by the current code.
             let s = Store::connect(&url).await.unwrap();
+            let dropped: Vec<Option<i64>> = [0, 1]
+                .map(|p| format!("p{p}"))
+                .iter()
+                .map(|p| s.probe(p))
+                .collect::<futures_util::future::JoinAll<_>>()
+                .await
+                .into_iter()
+                .map(|d| d.unwrap().unwrap().spool_dropped)
+                .collect();
+            assert_eq!(dropped, [Some(7), None], "{name}: from the latest bodies");
+            // The day partitions 0003 made get 0005's storage settings.
+            if let Store::Postgres(pool) = &s {
+                let opts: Vec<(String, Vec<String>)> = sqlx::query_as(
+                    "SELECT c.relname::TEXT, COALESCE(c.reloptions, '{}') FROM pg_class c \
+                     WHERE c.relnamespace = current_schema()::regnamespace \
+                     AND c.relname ~ '^report_hours_d[0-9]+$'",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                assert!(!opts.is_empty());
+                for (part, o) in &opts {
+                    assert!(o.iter().any(|x| x == "fillfactor=90"), "{part}: {o:?}");
+                }
+            }
             assert_eq!(s.count_reports().await.unwrap(), 15, "{name}");
             assert_eq!(s.count_latest().await.unwrap(), 3, "{name}");
             for p in 0..3 {
@@ -428,7 +458,7 @@ async fn two_replicas_on_one_database_count_every_report_once() {
         y.unwrap();
         assert_eq!(db.store.count_reports().await.unwrap(), 96, "{}", db.name);
         // Autovacuum keeps pace with the tables every report updates
-        // (0005_upkeep): `latest`, and each day partition, made before the
+        // (0005_state): `latest`, and each day partition, made before the
         // migration or after.
         if let stca2_backoffice::store::Store::Postgres(pool) = &db.store {
             let opts: Vec<(String, Vec<String>)> = sqlx::query_as(

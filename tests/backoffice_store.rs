@@ -592,3 +592,71 @@ async fn a_tcp_only_report_keeps_the_recommendation_of_the_last_full_one() {
     )
     .await;
 }
+
+/// The probe's own facts: a new version (or host name, merchant, source,
+/// interface) in a full report is a change of state, kept whole; a
+/// TCP-only report does not judge them (it is compared on its TCP facts);
+/// the spool's lost count is no change at all, but `latest` keeps the
+/// newest report's (a spool at its bound loses one more each cycle).
+#[tokio::test]
+async fn probe_facts_change_the_state_and_the_lost_count_follows_the_newest() {
+    each_backend(
+        "probe_facts_change_the_state_and_the_lost_count_follows_the_newest",
+        |db| async move {
+            let s = &db.store;
+            let make = |id: &str, minute: i64, version: &str, dropped: Option<u64>, tcp: bool| {
+                let mut r = report("v", id, at(minute), false, Recommendation::None);
+                r.probe.version = version.into();
+                r.probe.spool_dropped = dropped;
+                if tcp {
+                    for t in r.results.iter_mut().filter(|t| t.tls.is_some()) {
+                        t.tls = Some(stca2_report::TlsResult::not_attempted("TCP-only"));
+                    }
+                    assert!(r.tcp_only());
+                }
+                let body = serde_json::to_string(&r).unwrap();
+                NewReport::from_report(&r, body, None, None, unix_ms(at(minute)))
+            };
+            s.insert_batch(&[make("v1", 0, "1.0", None, false)])
+                .await
+                .unwrap();
+            // Lost reports: counted, no change, the count follows.
+            for (k, n) in [(1, 1), (2, 2), (3, 3)] {
+                s.insert_batch(&[make(&format!("d{k}"), k * 5, "1.0", Some(n), false)])
+                    .await
+                    .unwrap();
+                let d = s.probe("v").await.unwrap().unwrap();
+                assert_eq!(d.spool_dropped, Some(n as i64), "{}", db.name);
+                assert_eq!(d.state_reports, k + 1, "{}", db.name);
+            }
+            assert_eq!(s.count_bodies().await.unwrap(), 1, "{}", db.name);
+            // A TCP-only report from an upgraded probe: not judged.
+            s.insert_batch(&[make("t1", 20, "2.0", Some(3), true)])
+                .await
+                .unwrap();
+            assert_eq!(s.count_bodies().await.unwrap(), 1, "{}", db.name);
+            // The next full report says the new version: a change, kept.
+            s.insert_batch(&[make("v2", 25, "2.0", Some(3), false)])
+                .await
+                .unwrap();
+            assert_eq!(s.count_bodies().await.unwrap(), 2, "{}", db.name);
+            let d = s.probe("v").await.unwrap().unwrap();
+            let body: stca2_report::Report = serde_json::from_str(&d.body.unwrap()).unwrap();
+            assert_eq!(
+                (body.report_id.as_str(), body.probe.version.as_str()),
+                ("v2", "2.0"),
+                "{}",
+                db.name
+            );
+            assert_eq!(
+                (d.state_since, d.state_reports),
+                (Some(unix_ms(at(25))), 1),
+                "{}",
+                db.name
+            );
+            assert_eq!(s.count_reports().await.unwrap(), 6, "{}", db.name);
+            db
+        },
+    )
+    .await;
+}

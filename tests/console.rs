@@ -340,14 +340,17 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                 field_report("p-silent", "m-A", Kind::Ready, minutes_ago(180), 9.0),
             ];
             // p-blocked-1's history: open (8 ms to connect), blocked, open
-            // again (12 ms), blocked. Each report changes the probe's state,
-            // so each is kept whole (the back office keeps whole only the
-            // reports that change a probe's state: README, "Storage").
+            // again (12 ms), blocked, blocked. Each report but the last
+            // changes the probe's state, so each is kept whole (the back
+            // office keeps whole only the reports that change a probe's
+            // state: README, "Storage"); the last is counted, and the page
+            // shows the state's first report, saying so.
             for (kind, ago, connect) in [
                 (Kind::Ready, 55, 8.0),
                 (Kind::Blocked, 40, 9.0),
                 (Kind::Ready, 25, 12.0),
                 (Kind::Blocked, 10, 9.0),
+                (Kind::Blocked, 5, 9.5),
             ] {
                 reports.push(field_report(
                     "p-blocked-1",
@@ -503,14 +506,26 @@ async fn console_signs_in_counts_lists_and_shows_a_probe() {
                     .await
                     .unwrap()
                     .len(),
-                4
+                5
             );
             assert_eq!(
                 c.find_all(Locator::Css("#timeline li.closed"))
                     .await
                     .unwrap()
                     .len(),
-                2
+                3
+            );
+            let state = text(&c, "#state-since").await;
+            assert!(state.contains("2 rapports"), "{state}");
+            let note = text(&c, "#state-note").await;
+            assert!(
+                note.starts_with("Rapport du ") && note.contains("qui a ouvert cet état"),
+                "{note}"
+            );
+            let since = state.split(" · ").next().unwrap_or_default();
+            assert!(
+                !since.is_empty() && note.contains(since),
+                "{note} / {state}"
             );
             let chart = c
                 .find(Locator::Css("#latency-chart polyline.connect"))

@@ -885,10 +885,9 @@ async fn a_full_spool_filesystem_stops_neither_checks_nor_metrics_and_recovers_b
     let store = stca2_backoffice::store::Store::connect(&database)
         .await
         .unwrap();
-    let body = store.probe(PROBE).await.unwrap().unwrap().body;
+    let counted = store.probe(PROBE).await.unwrap().unwrap().spool_dropped;
     store.close().await;
-    let latest: Value = serde_json::from_str(&body.unwrap()).unwrap();
-    let counted = latest["probe"]["spool_dropped"].as_u64().unwrap_or(0);
+    let counted = counted.map_or(0, |n| u64::try_from(n).unwrap());
     assert!(counted >= lost, "spool_dropped {counted} >= {lost}");
     eprintln!("filled {filled} bytes; {lost} reports dropped while full");
 }

@@ -1008,6 +1008,8 @@ async fn probe_detail(
             format!("no report from probe {id:?} has been received"),
         ));
     };
+    let mut probe = latest_json(&detail.latest);
+    probe["spool_dropped"] = json!(detail.spool_dropped);
     let report: Value = detail
         .body
         .as_deref()
@@ -1031,7 +1033,7 @@ async fn probe_detail(
         })
         .collect();
     Ok(Json(json!({
-        "probe": latest_json(&detail.latest),
+        "probe": probe,
         "state": {
             "since": detail.state_since.map(rfc3339_ms),
             "reports": detail.state_reports,

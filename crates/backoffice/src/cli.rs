@@ -137,7 +137,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     /// The database.
     pub db: DatabaseArg,
-    /// `stca2-port-closed`: the latest report of probes whose STCA2 port is closed; `all`: the history.
+    /// `stca2-port-closed`: probes whose STCA2 port is closed, each by the report that began its current state; `all`: the history.
     #[arg(long, value_parser = ["stca2-port-closed", "all"], default_value = "all")]
     pub filter: String,
     /// Only this merchant.

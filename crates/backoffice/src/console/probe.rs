@@ -78,6 +78,9 @@ pub struct ProbePage {
     state_since: String,
     /// Reports that said the current state, the latest included.
     state_reports: i64,
+    /// When the report shown was made, when it is not the latest one (the
+    /// state's first report, whose body is the one kept).
+    body_of: Option<String>,
     closed: bool,
     streak: i64,
     since: String,
@@ -103,7 +106,7 @@ fn word(tr: &Tr, id: &str, name: &'static str, value: &str) -> String {
     stca2_words::catalogue(tr.0).text(id, Some(&a))
 }
 
-fn target(tr: &Tr, t: &TargetResult) -> Target {
+fn target(tr: &Tr, t: &TargetResult, now: time::OffsetDateTime) -> Target {
     let words = Words::new(tr.0);
     let tls = t.tls.as_ref();
     let detail = |status: &str, d: Option<&String>| match d {
@@ -137,8 +140,15 @@ fn target(tr: &Tr, t: &TargetResult) -> Target {
                 f => f.to_string(),
             })
             .unwrap_or_else(|| "-".into()),
+        // Counted from now, not from the report's day: the body is the
+        // state's first report, which may be months old.
         expiry: tls
-            .and_then(|x| x.days_to_expiry)
+            .and_then(|x| {
+                x.days_to_expiry.map(|d| match x.chain.first() {
+                    Some(leaf) => (leaf.not_after - now).whole_seconds().div_euclid(86_400),
+                    None => d,
+                })
+            })
             .map(|d| tr.n("probe-days", d))
             .unwrap_or_else(|| "-".into()),
         latency: format!(
@@ -278,7 +288,7 @@ pub async fn page(
     let targets = report
         .iter()
         .flat_map(|r| r.results.iter())
-        .map(|t| target(&tr, t))
+        .map(|t| target(&tr, t, time::OffsetDateTime::now_utc()))
         .collect();
     let mut reports: Vec<Report> = history
         .iter()
@@ -300,6 +310,10 @@ pub async fn page(
         ip: shown(latest.public_ip.as_deref().unwrap_or("")),
         last: when(latest.started_at),
         state_since: detail.state_since.map(when).unwrap_or_default(),
+        body_of: report
+            .as_ref()
+            .filter(|r| r.report_id != latest.report_id)
+            .map(|r| when(crate::store::unix_ms(r.started_at))),
         state_reports: detail.state_reports,
         closed: latest.stca2_port_closed,
         streak: latest.closed_streak,

@@ -18,8 +18,11 @@ use super::{Conditions, EXPORT_TIMEOUT, Store, StoreError};
 /// Which reports [`Store::export_rows`] streams.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportFilter {
-    /// Only the latest report of probes whose STCA2 port is closed; otherwise
-    /// the stored history (the reports that changed a probe's state).
+    /// Only the probes whose STCA2 port is closed, each by the report that
+    /// began its current state (every report since said the same), with
+    /// that report's upload address; `merchant`, `since` and `until` then
+    /// pick probes by their latest report. Otherwise the stored history
+    /// (the reports that changed a probe's state).
     pub closed_only: bool,
     /// Only this merchant.
     pub merchant: Option<String>,
@@ -44,7 +47,8 @@ pub struct ExportRow {
 
 impl Store {
     /// Sends the reports of `filter` into `tx`, one by one: with
-    /// `closed_only`, the latest report of each closed probe in probe order;
+    /// `closed_only`, the report that began each closed probe's state, in
+    /// probe order;
     /// otherwise the stored history (state changes) in start order. Returns how many were sent;
     /// stops early, without error, when the receiver is gone.
     pub async fn export_rows(
@@ -57,8 +61,15 @@ impl Store {
             c.raw("l.stca2_port_closed");
             c.raw("l.body IS NOT NULL");
             c.scope("l.", &filter.merchant, filter.since, filter.until);
+            // The address that report came from (the state's first, kept
+            // whole in `reports`), so that the row's time and address go
+            // together on an ISP ticket; the latest one for a probe whose
+            // state began before bodies were kept per state.
             format!(
-                "SELECT l.body, l.public_ip, l.merchant_id FROM latest l{} ORDER BY l.probe_id",
+                "SELECT l.body, COALESCE((SELECT r.public_ip FROM reports r \
+                 WHERE r.probe_id = l.probe_id AND r.started_at = l.state_since \
+                 ORDER BY r.report_id LIMIT 1), l.public_ip), l.merchant_id \
+                 FROM latest l{} ORDER BY l.probe_id",
                 c.clause()
             )
         } else {

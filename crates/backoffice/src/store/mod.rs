@@ -63,6 +63,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings",
         include_str!("../../migrations/sqlite/0004_findings.sql"),
     ),
+    (
+        5,
+        "state",
+        include_str!("../../migrations/sqlite/0005_state.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded in the binary.
@@ -89,8 +94,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         5,
-        "upkeep",
-        include_str!("../../migrations/postgres/0005_upkeep.sql"),
+        "state",
+        include_str!("../../migrations/postgres/0005_state.sql"),
     ),
 ];
 

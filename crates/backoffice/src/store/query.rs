@@ -58,8 +58,12 @@ pub struct ProbeDetail {
     /// When the current state began (Unix ms): the start of the report
     /// whose body this is.
     pub state_since: Option<i64>,
-    /// How many reports said the current state, the latest included.
+    /// How many reports said the current state, the latest included (a
+    /// report older than the latest, arriving late, is not counted here).
     pub state_reports: i64,
+    /// How many reports the probe's spool has dropped since it was
+    /// installed, as its newest report says (None: none, or not said).
+    pub spool_dropped: Option<i64>,
 }
 
 /// One history entry of a probe: its latest report, or a report that
@@ -176,7 +180,8 @@ impl Store {
     /// One probe's latest state, and the body of the report that began it.
     pub async fn probe(&self, probe_id: &str) -> Result<Option<ProbeDetail>, StoreError> {
         let sql = format!(
-            "SELECT {LATEST_COLS}, body, state_since, state_reports FROM latest WHERE probe_id = $1"
+            "SELECT {LATEST_COLS}, body, state_since, state_reports, spool_dropped \
+             FROM latest WHERE probe_id = $1"
         );
         with_pool!(self, read, pool => {
             let row = sqlx::query(AssertSqlSafe(sql)).bind(probe_id).fetch_optional(pool).await?;
@@ -187,6 +192,7 @@ impl Store {
                     body: row.try_get(LATEST_COL_COUNT)?,
                     state_since: row.try_get(LATEST_COL_COUNT + 1)?,
                     state_reports: row.try_get(LATEST_COL_COUNT + 2)?,
+                    spool_dropped: row.try_get(LATEST_COL_COUNT + 3)?,
                 })),
             }
         })

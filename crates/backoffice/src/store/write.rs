@@ -59,15 +59,15 @@ pub const REC_BYTES: usize = 12;
 
 /// What an operator cares about in `report`, digested, in two halves of
 /// [`STATE_HALF`] hex digits: the TCP facts (every target's address, port
-/// and TCP outcome, and the STCA2 verdict) with the probe's own (version,
-/// host name, merchant, source, interface, and how many reports its spool
-/// dropped: the state's body is the only place the back office keeps
-/// them), then the rest (every target's
+/// and TCP outcome, and the STCA2 verdict), then the rest (every target's
 /// TLS outcome, CA family and chain: subject, issuer, serial of each
-/// certificate; the recommendation and the set of finding codes). Two
-/// reports with the same key say the same thing; only latencies, times and
-/// ids differ. A TCP-only report is compared on the first half alone
-/// ([`same_state`]).
+/// certificate; the recommendation, the set of finding codes, and the
+/// probe's own facts: version, host name, merchant, source, interface).
+/// Two reports with the same key say the same thing; only latencies,
+/// times, ids and the spool's lost count differ (the latter has a column
+/// of its own in `latest`, moved by every report: a spool at its bound
+/// loses one more report each cycle). A TCP-only report is compared on
+/// the first half alone ([`same_state`]).
 pub fn state_key(report: &Report) -> String {
     use std::collections::BTreeSet;
     let tcp: Vec<serde_json::Value> = report
@@ -75,16 +75,7 @@ pub fn state_key(report: &Report) -> String {
         .iter()
         .map(|t| serde_json::json!([t.site, t.address, t.port, t.tcp.status]))
         .collect();
-    let p = &report.probe;
-    let probe = serde_json::json!([
-        p.version,
-        p.hostname,
-        p.merchant,
-        p.source,
-        p.interface,
-        p.spool_dropped
-    ]);
-    let tcp = serde_json::json!([tcp, report.summary.stca2_port_closed, probe]);
+    let tcp = serde_json::json!([tcp, report.summary.stca2_port_closed]);
     let tls: Vec<serde_json::Value> = report
         .results
         .iter()
@@ -107,7 +98,9 @@ pub fn state_key(report: &Report) -> String {
         .iter()
         .map(|f| f.code.as_str())
         .collect();
-    let rest = serde_json::json!([tls, report.summary.failover.recommendation, codes]);
+    let p = &report.probe;
+    let probe = serde_json::json!([p.version, p.hostname, p.merchant, p.source, p.interface]);
+    let rest = serde_json::json!([tls, report.summary.failover.recommendation, codes, probe]);
     let half = |v: serde_json::Value| -> String {
         let d = ring::digest::digest(&ring::digest::SHA256, v.to_string().as_bytes());
         d.as_ref()[..STATE_HALF / 2]
@@ -203,6 +196,9 @@ pub struct NewReport {
     pub connect_ms_sum: f64,
     /// The slowest connection of any target (ms).
     pub connect_ms_max: f64,
+    /// How many reports the probe's spool has dropped since it was
+    /// installed, as this report says (`probe.spool_dropped`).
+    pub spool_dropped: Option<i64>,
 }
 
 impl NewReport {
@@ -243,6 +239,10 @@ impl NewReport {
                 .iter()
                 .filter_map(|t| t.tcp.connect_ms.as_ref().map(|s| s.max))
                 .fold(0.0, f64::max),
+            spool_dropped: report
+                .probe
+                .spool_dropped
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         }
     }
 }
@@ -342,11 +342,11 @@ fn insert_latest_sql(n: usize) -> String {
 }
 
 /// The columns the ingest writes in `latest` besides [`LATEST_COLS`].
-const LATEST_INGEST_COLS: &str =
-    "body, finished_at, received_at, state_key, prev_state_key, state_since, state_reports";
+const LATEST_INGEST_COLS: &str = "body, finished_at, received_at, state_key, prev_state_key, \
+     state_since, state_reports, spool_dropped";
 
 /// How many columns [`LATEST_INGEST_COLS`] names.
-const LATEST_INGEST_COL_COUNT: usize = 7;
+const LATEST_INGEST_COL_COUNT: usize = 8;
 
 impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
@@ -694,7 +694,8 @@ macro_rules! impl_write_tx {
                             .bind(&r.state_key)
                             .bind(None::<String>)
                             .bind(r.started_at)
-                            .bind(1i64);
+                            .bind(1i64)
+                            .bind(r.spool_dropped);
                     }
                     for row in q.fetch_all(&mut **self).await? {
                         let (probe, before, after): (String, Option<String>, Option<String>) =
@@ -1140,7 +1141,8 @@ fn upsert_latest_sql(n: usize, tls_checked: bool) -> String {
          prev_state_key = latest.state_key, \
          state_key = {key}, \
          state_since = CASE WHEN {same} THEN latest.state_since ELSE excluded.started_at END, \
-         state_reports = CASE WHEN {same} THEN latest.state_reports + 1 ELSE 1 END \
+         state_reports = CASE WHEN {same} THEN latest.state_reports + 1 ELSE 1 END, \
+         spool_dropped = excluded.spool_dropped \
          WHERE excluded.started_at > latest.started_at \
          RETURNING probe_id, prev_state_key, state_key"
     ));

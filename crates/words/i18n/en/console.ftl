@@ -84,7 +84,7 @@ probe-streak = { $n ->
    *[other] { $n } reports
 }
 probe-state = State unchanged since
-probe-state-report = The report of { $value }, which began this state: every report since said the same (ports, chains, recommendation, findings).
+probe-state-report = The report of { $value }, which began this state: every report since said the same (ports, chains, recommendation, findings). Times, latencies and figures in findings are that report's; days to expiry count from today.
 probe-verdict = Latest verdict
 probe-targets = Sites and ports
 probe-chains = Certificate chains

@@ -84,7 +84,7 @@ probe-streak = { $n ->
    *[other] { $n } rapports
 }
 probe-state = État inchangé depuis
-probe-state-report = Rapport du { $value }, qui a ouvert cet état : les rapports suivants ont dit la même chose (ports, chaînes, recommandation, constats).
+probe-state-report = Rapport du { $value }, qui a ouvert cet état : les rapports suivants ont dit la même chose (ports, chaînes, recommandation, constats). Heures, latences et constats chiffrés sont ceux de ce rapport ; les jours avant expiration sont comptés d'aujourd'hui.
 probe-verdict = Dernier verdict
 probe-targets = Sites et ports
 probe-chains = Chaînes de certificats

@@ -1,5 +1,22 @@
--- Fleet scale, continued: the two tables every report updates, kept compact
--- by autovacuum. PostgreSQL only (SQLite reuses freed pages at once).
+-- The state, kept for what it is (issue 11). The SQLite file of the same
+-- number adds the same column.
+--
+-- `latest.spool_dropped`: how many reports the probe's spool has dropped,
+-- as its newest report says. A report that says what its probe's state
+-- says no longer rewrites the state's body (the body is the state's first
+-- report), and this count moves at every cycle while a spool is at its
+-- bound, so it is a column of its own, not part of the state.
+-- The backfill reads every latest body: on a large fleet it takes longer
+-- than the pool's statement_timeout, which must not roll the upgrade back.
+SET LOCAL statement_timeout = 0;
+
+ALTER TABLE latest ADD COLUMN spool_dropped BIGINT;
+
+UPDATE latest SET spool_dropped = (body::jsonb #>> '{probe,spool_dropped}')::BIGINT
+ WHERE body IS NOT NULL AND jsonb_typeof(body::jsonb #> '{probe,spool_dropped}') = 'number';
+
+-- The two tables every report updates, kept compact by autovacuum
+-- (PostgreSQL only: SQLite reuses freed pages at once).
 --
 -- `latest`: one row per probe, updated by every report. Since this version
 -- a report that says what its probe's state says no longer rewrites the
