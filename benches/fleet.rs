@@ -358,6 +358,10 @@ impl Floor {
                 );
                 match tls {
                     None => {
+                        use axum::serve::ListenerExt;
+                        let listener = listener.tap_io(|t| {
+                            let _ = t.set_nodelay(true);
+                        });
                         axum::serve(listener, app)
                             .with_graceful_shutdown(async {
                                 let _ = stopped.await;
@@ -421,7 +425,12 @@ impl TlsListener {
             loop {
                 // EMFILE and friends: back off as `serve` does.
                 let (s, peer) = match listener.accept().await {
-                    Ok(x) => x,
+                    // As `serve` does: without it each TLS answer (several
+                    // records) waits for the client's delayed ACK.
+                    Ok(x) => {
+                        let _ = x.0.set_nodelay(true);
+                        x
+                    }
                     Err(_) => {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
