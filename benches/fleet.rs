@@ -503,6 +503,16 @@ async fn bench_floor(reports: &[(String, Report)], out: &mut Vec<String>) {
     }
 }
 
+/// Runs `sql` (a VACUUM) on one of the store's connections without its
+/// statement timeout: the store bounds every statement, and a vacuum of a
+/// day of the fleet takes longer.
+async fn vacuum(p: &sqlx::PgPool, sql: &'static str) {
+    let mut c = p.acquire().await.unwrap();
+    for q in ["SET statement_timeout = 0", sql, "RESET statement_timeout"] {
+        sqlx::query(q).execute(&mut *c).await.unwrap();
+    }
+}
+
 /// Bytes on disk of the database, per table (tables, their TOAST and
 /// indexes, every partition), after a checkpoint / VACUUM.
 async fn sizes(db: &Db, store: &Store) -> Vec<(String, i64)> {
@@ -525,22 +535,7 @@ async fn sizes(db: &Db, store: &Store) -> Vec<(String, i64)> {
             rows
         }
         Store::Postgres(p) => {
-            // The store's connections bound every statement; a vacuum of
-            // a day of the fleet takes longer.
-            let mut c = p.acquire().await.unwrap();
-            sqlx::query("SET statement_timeout = 0")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            sqlx::query("VACUUM ANALYZE")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            sqlx::query("RESET statement_timeout")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            drop(c);
+            vacuum(p, "VACUUM ANALYZE").await;
             sqlx::query_as(
                 "SELECT COALESCE(pt.relname, c.relname)::TEXT, SUM(pg_total_relation_size(c.oid))::BIGINT \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -657,19 +652,7 @@ async fn bench_storage(backend: &str, reports: &[(String, Report)], out: &mut Ve
         // autovacuum alone.
         if let (Store::Postgres(p), true) = (&store, vacuum_every > 0 && s % vacuum_every == 0) {
             let v = Instant::now();
-            let mut c = p.acquire().await.unwrap();
-            sqlx::query("SET statement_timeout = 0")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            sqlx::query("VACUUM latest, report_hours")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            sqlx::query("RESET statement_timeout")
-                .execute(&mut *c)
-                .await
-                .unwrap();
+            vacuum(p, "VACUUM latest, report_hours").await;
             vacuuming += v.elapsed();
         }
         if s % 24 == 23 {
