@@ -1022,3 +1022,82 @@ async fn serve_never_logs_a_database_password() {
     assert!(!all.contains(&needle), "the password was logged: {all}");
     db.cleanup().await;
 }
+
+/// Uploads that arrive together share a transaction (`ingest`): each still
+/// gets its own answer. 24 probes upload at once, each its report twice
+/// (a retry racing the original), and one upload carries a `report_id`
+/// another probe's report already holds: that one is refused (409) and
+/// nothing else is.
+#[tokio::test]
+async fn uploads_merged_in_one_transaction_each_get_their_own_answer() {
+    each_backend(
+        "uploads_merged_in_one_transaction_each_get_their_own_answer",
+        |db| async move {
+            let srv = start(&db.store, "127.0.0.1:0", &[]).await;
+            let net = crate::util::net::network();
+            let owner = token(&db.store, Some("owner"), None).await;
+            let first = json(&report(
+                "owner",
+                "taken",
+                at(0),
+                false,
+                Recommendation::None,
+            ));
+            let c = crate::util::backoffice::client_from(net.host(200));
+            let (s, _) = post(&c, &srv.base, Some(&owner), body(&first)).await;
+            assert_eq!(s, StatusCode::OK);
+            let mut set = tokio::task::JoinSet::new();
+            for p in 0..24u8 {
+                let probe = format!("m{p}");
+                let tok = token(&db.store, Some(&probe), None).await;
+                let c = crate::util::backoffice::client_from(net.host(p + 1));
+                let own = body(&json(&report(
+                    &probe,
+                    &probe,
+                    at(5),
+                    p % 2 == 0,
+                    Recommendation::None,
+                )));
+                let mut bodies = vec![own.clone(), own];
+                if p == 7 {
+                    bodies.push(body(&json(&report(
+                        &probe,
+                        "taken",
+                        at(6),
+                        false,
+                        Recommendation::None,
+                    ))));
+                }
+                for b in bodies {
+                    let (c, base, tok) = (c.clone(), srv.base.clone(), tok.clone());
+                    set.spawn(async move { post(&c, &base, Some(&tok), b).await });
+                }
+            }
+            let (mut stored, mut duplicates, mut refused) = (0, 0, 0);
+            while let Some(r) = set.join_next().await {
+                let (s, v) = r.unwrap();
+                match s {
+                    StatusCode::OK => {
+                        stored += v["stored"].as_u64().unwrap();
+                        duplicates += v["duplicates"].as_u64().unwrap();
+                    }
+                    StatusCode::CONFLICT => {
+                        assert_eq!(v["error"]["code"], "report_id_taken", "{v}");
+                        refused += 1;
+                    }
+                    s => panic!("{s}: {v}"),
+                }
+            }
+            assert_eq!(
+                (stored, duplicates, refused),
+                (24, 24, 1),
+                "{}: each report once, each retry a duplicate",
+                db.name
+            );
+            assert_eq!(db.store.count_reports().await.unwrap(), 25, "{}", db.name);
+            srv.stop().await;
+            db
+        },
+    )
+    .await;
+}

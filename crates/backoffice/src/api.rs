@@ -100,6 +100,8 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     store: Store,
+    /// Uploads on their way into the store, merged when they arrive together.
+    ingest_queue: crate::ingest::IngestQueue,
     trusted_proxies: Vec<IpNet>,
     /// Upload bytes in flight, in KiB permits of [`INGEST_BUDGET`].
     ingest: tokio::sync::Semaphore,
@@ -166,10 +168,12 @@ impl AppState {
 }
 
 impl AppState {
-    /// State over `store`; X-Forwarded-For is honoured only from `trusted_proxies`.
+    /// State over `store`; X-Forwarded-For is honoured only from
+    /// `trusted_proxies`. Starts the ingest writers on the current runtime.
     pub fn new(store: Store, trusted_proxies: Vec<IpNet>) -> AppState {
         AppState {
             inner: Arc::new(Inner {
+                ingest_queue: crate::ingest::IngestQueue::start(store.clone()),
                 store,
                 trusted_proxies,
                 ingest: tokio::sync::Semaphore::new(INGEST_BUDGET / 1024),
@@ -818,7 +822,7 @@ async fn post_reports(
             received_at,
         ));
     }
-    let outcome = st.store().insert_batch(&batch).await?;
+    let outcome = st.inner.ingest_queue.submit(batch).await?;
     Ok(Json(json!({
         "received": received,
         "stored": outcome.stored,

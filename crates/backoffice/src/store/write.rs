@@ -357,8 +357,19 @@ impl Store {
     /// batch) fails it with [`StoreError::ReportIdTaken`]; see `write_batch`
     /// in this module for the order of the writes.
     pub async fn insert_batch(&self, batch: &[NewReport]) -> Result<InsertOutcome, StoreError> {
+        let stored = self.insert_counted(batch).await?.len();
+        Ok(InsertOutcome {
+            stored,
+            duplicates: batch.len() - stored,
+        })
+    }
+
+    /// [`Store::insert_batch`], returning the ids of the reports stored now
+    /// (each once, whatever the batch repeats): what a caller that merged
+    /// several uploads into one batch needs to answer each of them.
+    pub async fn insert_counted(&self, batch: &[NewReport]) -> Result<Vec<String>, StoreError> {
         if batch.is_empty() {
-            return Ok(InsertOutcome::default());
+            return Ok(Vec::new());
         }
         let mut sorted: Vec<&NewReport> = batch.iter().collect();
         sorted.sort_by(|a, b| a.report_id.cmp(&b.report_id));
@@ -373,16 +384,13 @@ impl Store {
         }
         sorted.dedup_by(|a, b| a.report_id == b.report_id);
         let backend = self.backend();
-        let stored = with_pool!(self, write, pool => {
+        let counted = with_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
-            let stored = write_batch(&mut tx, backend, &sorted).await?;
+            let counted = write_batch(&mut tx, backend, &sorted).await?;
             tx.commit().await?;
-            stored
+            counted
         });
-        Ok(InsertOutcome {
-            stored,
-            duplicates: batch.len() - stored,
-        })
+        Ok(counted)
     }
 
     /// Writes `rows` straight into `latest` (benchmarks and imports); probes
@@ -840,7 +848,7 @@ async fn lock_probes_in<T: LockProbes>(tx: &mut T, probes: &[&str]) -> Result<()
 }
 
 /// Writes a batch (sorted by `report_id`, no repeats) inside `tx`; returns
-/// how many reports were new.
+/// the ids of the reports that were new.
 ///
 /// The order keeps PostgreSQL deadlock-free and the latest state exact:
 /// 1. reports stored whole before are retries (same probe) or refused
@@ -860,7 +868,7 @@ async fn write_batch<T: WriteTx>(
     tx: &mut T,
     backend: Backend,
     sorted: &[&NewReport],
-) -> Result<usize, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let mut fresh: Vec<&NewReport> = Vec::with_capacity(sorted.len());
     for chunk in sorted.chunks(CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|r| r.report_id.as_str()).collect();
@@ -926,7 +934,7 @@ async fn write_batch<T: WriteTx>(
             store_bodies(tx, &[r]).await?;
         }
     }
-    Ok(counted.len())
+    Ok(counted.iter().map(|r| r.report_id.clone()).collect())
 }
 
 /// Stores the bodies of `chunk`, new reports all: one whose id is taken
