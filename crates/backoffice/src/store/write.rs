@@ -342,11 +342,14 @@ fn insert_latest_sql(n: usize) -> String {
 }
 
 /// The columns the ingest writes in `latest` besides [`LATEST_COLS`].
-const LATEST_INGEST_COLS: &str = "body, finished_at, received_at, state_key, prev_state_key, \
+/// (Not the body: the upsert does not send it, since most reports leave
+/// the state's body as it is; [`write_batch`] sets the body of a state
+/// that changed.)
+const LATEST_INGEST_COLS: &str = "finished_at, received_at, state_key, prev_state_key, \
      state_since, state_reports, spool_dropped";
 
 /// How many columns [`LATEST_INGEST_COLS`] names.
-const LATEST_INGEST_COL_COUNT: usize = 8;
+const LATEST_INGEST_COL_COUNT: usize = 7;
 
 impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
@@ -617,6 +620,8 @@ trait WriteTx {
     async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError>;
     /// Sets the streak of `probe`'s latest state.
     async fn set_streak(&mut self, probe: &str, since: i64, count: i64) -> Result<(), StoreError>;
+    /// Sets the body of `probe`'s latest state (a state that began now).
+    async fn set_latest_body(&mut self, probe: &str, body: &str) -> Result<(), StoreError>;
 }
 
 macro_rules! impl_write_tx {
@@ -696,7 +701,6 @@ macro_rules! impl_write_tx {
                     let mut q = sqlx::query(AssertSqlSafe(sql));
                     for r in rows {
                         q = bind_latest_row(q, &LatestRow::first(r))
-                            .bind(&r.body)
                             .bind(r.finished_at)
                             .bind(r.received_at)
                             .bind(&r.state_key)
@@ -782,6 +786,15 @@ macro_rules! impl_write_tx {
                 rows.iter()
                     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
                     .collect()
+            }
+
+            async fn set_latest_body(&mut self, probe: &str, body: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE latest SET body = $2 WHERE probe_id = $1")
+                    .bind(probe)
+                    .bind(body)
+                    .execute(&mut **self)
+                    .await?;
+                Ok(())
             }
 
             async fn set_streak(
@@ -917,6 +930,20 @@ async fn write_batch<T: WriteTx>(
                 }
             }
         }
+    }
+    // Each probe whose state changed gets the body of the newest report
+    // that changed it (a later one in the batch that said the same left
+    // the body to it).
+    let mut newest: Vec<&NewReport> = changed.clone();
+    newest.sort_by(|a, b| {
+        a.probe_id
+            .cmp(&b.probe_id)
+            .then(b.started_at.cmp(&a.started_at))
+            .then_with(|| b.report_id.cmp(&a.report_id))
+    });
+    newest.dedup_by(|a, b| a.probe_id == b.probe_id);
+    for r in newest {
+        tx.set_latest_body(&r.probe_id, &r.body).await?;
     }
     changed.sort_by(|a, b| a.report_id.cmp(&b.report_id));
     for chunk in changed.chunks(CHUNK) {
@@ -1118,7 +1145,9 @@ fn upsert_latest_sql(n: usize, tls_checked: bool) -> String {
     // expiring chains keep them) and the state's key (a TCP-only report
     // has only half of one).
     let keep = |col: &str| format!("CASE WHEN {same} THEN latest.{col} ELSE excluded.{col} END");
-    let (body, findings, key) = (keep("body"), keep("findings"), keep("state_key"));
+    let (findings, key) = (keep("findings"), keep("state_key"));
+    // A new state's body is set after the upsert, by the caller.
+    let body = format!("CASE WHEN {same} THEN latest.body ELSE NULL END");
     let failover = if tls_checked {
         "recommendation = excluded.recommendation, message = excluded.message, "
     } else {
