@@ -566,7 +566,8 @@ async fn filters_recommendations_and_probe_detail() {
             assert_eq!(
                 d["state"],
                 json!({"since": stca2_backoffice::store::rfc3339_ms(
-                    stca2_backoffice::store::unix_ms(at(5))), "reports": 2}),
+                    stca2_backoffice::store::unix_ms(at(5))), "reports": 2,
+                    "report_id": rid("r1-1")}),
             );
             assert_eq!(d["history"].as_array().unwrap().len(), 2);
             assert_eq!(d["history"][0]["report_id"], rid("r1-2"));

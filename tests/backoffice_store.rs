@@ -660,3 +660,46 @@ async fn probe_facts_change_the_state_and_the_lost_count_follows_the_newest() {
     )
     .await;
 }
+
+/// The closed probes' export gives each probe's state by the report that
+/// began it, with the address that report came from: on an ISP ticket the
+/// time and the address go together, even when the shop's address changed
+/// since (the state did not).
+#[tokio::test]
+async fn the_closed_export_pairs_each_state_with_the_address_it_began_from() {
+    each_backend(
+        "the_closed_export_pairs_each_state_with_the_address_it_began_from",
+        |db| async move {
+            let s = &db.store;
+            let mut first = row("e", "e1", 0, true);
+            first.public_ip = Some("192.0.2.1".into());
+            let mut later = row("e", "e2", 5, true);
+            later.public_ip = Some("192.0.2.2".into());
+            s.insert_batch(std::slice::from_ref(&first)).await.unwrap();
+            s.insert_batch(std::slice::from_ref(&later)).await.unwrap();
+            let d = s.probe("e").await.unwrap().unwrap();
+            assert_eq!(d.latest.public_ip.as_deref(), Some("192.0.2.2"));
+            assert_eq!(d.state_report_id.as_deref(), Some(first.report_id.as_str()));
+            let mut out = Vec::new();
+            let closed = ExportFilter {
+                closed_only: true,
+                ..Default::default()
+            };
+            let n = stca2_backoffice::cli::export_to(s, &closed, &mut out)
+                .await
+                .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(n > 0, "{}: {text}", db.name);
+            for line in text.lines().skip(1) {
+                assert!(
+                    line.contains(&first.report_id) && line.contains("192.0.2.1"),
+                    "{}: {line}",
+                    db.name
+                );
+                assert!(!line.contains("192.0.2.2"), "{}: {line}", db.name);
+            }
+            db
+        },
+    )
+    .await;
+}

@@ -328,7 +328,7 @@ async fn timeout_layer(req: axum::extract::Request, next: axum::middleware::Next
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            "the request took too long; nothing was changed, retry later",
+            "the request took too long; retry later (an upload may have been stored meanwhile: its retry is then a duplicate)",
         )
         .into_response(),
     }
@@ -1041,6 +1041,7 @@ async fn probe_detail(
         "state": {
             "since": detail.state_since.map(rfc3339_ms),
             "reports": detail.state_reports,
+            "report_id": detail.state_report_id,
         },
         "report": report,
         "history": history,

@@ -180,6 +180,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         retention_days: a.retention_days,
     };
     let server = Server::bind(&cfg).await?;
+    let shutdown = shutdown_signal();
     let addr = server.local_addr()?;
     let scheme = if server.is_tls() { "https" } else { "http" };
     tracing::info!(
@@ -194,32 +195,42 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = server.store().clone();
-    server.run(shutdown_signal()).await;
+    server.run(shutdown).await;
     // Closing checkpoints SQLite's WAL and ends PostgreSQL sessions cleanly.
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C. The handlers are registered when this is
+/// called, not when the future is first polled: `serve` calls it before it
+/// says it is listening, so a SIGTERM sent as soon as it answers is never
+/// the default one (which would kill it without closing the database).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

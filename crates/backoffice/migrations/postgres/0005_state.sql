@@ -11,8 +11,12 @@
 SET LOCAL statement_timeout = 0;
 
 ALTER TABLE latest ADD COLUMN spool_dropped BIGINT;
+-- The report that began the state (its body is `latest.body`): the export
+-- of closed probes takes that report's upload address from `reports`.
+ALTER TABLE latest ADD COLUMN state_report_id TEXT;
 
-UPDATE latest SET spool_dropped = (body::jsonb #>> '{probe,spool_dropped}')::BIGINT
+UPDATE latest SET spool_dropped = LEAST((body::jsonb #>> '{probe,spool_dropped}')::NUMERIC,
+                                        9223372036854775807)::BIGINT
  WHERE body IS NOT NULL AND jsonb_typeof(body::jsonb #> '{probe,spool_dropped}') = 'number';
 
 -- The two tables every report updates, kept compact by autovacuum

@@ -9,6 +9,9 @@
 -- bound, so it is a column of its own, not part of the state.
 
 ALTER TABLE latest ADD COLUMN spool_dropped INTEGER;
+-- The report that began the state (its body is `latest.body`): the export
+-- of closed probes takes that report's upload address from `reports`.
+ALTER TABLE latest ADD COLUMN state_report_id TEXT;
 
 UPDATE latest SET spool_dropped = json_extract(body, '$.probe.spool_dropped')
  WHERE body IS NOT NULL AND json_valid(body)

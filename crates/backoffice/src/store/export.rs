@@ -63,12 +63,11 @@ impl Store {
             c.scope("l.", &filter.merchant, filter.since, filter.until);
             // The address that report came from (the state's first, kept
             // whole in `reports`), so that the row's time and address go
-            // together on an ISP ticket; the latest one for a probe whose
-            // state began before bodies were kept per state.
+            // together on an ISP ticket; the latest one when that report
+            // is not known (a state begun before 0005_state) or gone.
             format!(
                 "SELECT l.body, COALESCE((SELECT r.public_ip FROM reports r \
-                 WHERE r.probe_id = l.probe_id AND r.started_at = l.state_since \
-                 ORDER BY r.report_id LIMIT 1), l.public_ip), l.merchant_id \
+                 WHERE r.report_id = l.state_report_id), l.public_ip), l.merchant_id \
                  FROM latest l{} ORDER BY l.probe_id",
                 c.clause()
             )

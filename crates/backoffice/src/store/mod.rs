@@ -147,6 +147,10 @@ pub enum StoreError {
     /// The caller asked for something the store refuses to do.
     #[error("{0}")]
     Refused(String),
+    /// Nothing was stored, for a reason that may pass (the database failed
+    /// a merged ingest batch, the server is stopping): retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// A `report_id` is already stored (or sent in the same batch) for another probe: not a retry.
     #[error(
         "report_id {report_id:?} is already stored or sent for another probe; report ids must be unique (the probe makes a random one per check): nothing of this upload was stored"

@@ -64,6 +64,9 @@ pub struct ProbeDetail {
     /// How many reports the probe's spool has dropped since it was
     /// installed, as its newest report says (None: none, or not said).
     pub spool_dropped: Option<i64>,
+    /// The report that began the current state (None for a state begun
+    /// before the back office kept it).
+    pub state_report_id: Option<String>,
 }
 
 /// One history entry of a probe: its latest report, or a report that
@@ -180,8 +183,8 @@ impl Store {
     /// One probe's latest state, and the body of the report that began it.
     pub async fn probe(&self, probe_id: &str) -> Result<Option<ProbeDetail>, StoreError> {
         let sql = format!(
-            "SELECT {LATEST_COLS}, body, state_since, state_reports, spool_dropped \
-             FROM latest WHERE probe_id = $1"
+            "SELECT {LATEST_COLS}, body, state_since, state_reports, spool_dropped, \
+             state_report_id FROM latest WHERE probe_id = $1"
         );
         with_pool!(self, read, pool => {
             let row = sqlx::query(AssertSqlSafe(sql)).bind(probe_id).fetch_optional(pool).await?;
@@ -193,6 +196,7 @@ impl Store {
                     state_since: row.try_get(LATEST_COL_COUNT + 1)?,
                     state_reports: row.try_get(LATEST_COL_COUNT + 2)?,
                     spool_dropped: row.try_get(LATEST_COL_COUNT + 3)?,
+                    state_report_id: row.try_get(LATEST_COL_COUNT + 4)?,
                 })),
             }
         })

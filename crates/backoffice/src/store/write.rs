@@ -346,10 +346,10 @@ fn insert_latest_sql(n: usize) -> String {
 /// the state's body as it is; [`write_batch`] sets the body of a state
 /// that changed.)
 const LATEST_INGEST_COLS: &str = "finished_at, received_at, state_key, prev_state_key, \
-     state_since, state_reports, spool_dropped";
+     state_since, state_reports, spool_dropped, state_report_id";
 
 /// How many columns [`LATEST_INGEST_COLS`] names.
-const LATEST_INGEST_COL_COUNT: usize = 7;
+const LATEST_INGEST_COL_COUNT: usize = 8;
 
 impl Store {
     /// Stores a batch in one transaction: all of it, or nothing on error.
@@ -371,10 +371,20 @@ impl Store {
     /// (each once, whatever the batch repeats): what a caller that merged
     /// several uploads into one batch needs to answer each of them.
     pub async fn insert_counted(&self, batch: &[NewReport]) -> Result<Vec<String>, StoreError> {
+        let refs: Vec<&NewReport> = batch.iter().collect();
+        self.insert_counted_refs(&refs).await
+    }
+
+    /// [`Store::insert_counted`] of reports held elsewhere (several
+    /// uploads' rows, merged without copying them).
+    pub async fn insert_counted_refs(
+        &self,
+        batch: &[&NewReport],
+    ) -> Result<Vec<String>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sorted: Vec<&NewReport> = batch.iter().collect();
+        let mut sorted: Vec<&NewReport> = batch.to_vec();
         sorted.sort_by(|a, b| a.report_id.cmp(&b.report_id));
         // One report sent twice is a retry; one id for two probes is not.
         if let Some(w) = sorted
@@ -620,8 +630,9 @@ trait WriteTx {
     async fn owners(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError>;
     /// Sets the streak of `probe`'s latest state.
     async fn set_streak(&mut self, probe: &str, since: i64, count: i64) -> Result<(), StoreError>;
-    /// Sets the body of `probe`'s latest state (a state that began now).
-    async fn set_latest_body(&mut self, probe: &str, body: &str) -> Result<(), StoreError>;
+    /// Sets the body of each report's probe's latest state to the
+    /// report's (a state that began now; one report per probe).
+    async fn set_latest_bodies(&mut self, chunk: &[&NewReport]) -> Result<(), StoreError>;
 }
 
 macro_rules! impl_write_tx {
@@ -707,7 +718,8 @@ macro_rules! impl_write_tx {
                             .bind(None::<String>)
                             .bind(r.started_at)
                             .bind(1i64)
-                            .bind(r.spool_dropped);
+                            .bind(r.spool_dropped)
+                            .bind(&r.report_id);
                     }
                     for row in q.fetch_all(&mut **self).await? {
                         let (probe, before, after): (String, Option<String>, Option<String>) =
@@ -788,12 +800,17 @@ macro_rules! impl_write_tx {
                     .collect()
             }
 
-            async fn set_latest_body(&mut self, probe: &str, body: &str) -> Result<(), StoreError> {
-                sqlx::query("UPDATE latest SET body = $2 WHERE probe_id = $1")
-                    .bind(probe)
-                    .bind(body)
-                    .execute(&mut **self)
-                    .await?;
+            async fn set_latest_bodies(&mut self, chunk: &[&NewReport]) -> Result<(), StoreError> {
+                let sql = format!(
+                    "WITH v (probe_id, body) AS (VALUES {}) \
+                     UPDATE latest SET body = v.body FROM v WHERE latest.probe_id = v.probe_id",
+                    values_sql(chunk.len(), 2)
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for r in chunk {
+                    q = q.bind(&r.probe_id).bind(&r.body);
+                }
+                q.execute(&mut **self).await?;
                 Ok(())
             }
 
@@ -942,8 +959,8 @@ async fn write_batch<T: WriteTx>(
             .then_with(|| b.report_id.cmp(&a.report_id))
     });
     newest.dedup_by(|a, b| a.probe_id == b.probe_id);
-    for r in newest {
-        tx.set_latest_body(&r.probe_id, &r.body).await?;
+    for chunk in newest.chunks(CHUNK) {
+        tx.set_latest_bodies(chunk).await?;
     }
     changed.sort_by(|a, b| a.report_id.cmp(&b.report_id));
     for chunk in changed.chunks(CHUNK) {
@@ -1179,7 +1196,9 @@ fn upsert_latest_sql(n: usize, tls_checked: bool) -> String {
          state_key = {key}, \
          state_since = CASE WHEN {same} THEN latest.state_since ELSE excluded.started_at END, \
          state_reports = CASE WHEN {same} THEN latest.state_reports + 1 ELSE 1 END, \
-         spool_dropped = excluded.spool_dropped \
+         spool_dropped = excluded.spool_dropped, \
+         state_report_id = CASE WHEN {same} THEN latest.state_report_id \
+                                ELSE excluded.state_report_id END \
          WHERE excluded.started_at > latest.started_at \
          RETURNING probe_id, prev_state_key, state_key"
     ));
