@@ -9,6 +9,16 @@ use stca2_engine::cli::{self as check, EXIT_USAGE};
 
 use logging::LogFormat;
 
+/// The builds with the back office allocate with mimalloc: `serve` parses,
+/// checks and frees a JSON tree of some 10 KB per upload, and glibc's
+/// allocator took about 15 % of the server's CPU at fleet load; mimalloc
+/// made single-report uploads about 20 % faster (BENCHMARKS.md, "Fleet
+/// scale"). The shop build (`check`, `daemon` on a shop's box) keeps the
+/// system allocator, and its smaller footprint.
+#[cfg(feature = "backoffice")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `stca2-probe --help`: the demo is named only in the builds that have it.
 macro_rules! long_about {
     ($($tail:literal)?) => {

@@ -348,12 +348,25 @@ async fn a_thousand_bad_requests_change_nothing() {
                 status: 413,
                 code: "body_too_large",
             },
+            Bad {
+                body: Arc::new(
+                    b"{\"schema\": \"stca2-probe/report/v1\",\n \"x\": \"\xff\"}".to_vec(),
+                ),
+                token: 1,
+                status: 400,
+                code: "malformed_json",
+            },
         ];
         // The messages name the problem.
         let (s, v) = post(&c, &srv.base, Some(&tok), kinds[0].body.to_vec()).await;
         assert_eq!(s, 400);
         let m = v["error"]["message"].as_str().unwrap();
         assert!(m.contains("line 2 column"), "{m}");
+        let not_utf8 = kinds.last().unwrap().body.to_vec();
+        let (s, v) = post(&c, &srv.base, Some(&tok), not_utf8).await;
+        assert_eq!(s, 400);
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains("line 2 column 8") && m.contains("UTF-8"), "{m}");
         let (_, v) = post(&c, &srv.base, Some(&tok), kinds[3].body.to_vec()).await;
         assert_eq!(v["error"]["field"], "probe.id", "{v}");
         let (_, v) = post(&c, &srv.base, Some(&tok), kinds[4].body.to_vec()).await;

@@ -13,6 +13,12 @@
 // Each bench is its own crate and uses part of this module.
 #![allow(dead_code)]
 
+/// The benches' in-process servers (and their clients) allocate as
+/// `stca2-probe serve` does (src/main.rs): a number measured with another
+/// allocator would not be the back office's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;

@@ -503,6 +503,7 @@ fn split_upload(v: Value) -> Result<Vec<(String, Value)>, ApiError> {
 fn validate(
     prefix: &str,
     v: &Value,
+    text: &str,
     who: &Principal,
     now: OffsetDateTime,
 ) -> Result<Report, ApiError> {
@@ -534,7 +535,7 @@ fn validate(
             ));
         }
     }
-    if let Some(field) = contract::find_nul(v, prefix) {
+    if let Some(field) = contract::find_nul(text, v, prefix) {
         return Err(ApiError::invalid(
             field.clone(),
             format!(
@@ -774,7 +775,22 @@ async fn post_reports(
             return Ok(resp);
         }
     };
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    // UTF-8 is checked once, for the whole body: the parser then takes it
+    // as text and does not check each string again.
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        let good = &body[..e.valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!(
+                "malformed JSON at line {line} column {column}: a byte that is not UTF-8; \
+                 send the report as UTF-8"
+            ),
+        )
+    })?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
@@ -786,7 +802,9 @@ async fn post_reports(
         )
     })?;
     // Memory: the text goes as soon as it is parsed, each report's parsed
-    // value as soon as it is validated and written back as text.
+    // value as soon as it is validated and written back as text (the text
+    // stored is the value's: what was checked is what is stored, whatever
+    // the upload's spelling, repeated keys or white space).
     drop(body);
     let now = OffsetDateTime::now_utc();
     let received_at = unix_ms(now);
@@ -799,7 +817,8 @@ async fn post_reports(
     let mut batch = Vec::with_capacity(items.len());
     let mut probe_of: HashMap<String, String> = HashMap::with_capacity(items.len());
     for (prefix, v) in items {
-        let report = validate(&prefix, &v, &who, now)?;
+        let text = v.to_string();
+        let report = validate(&prefix, &v, &text, &who, now)?;
         // The same report twice in a batch is a retry; the same id for two
         // probes is a conflict, refused like one already stored.
         match probe_of.entry(report.report_id.clone()) {
@@ -816,7 +835,7 @@ async fn post_reports(
         }
         batch.push(NewReport::from_report(
             &report,
-            v.to_string(),
+            text,
             merchant.clone(),
             Some(ip.clone()),
             received_at,
