@@ -68,6 +68,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "state",
         include_str!("../../migrations/sqlite/0005_state.sql"),
     ),
+    (
+        6,
+        "body_last",
+        include_str!("../../migrations/sqlite/0006_body_last.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded in the binary.
@@ -546,6 +551,54 @@ mod tests {
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    /// 0006 rebuilds SQLite's `latest` with the body last (a column after
+    /// a long value is read through its overflow pages) and keeps every
+    /// column, with its type, default and NOT NULL, and every index of
+    /// 0001 to 0005. A column added later lands after `body`: this test
+    /// then says to rebuild the table again.
+    #[tokio::test]
+    async fn sqlite_latest_keeps_its_body_last_and_everything_else() {
+        async fn shape(list: &[(i64, &'static str, &'static str)]) -> (Vec<String>, Vec<String>) {
+            let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+            migrator(list).run(&pool).await.unwrap();
+            let cols: Vec<String> = sqlx::query(
+                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || COALESCE(dflt_value, '-') \
+                 || ' ' || pk FROM pragma_table_info('latest') ORDER BY cid",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| sqlx::Row::get(r, 0))
+            .collect();
+            let indexes: Vec<String> = sqlx::query(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'latest' \
+                 AND sql IS NOT NULL ORDER BY name",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| sqlx::Row::get(r, 0))
+            .collect();
+            (cols, indexes)
+        }
+        let (before, before_idx) = shape(&SQLITE_MIGRATIONS[..5]).await;
+        let (after, after_idx) = shape(SQLITE_MIGRATIONS).await;
+        assert!(
+            after.last().is_some_and(|c| c.starts_with("body ")),
+            "`body` must be the last column of `latest` on SQLite; rebuild the table \
+             (as migrations/sqlite/0006_body_last.sql does) after adding a column: {after:?}"
+        );
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(before), sorted(after), "the same columns");
+        assert_eq!(before_idx.len(), 9, "{before_idx:?}");
+        assert_eq!(before_idx, after_idx, "the same indexes");
     }
 
     #[tokio::test]
