@@ -561,28 +561,32 @@ mod tests {
     #[tokio::test]
     async fn sqlite_latest_keeps_its_body_last_and_everything_else() {
         async fn shape(list: &[(i64, &'static str, &'static str)]) -> (Vec<String>, Vec<String>) {
-            let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+            // One connection: each connection to `:memory:` is a database of its own.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await
+                .unwrap();
             migrator(list).run(&pool).await.unwrap();
-            let cols: Vec<String> = sqlx::query(
+            let column = |sql: &'static str| {
+                let pool = pool.clone();
+                async move {
+                    let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
+                    rows.iter()
+                        .map(|r| sqlx::Row::get(r, 0))
+                        .collect::<Vec<String>>()
+                }
+            };
+            let cols = column(
                 "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || COALESCE(dflt_value, '-') \
                  || ' ' || pk FROM pragma_table_info('latest') ORDER BY cid",
             )
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| sqlx::Row::get(r, 0))
-            .collect();
-            let indexes: Vec<String> = sqlx::query(
+            .await;
+            let indexes = column(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'latest' \
                  AND sql IS NOT NULL ORDER BY name",
             )
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| sqlx::Row::get(r, 0))
-            .collect();
+            .await;
             (cols, indexes)
         }
         let (before, before_idx) = shape(&SQLITE_MIGRATIONS[..5]).await;
