@@ -777,7 +777,7 @@ async fn post_reports(
     };
     // UTF-8 is checked once, for the whole body: the parser then takes it
     // as text and does not check each string again.
-    let text = std::str::from_utf8(&body).map_err(|e| {
+    let upload = std::str::from_utf8(&body).map_err(|e| {
         let good = &body[..e.valid_up_to()];
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;
         let column = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
@@ -790,7 +790,7 @@ async fn post_reports(
             ),
         )
     })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let value: Value = serde_json::from_str(upload).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",

@@ -165,7 +165,7 @@ async fn write(store: Store, jobs: Vec<Job>) {
     let mut jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
     while jobs.len() > 1 {
         let rows: Vec<&NewReport> = jobs.iter().flat_map(|j| j.rows.iter()).collect();
-        match store.insert_counted_refs(&rows).await {
+        match store.insert_counted(&rows).await {
             Ok(counted) => {
                 let uploads: Vec<&[NewReport]> = jobs.iter().map(|j| j.rows.as_slice()).collect();
                 let outcomes = credit(&uploads, &counted);

@@ -360,7 +360,8 @@ impl Store {
     /// batch) fails it with [`StoreError::ReportIdTaken`]; see `write_batch`
     /// in this module for the order of the writes.
     pub async fn insert_batch(&self, batch: &[NewReport]) -> Result<InsertOutcome, StoreError> {
-        let stored = self.insert_counted(batch).await?.len();
+        let refs: Vec<&NewReport> = batch.iter().collect();
+        let stored = self.insert_counted(&refs).await?.len();
         Ok(InsertOutcome {
             stored,
             duplicates: batch.len() - stored,
@@ -369,18 +370,9 @@ impl Store {
 
     /// [`Store::insert_batch`], returning the ids of the reports stored now
     /// (each once, whatever the batch repeats): what a caller that merged
-    /// several uploads into one batch needs to answer each of them.
-    pub async fn insert_counted(&self, batch: &[NewReport]) -> Result<Vec<String>, StoreError> {
-        let refs: Vec<&NewReport> = batch.iter().collect();
-        self.insert_counted_refs(&refs).await
-    }
-
-    /// [`Store::insert_counted`] of reports held elsewhere (several
-    /// uploads' rows, merged without copying them).
-    pub async fn insert_counted_refs(
-        &self,
-        batch: &[&NewReport],
-    ) -> Result<Vec<String>, StoreError> {
+    /// several uploads into one batch (their rows by reference, not copied)
+    /// needs to answer each of them.
+    pub async fn insert_counted(&self, batch: &[&NewReport]) -> Result<Vec<String>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
